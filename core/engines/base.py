@@ -1,0 +1,45 @@
+"""The one small Protocol every model adapter implements (local transformers today, a remote server later)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Protocol, runtime_checkable
+
+from core.engines.types import GenerationRequest, GenerationStats, ModelCard, RuntimeInfo
+
+ProgressCallback = Callable[[float, str], None]
+"""Called with a fraction in [0, 1] and a step key (``load.processor``, ``load.weights``...) while loading."""
+
+
+class GenerationStream(Protocol):
+    """Iterate to receive text pieces as they are produced; ``stats`` is final once iteration ends."""
+
+    stats: GenerationStats
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def close(self) -> None:
+        """Stop generating (if still running) and wait until the model is free again."""
+
+
+@runtime_checkable
+class Engine(Protocol):
+    card: ModelCard
+
+    @property
+    def loaded(self) -> bool: ...
+
+    @property
+    def runtime(self) -> RuntimeInfo: ...
+
+    def load(self, on_progress: ProgressCallback | None = None) -> None: ...
+
+    def unload(self) -> None: ...
+
+    def stream(self, request: GenerationRequest, stop: threading.Event | None = None) -> GenerationStream:
+        """Start generating; pieces of text arrive through the returned stream.
+
+        Setting ``stop`` (or closing the stream) ends generation early and leaves the engine ready.
+        """
+        ...

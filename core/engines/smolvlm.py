@@ -1,0 +1,177 @@
+"""SmolVLM2 through transformers: AutoProcessor + AutoModelForImageTextToText, safetensors, SDPA.
+
+Split as build inputs -> run (threaded generate) -> the caller parses text. torch and transformers
+are imported only here and in the other engine modules.
+"""
+
+from __future__ import annotations
+
+import gc
+import shlex
+import threading
+from pathlib import Path
+from typing import Any
+
+from core.engines.base import ProgressCallback
+from core.engines.device import resolve_device, resolve_dtype
+from core.engines.streaming import ThreadedGeneration
+from core.engines.tiling import plan_tiles
+from core.engines.types import (
+    EngineBusy,
+    GenerationRequest,
+    ModelCard,
+    ModelUnavailable,
+    Role,
+    RuntimeInfo,
+)
+from core.settings import Settings
+
+
+def download_command(model_id: str, settings: Settings) -> str:
+    return f"hf download {shlex.quote(model_id)} --cache-dir {shlex.quote(str(settings.hub_cache_dir))}"
+
+
+def _looks_like_path(source: str) -> bool:
+    return source.startswith(("/", "./", "../", "~")) or Path(source).exists()
+
+
+class SmolVLMEngine:
+    """One SmolVLM2 checkpoint. One generate at a time: a second caller gets :class:`EngineBusy`."""
+
+    family = "smolvlm"
+
+    def __init__(self, card: ModelCard, settings: Settings, source: str | None = None) -> None:
+        self.card = card
+        self._settings = settings
+        self._source = source or card.model_id
+        choice = resolve_device(settings.device)
+        self._runtime = RuntimeInfo(
+            device=choice.device,
+            dtype=resolve_dtype(settings.dtype, choice.device),
+            device_note=choice.note_key,
+        )
+        self._model: Any = None
+        self._processor: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def runtime(self) -> RuntimeInfo:
+        return self._runtime
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    def load(self, on_progress: ProgressCallback | None = None) -> None:
+        if self.loaded:
+            return
+        import torch
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        report = on_progress or (lambda fraction, step: None)
+        source = self._source
+        if _looks_like_path(source) and not Path(source).expanduser().is_dir():
+            raise ModelUnavailable(f"no directory {source}", model=source, cache_dir=source, command="")
+        common: dict[str, Any] = {
+            "local_files_only": self._settings.offline,
+            "cache_dir": str(self._settings.hub_cache_dir),
+        }
+        if self._settings.hf_token:
+            common["token"] = str(self._settings.hf_token)
+        try:
+            report(0.1, "load.processor")
+            processor = AutoProcessor.from_pretrained(source, **common)
+            report(0.3, "load.weights")
+            model = AutoModelForImageTextToText.from_pretrained(
+                source,
+                dtype=getattr(torch, self._runtime.dtype),
+                attn_implementation="sdpa",
+                use_safetensors=True,
+                **common,
+            )
+        except (OSError, ValueError) as error:
+            raise ModelUnavailable(
+                str(error),
+                model=source,
+                cache_dir=str(self._settings.hub_cache_dir),
+                command=download_command(source, self._settings),
+            ) from error
+        report(0.8, "load.device")
+        model.to(self._runtime.device).eval()
+        self._processor, self._model = processor, model
+        report(1.0, "load.ready")
+
+    def unload(self) -> None:
+        with self._lock:
+            self._model = None
+            self._processor = None
+        gc.collect()
+        if self._runtime.device == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()
+
+    # -- build inputs ---------------------------------------------------------------------------
+
+    def _tile_side(self) -> tuple[int, int]:
+        image_processor = self._processor.image_processor
+        return int(image_processor.max_image_size["longest_edge"]), int(image_processor.size["longest_edge"])
+
+    def build_inputs(self, request: GenerationRequest) -> tuple[dict[str, Any], int]:
+        """Chat template + processor call; returns tensors on the model's device and the tile count."""
+        conversation = []
+        images = []
+        for message in request.messages:
+            content: list[dict[str, str]] = [{"type": "image"} for _ in message.images]
+            content.append({"type": "text", "text": message.text})
+            images.extend(message.images)
+            conversation.append({"role": message.role.value, "content": content})
+        prompt = self._processor.apply_chat_template(conversation, add_generation_prompt=True)
+
+        kwargs: dict[str, Any] = {"text": [prompt], "return_tensors": "pt"}
+        tiles = 0
+        if images:
+            tile, model_edge = self._tile_side()
+            budget = request.max_tiles or (model_edge // tile) ** 2
+            plans = [plan_tiles(im.width, im.height, tile, budget, model_edge) for im in images]
+            kwargs["images"] = [images]
+            kwargs["size"] = {"longest_edge": min(plan.longest_edge for plan in plans)}
+            tiles = sum(plan.tiles for plan in plans)
+        inputs = self._processor(**kwargs)
+        model_dtype = self._model.dtype
+        moved: dict[str, Any] = {}
+        for name, value in inputs.items():
+            if hasattr(value, "to"):
+                value = value.to(self._runtime.device)
+                if value.is_floating_point():
+                    value = value.to(model_dtype)
+            moved[name] = value
+        return moved, tiles
+
+    # -- run ----------------------------------------------------------------------------------------
+
+    def stream(self, request: GenerationRequest, stop: threading.Event | None = None) -> ThreadedGeneration:
+        if not self.loaded:
+            self.load()
+        if not self._lock.acquire(blocking=False):
+            raise EngineBusy("another generation is running")
+        try:
+            if request.messages[-1].role is not Role.USER:
+                raise ValueError("the last message must be the user's")
+            inputs, tiles = self.build_inputs(request)
+            return ThreadedGeneration(
+                self._model,
+                self._processor.tokenizer,
+                inputs,
+                request.sampling.generate_kwargs(),
+                stop=stop,
+                release=self._lock.release,
+                image_tiles=tiles,
+            )
+        except BaseException:
+            self._lock.release()
+            raise

@@ -1,0 +1,135 @@
+"""Plain data passed between pages, tasks and engines. No torch here, so any layer can import it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from PIL import Image
+
+
+class Role(str, Enum):
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class Capability(str, Enum):
+    CHAT = "chat"
+    VIDEO = "video"
+    OCR = "ocr"
+    REGION = "region"
+    GROUNDING = "grounding"
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    text: str
+    images: tuple[Image.Image, ...] = ()
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_new_tokens: int = 256
+    do_sample: bool = False
+    temperature: float = 0.7
+    top_p: float = 0.9
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ValueError("max_new_tokens must be at least 1")
+        if self.do_sample and not (0.0 < self.temperature <= 2.0):
+            raise ValueError("temperature must be in (0, 2]")
+        if self.do_sample and not (0.0 < self.top_p <= 1.0):
+            raise ValueError("top_p must be in (0, 1]")
+
+    def generate_kwargs(self) -> dict[str, object]:
+        if not self.do_sample:
+            return {"max_new_tokens": self.max_new_tokens, "do_sample": False}
+        return {
+            "max_new_tokens": self.max_new_tokens,
+            "do_sample": True,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+        }
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One model call: the conversation so far (last message is the user's) and how to decode.
+
+    ``max_tiles`` bounds how many image tiles the vision encoder sees; None means the model's default.
+    """
+
+    messages: tuple[ChatMessage, ...]
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    max_tiles: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.messages or self.messages[-1].role is not Role.USER:
+            raise ValueError("a request must end with a user message")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What the UI shows about a model and what it can do, before any weights are loaded."""
+
+    model_id: str
+    family: str
+    title: str
+    params_millions: int | None
+    capabilities: frozenset[Capability]
+    tile_px: int | None = None  # side of one vision tile, for explaining the tile budget
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    device: str
+    dtype: str
+    device_note: str | None = None  # e.g. why cuda was asked for but cpu is used
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    new_tokens: int = 0
+    image_tiles: int = 0
+    seconds_to_first_token: float | None = None
+    seconds_total: float = 0.0
+    stopped: bool = False
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if self.new_tokens == 0 or self.seconds_total <= 0:
+            return None
+        decode_time = self.seconds_total - (self.seconds_to_first_token or 0.0)
+        return self.new_tokens / decode_time if decode_time > 0 else None
+
+
+class EngineError(RuntimeError):
+    """Base for errors the UI shows as a message: ``key`` and ``params`` feed the strings table."""
+
+    key = "engine.failed"
+
+    def __init__(self, detail: str = "", **params: object) -> None:
+        self.params = params
+        super().__init__(detail or self.key)
+
+
+class ModelUnavailable(EngineError):
+    key = "model.missing"
+
+
+class UnknownModel(EngineError):
+    key = "model.unknown"
+
+
+class GenerationFailed(EngineError):
+    key = "engine.failed"
+
+
+class EngineBusy(EngineError):
+    key = "engine.busy"

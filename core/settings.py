@@ -1,0 +1,170 @@
+"""One typed Settings object read from the environment and an optional ``.env`` file.
+
+Names used by the predecessor demos are accepted as aliases so their ``.env`` files keep working.
+The process environment wins over ``.env``; the first alias that is set wins among aliases.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+LANGUAGES = ("ru", "en")
+_YES = ("yes", "true", "1", "on")
+_NO = ("no", "false", "0", "off")
+
+DEFAULT_GPU_MODEL = "HuggingFaceTB/SmolVLM2-2.2B-Instruct"
+DEFAULT_CPU_MODEL = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
+
+
+class SettingsError(ValueError):
+    """A variable holds a value the app cannot use; the message names it and what is allowed."""
+
+    def __init__(self, variable: str, value: str, allowed: str) -> None:
+        self.variable = variable
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{variable}={value!r} is not valid; allowed: {allowed}")
+
+
+class Secret(str):
+    """A string that never shows its value in repr, str formatting of containers or logs."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self else "Secret('')"
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_id: str | None = None
+    model_path: Path | None = None
+    device: str = "auto"
+    dtype: str = "auto"
+    allow_download: bool = True
+    hf_home: Path = field(default_factory=lambda: Path.home() / ".cache" / "huggingface")
+    hf_token: Secret = field(default_factory=lambda: Secret(""))
+    port: int = 8501
+    max_new_tokens: int = 512
+    ui_lang: str = "ru"
+    max_upload_mb: int = 50
+
+    @property
+    def offline(self) -> bool:
+        return not self.allow_download
+
+    @property
+    def hub_cache_dir(self) -> Path:
+        return self.hf_home / "hub"
+
+    def model_source(self, device_kind: str) -> str:
+        """What to pass to ``from_pretrained``: MODEL_PATH when it exists, else MODEL_ID, else the default."""
+        if self.model_path is not None and self.model_path.is_dir():
+            return str(self.model_path)
+        if self.model_id:
+            return self.model_id
+        return DEFAULT_GPU_MODEL if device_kind in ("cuda", "mps") else DEFAULT_CPU_MODEL
+
+
+def _lookup(values: Mapping[str, str], *names: str) -> tuple[str, str] | None:
+    for name in names:
+        raw = values.get(name)
+        if raw is not None and raw.strip() != "":
+            return name, raw.strip()
+    return None
+
+
+def _choice(values: Mapping[str, str], names: tuple[str, ...], allowed: tuple[str, ...], default: str) -> str:
+    found = _lookup(values, *names)
+    if found is None:
+        return default
+    name, raw = found
+    value = raw.lower()
+    if value not in allowed:
+        raise SettingsError(name, raw, " | ".join(allowed))
+    return value
+
+
+def _flag(values: Mapping[str, str], name: str, default: bool) -> bool:
+    found = _lookup(values, name)
+    if found is None:
+        return default
+    _, raw = found
+    if raw.lower() in _YES:
+        return True
+    if raw.lower() in _NO:
+        return False
+    raise SettingsError(name, raw, "yes | no (also true/false, 1/0)")
+
+
+def _int(values: Mapping[str, str], names: tuple[str, ...], default: int, low: int, high: int) -> int:
+    found = _lookup(values, *names)
+    if found is None:
+        return default
+    name, raw = found
+    try:
+        number = int(raw)
+    except ValueError:
+        raise SettingsError(name, raw, f"an integer from {low} to {high}") from None
+    if not low <= number <= high:
+        raise SettingsError(name, raw, f"an integer from {low} to {high}")
+    return number
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env") -> Settings:
+    """Read settings; raise :class:`SettingsError` naming the first invalid variable."""
+    values: dict[str, str] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    device = _choice(values, ("MODEL_DEVICE", "DEVICE"), (*DEVICES, "gpu"), "auto")
+    if device == "gpu":
+        device = "cuda"
+
+    allow_download = _flag(values, "ALLOW_MODEL_DOWNLOAD", True)
+    if _flag(values, "HF_HUB_OFFLINE", False):
+        allow_download = False
+
+    model_id = _lookup(values, "MODEL_ID", "SMOLVLM2_MODEL_ID", "MODEL_NAME")
+    model_path = _lookup(values, "MODEL_PATH")
+    hf_home = _lookup(values, "HF_HOME", "HF_CACHE_DIR")
+    token = _lookup(values, "HF_TOKEN")
+
+    return Settings(
+        model_id=model_id[1] if model_id else None,
+        model_path=Path(model_path[1]).expanduser() if model_path else None,
+        device=device,
+        dtype=_choice(values, ("MODEL_DTYPE",), DTYPES, "auto"),
+        allow_download=allow_download,
+        hf_home=Path(hf_home[1]).expanduser() if hf_home else Settings().hf_home,
+        hf_token=Secret(token[1] if token else ""),
+        port=_int(values, ("APP_PORT", "PORT", "GRADIO_PORT"), 8501, 1, 65535),
+        max_new_tokens=_int(values, ("MAX_NEW_TOKENS",), 512, 1, 8192),
+        ui_lang=_choice(values, ("UI_LANG",), LANGUAGES, "ru"),
+        max_upload_mb=_int(values, ("MAX_UPLOAD_MB",), 50, 1, 2048),
+    )
+
+
+def main() -> int:
+    """``python -m core.settings`` checks the configuration and prints it (the token stays hidden)."""
+    import sys
+
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    for name, value in vars(settings).items():
+        shown = "***" if name == "hf_token" and value else value
+        print(f"{name}={shown}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""Prompts and conversation plumbing per task. Pages call these; they never build prompts themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from core.engines.types import ChatMessage, GenerationRequest, GenerationStats, Role, SamplingParams
+from core.media import InvalidInput
+
+# One-click chat prompts, sent in the UI language so the answer comes back in it.
+QUICK_PROMPTS: dict[str, dict[str, str]] = {
+    "brief": {
+        "en": "Describe this image briefly, in one or two sentences.",
+        "ru": "Кратко опиши это изображение, в одном-двух предложениях.",
+    },
+    "detailed": {
+        "en": "Describe this image in detail: the objects, people, text, colours and setting.",
+        "ru": "Подробно опиши это изображение: объекты, людей, текст, цвета и обстановку.",
+    },
+}
+
+MAX_QUESTION_CHARS = 4000
+
+
+def quick_prompt(kind: str, language: str) -> str:
+    texts = QUICK_PROMPTS[kind]
+    return texts.get(language, texts["en"])
+
+
+def clean_question(text: str | None) -> str:
+    """The question as it will be sent; raise :class:`InvalidInput` for empty or oversized input."""
+    question = (text or "").strip()
+    if not question:
+        raise InvalidInput("chat.empty_question")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidInput("chat.question_too_long", limit=MAX_QUESTION_CHARS)
+    return question
+
+
+@dataclass
+class ChatTurn:
+    """One entry of a chat history as the UI keeps it."""
+
+    role: Role
+    text: str
+    stopped: bool = False
+    error: str | None = None
+    stats: GenerationStats | None = None
+
+
+@dataclass
+class ChatHistory:
+    """A conversation about one image; the image is attached to the first user message only."""
+
+    media_digest: str
+    turns: list[ChatTurn] = field(default_factory=list)
+
+    def request_for(
+        self, image: Image.Image, question: str, sampling: SamplingParams, max_tiles: int | None
+    ) -> GenerationRequest:
+        """The request that asks ``question`` after the turns so far (failed answers are left out)."""
+        messages: list[ChatMessage] = []
+        for turn in self.turns:
+            if turn.error is not None or (turn.role is Role.ASSISTANT and not turn.text):
+                continue
+            messages.append(ChatMessage(turn.role, turn.text))
+        messages.append(ChatMessage(Role.USER, question))
+        messages = _drop_unanswered(messages)
+        first = messages[0]
+        messages[0] = ChatMessage(first.role, first.text, (image,))
+        return GenerationRequest(tuple(messages), sampling, max_tiles)
+
+
+def _drop_unanswered(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """Templates expect user/assistant alternation: of two messages in a row from one role, keep the later.
+
+    That happens when a question got no answer (it failed, or was stopped before the first word).
+    """
+    kept: list[ChatMessage] = []
+    for message in messages:
+        if kept and kept[-1].role is message.role:
+            kept.pop()
+        kept.append(message)
+    return kept

@@ -1,0 +1,149 @@
+"""The chat conversation widget: history, quick prompts, streaming answers with Stop."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core.engines.base import Engine
+from core.engines.manager import stream_when_free
+from core.engines.tiling import TILE_BUDGETS
+from core.engines.types import EngineError, GenerationStats, Role, SamplingParams
+from core.media import InvalidInput, NormalizedImage
+from core.tasks import ChatHistory, ChatTurn, clean_question, quick_prompt
+from ui import model, state
+from ui.i18n import language, t
+
+_CURSOR = " ▌"
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    sampling: SamplingParams
+    max_tiles: int
+
+
+def options(engine: Engine) -> ChatOptions:
+    """Generation settings in the sidebar; small tile budget by default on CPU to keep answers quick."""
+    configured = model.settings().max_new_tokens
+    with st.sidebar.expander(t("chat.settings"), expanded=False):
+        max_new_tokens = st.slider(t("chat.max_new_tokens"), 16, max(2048, configured), configured, 16, key="chat_max_new")
+        sampling = st.toggle(t("chat.sampling"), key="chat_sampling", help=t("chat.sampling_help"))
+        temperature = st.slider(
+            t("chat.temperature"), 0.05, 2.0, 0.7, 0.05, key="chat_temperature", disabled=not sampling
+        )
+        top_p = st.slider(t("chat.top_p"), 0.05, 1.0, 0.9, 0.05, key="chat_top_p", disabled=not sampling)
+        st.markdown(f"**{t('chat.advanced')}**")
+        default_tiles = 4 if engine.runtime.device == "cpu" else 16
+        max_tiles = st.select_slider(
+            t("chat.tiles"),
+            options=list(TILE_BUDGETS),
+            value=default_tiles,
+            help=t("chat.tiles_help", tile=engine.card.tile_px or 512),
+            key="chat_tiles",
+        )
+    return ChatOptions(
+        SamplingParams(max_new_tokens, sampling, temperature, top_p), int(max_tiles)
+    )
+
+
+def _stats_caption(stats: GenerationStats) -> str:
+    first = stats.seconds_to_first_token
+    return t(
+        "chat.stats",
+        tokens=stats.new_tokens,
+        seconds=f"{stats.seconds_total:.1f}",
+        first="—" if first is None else f"{first:.1f}",
+        tiles=stats.image_tiles,
+    )
+
+
+def render_history(history: ChatHistory) -> None:
+    for turn in history.turns:
+        with st.chat_message(turn.role.value):
+            if turn.error is not None:
+                st.error(turn.error)
+                continue
+            text = turn.text or (t("chat.empty_answer") if turn.role is Role.ASSISTANT else "")
+            st.markdown(text)
+            notes = []
+            if turn.stopped:
+                notes.append(f"⏹ {t('chat.stopped')}")
+            if turn.stats is not None:
+                notes.append(_stats_caption(turn.stats))
+            if notes:
+                st.caption(" · ".join(notes))
+
+
+def ask(engine: Engine, media: NormalizedImage, history: ChatHistory, question: str, opts: ChatOptions) -> None:
+    """Stream one answer below the history. Any rerun (Stop, a new question, leaving the page) stops it."""
+    request = history.request_for(media.image, question, opts.sampling, opts.max_tiles)
+    history.turns.append(ChatTurn(Role.USER, question))
+    with st.chat_message(Role.USER.value):
+        st.markdown(question)
+    with st.chat_message(Role.ASSISTANT.value):
+        stop_slot = st.empty()
+        stop_slot.button(t("chat.stop"), key="chat_stop", icon=":material/stop_circle:")
+        text_slot = st.empty()
+        text_slot.caption(t("chat.thinking"))
+        stop = threading.Event()
+        waited_since = time.monotonic()
+
+        def show_busy() -> None:
+            text_slot.info(t("engine.busy", seconds=int(time.monotonic() - waited_since)))
+
+        pieces: list[str] = []
+        answer = ChatTurn(Role.ASSISTANT, "", stopped=True)
+        stream = None
+        try:
+            stream = stream_when_free(engine, request, stop, on_wait=show_busy)
+            if stream is not None:
+                for piece in stream:
+                    pieces.append(piece)
+                    text_slot.markdown("".join(pieces) + _CURSOR)
+                answer.stopped = stream.stats.stopped
+        except EngineError as error:
+            answer.error = t("engine.failed", detail=str(error))
+            answer.stopped = False
+        finally:
+            # Runs on Stop too: Streamlit interrupts this script with an exception at the next UI call.
+            stop.set()
+            if stream is not None:
+                stream.close()
+                answer.stats = stream.stats
+            answer.text = "".join(pieces).strip()
+            history.turns.append(answer)
+    st.rerun()
+
+
+def render(engine: Engine, media: NormalizedImage) -> None:
+    history = state.chat_history(media)
+    opts = options(engine)
+
+    top = st.columns([1, 3])
+    with top[0]:
+        st.image(media.image, caption=f"{media.width}×{media.height}", width="stretch")
+        if st.button(t("chat.clear"), key="chat_clear", icon=":material/delete:", disabled=not history.turns):
+            state.reset_chat(media)
+            st.rerun()
+    with top[1]:
+        quick = st.columns(2)
+        pressed = None
+        if quick[0].button(t("chat.quick_brief"), key="chat_quick_brief", width="stretch"):
+            pressed = quick_prompt("brief", language())
+        if quick[1].button(t("chat.quick_detailed"), key="chat_quick_detailed", width="stretch"):
+            pressed = quick_prompt("detailed", language())
+        render_history(history)
+        typed = st.chat_input(t("chat.input"), key="chat_input")
+        raw = pressed if pressed is not None else typed
+        if raw is None:
+            return
+        try:
+            question = clean_question(raw)
+        except InvalidInput as error:
+            st.warning(t(error.key, **error.params))
+            return
+        ask(engine, media, history, question, opts)

@@ -1,0 +1,203 @@
+"""Every piece of UI text in Russian and English, in one table, and the ``t`` lookup."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+LANGUAGES = {"ru": "Русский", "en": "English"}
+_LANG_KEY = "lang"
+
+STRINGS: dict[str, dict[str, str]] = {
+    # navigation and shell
+    "app.title": {"ru": "VLM Studio", "en": "VLM Studio"},
+    "nav.home": {"ru": "Главная", "en": "Home"},
+    "nav.chat": {"ru": "Чат", "en": "Chat"},
+    "lang.label": {"ru": "Язык интерфейса", "en": "Interface language"},
+    "settings.error": {
+        "ru": "Ошибка конфигурации: переменная {variable} = «{value}» недопустима. Допустимо: {allowed}.",
+        "en": "Configuration error: {variable} = '{value}' is not valid. Allowed: {allowed}.",
+    },
+    # home
+    "home.title": {"ru": "VLM Studio", "en": "VLM Studio"},
+    "home.intro": {
+        "ru": "Загрузите изображение один раз — и работайте с ним на остальных страницах без повторной загрузки.",
+        "en": "Upload an image once, then work with it on the other pages without uploading it again.",
+    },
+    "home.upload": {"ru": "Изображение (JPEG, PNG, WebP)", "en": "Image (JPEG, PNG, WebP)"},
+    "home.upload_help": {
+        "ru": "Формат определяется по содержимому файла, а не по расширению. Лимит: {limit_mb} МБ.",
+        "en": "The format is detected from the file's content, not its extension. Limit: {limit_mb} MB.",
+    },
+    "home.current": {"ru": "Текущее изображение", "en": "Current image"},
+    "home.image_info": {
+        "ru": "{name} — {width}×{height} px, исходный формат {format}",
+        "en": "{name} — {width}×{height} px, source format {format}",
+    },
+    "home.clear": {"ru": "Убрать изображение", "en": "Remove image"},
+    "home.no_media": {
+        "ru": "Изображение пока не загружено.",
+        "en": "No image uploaded yet.",
+    },
+    "home.go_chat": {"ru": "Перейти в чат", "en": "Go to chat"},
+    "home.replace_hint": {
+        "ru": "Чтобы заменить изображение, загрузите другой файл — история чата начнётся заново.",
+        "en": "To replace the image, upload another file; the chat history starts afresh.",
+    },
+    # model
+    "model.header": {"ru": "Модель", "en": "Model"},
+    "model.picker": {"ru": "Активная модель", "en": "Active model"},
+    "model.picker_help": {
+        "ru": "Модель одна на весь сервер: при смене текущая выгружается из памяти.",
+        "en": "One model per server: choosing another one unloads the current one from memory.",
+    },
+    "model.switch_note": {
+        "ru": "Модель {old} будет выгружена, загрузится {new}.",
+        "en": "{old} will be unloaded and {new} loaded.",
+    },
+    "model.status": {
+        "ru": "{title} · устройство {device} · {dtype} · {state}",
+        "en": "{title} · device {device} · {dtype} · {state}",
+    },
+    "model.state_loaded": {"ru": "загружена", "en": "loaded"},
+    "model.state_not_loaded": {"ru": "не загружена", "en": "not loaded"},
+    "model.params": {"ru": "{millions} млн параметров", "en": "{millions}M parameters"},
+    "model.abilities": {"ru": "Умеет: {abilities}", "en": "Can do: {abilities}"},
+    "ability.chat": {"ru": "чат", "en": "chat"},
+    "ability.video": {"ru": "видео", "en": "video"},
+    "ability.ocr": {"ru": "OCR", "en": "OCR"},
+    "ability.region": {"ru": "описание области", "en": "region description"},
+    "ability.grounding": {"ru": "поиск объектов", "en": "object grounding"},
+    "model.loading": {"ru": "Загрузка модели {model}…", "en": "Loading model {model}…"},
+    "load.processor": {"ru": "Загрузка процессора и токенизатора…", "en": "Loading the processor and tokenizer…"},
+    "load.weights": {"ru": "Загрузка весов…", "en": "Loading the weights…"},
+    "load.device": {"ru": "Перенос модели на устройство…", "en": "Moving the model to the device…"},
+    "load.ready": {"ru": "Модель готова.", "en": "The model is ready."},
+    "model.missing": {
+        "ru": "Модель {model} не найдена в кэше {cache_dir}. Скачайте её командой (нужен интернет):",
+        "en": "Model {model} was not found in the cache {cache_dir}. Fetch it with this command (needs internet):",
+    },
+    "model.dir_missing": {
+        "ru": "Папка модели {model} не существует. Проверьте MODEL_ID / MODEL_PATH.",
+        "en": "The model directory {model} does not exist. Check MODEL_ID / MODEL_PATH.",
+    },
+    "model.offline_hint": {
+        "ru": "Без интернета интерфейс можно попробовать на крошечной случайной модели (её ответы — шум): "
+        "./scripts/start.sh --tiny",
+        "en": "Without internet, try the UI on a tiny random model (its answers are noise): ./scripts/start.sh --tiny",
+    },
+    "model.unknown": {
+        "ru": "Неизвестная модель {model}: не удалось определить её семейство.",
+        "en": "Unknown model {model}: cannot tell which family it belongs to.",
+    },
+    "model.no_ability": {
+        "ru": "Модель {model} не умеет: {ability}. Выберите другую модель на главной странице.",
+        "en": "Model {model} cannot do: {ability}. Choose another model on the Home page.",
+    },
+    "device.cuda_missing": {
+        "ru": "Запрошена CUDA, но GPU недоступен — модель работает на CPU.",
+        "en": "CUDA was requested but no GPU is available — the model runs on the CPU.",
+    },
+    "device.mps_missing": {
+        "ru": "Запрошен MPS, но он недоступен — модель работает на CPU.",
+        "en": "MPS was requested but is not available — the model runs on the CPU.",
+    },
+    "engine.busy": {
+        "ru": "Модель занята запросом другого пользователя — ваш вопрос в очереди ({seconds} с)…",
+        "en": "The model is busy with another user's request — your question is waiting ({seconds} s)…",
+    },
+    "engine.failed": {
+        "ru": "Генерация завершилась ошибкой: {detail}",
+        "en": "Generation failed: {detail}",
+    },
+    # media errors
+    "media.empty": {"ru": "Файл пустой.", "en": "The file is empty."},
+    "media.too_large": {
+        "ru": "Файл слишком большой: {size_mb} МБ при лимите {limit_mb} МБ.",
+        "en": "The file is too large: {size_mb} MB, the limit is {limit_mb} MB.",
+    },
+    "media.unsupported_format": {
+        "ru": "Это не изображение поддерживаемого формата. Поддерживаются: {allowed}.",
+        "en": "This is not an image in a supported format. Supported: {allowed}.",
+    },
+    "media.too_many_pixels": {
+        "ru": "Изображение слишком большое по числу пикселей (больше {limit_mp} Мп) — возможна «бомба распаковки».",
+        "en": "The image has too many pixels (over {limit_mp} MP) — possibly a decompression bomb.",
+    },
+    "media.truncated": {
+        "ru": "Файл изображения обрезан (недокачан или повреждён).",
+        "en": "The image file is truncated (incomplete or damaged).",
+    },
+    "media.corrupt": {
+        "ru": "Файл повреждён и не читается как изображение.",
+        "en": "The file is damaged and cannot be read as an image.",
+    },
+    "media.too_small": {
+        "ru": "Изображение слишком маленькое: {width}×{height} px (нужно хотя бы {min_side} px по каждой стороне).",
+        "en": "The image is too small: {width}×{height} px (at least {min_side} px per side is needed).",
+    },
+    "media.bad_aspect": {
+        "ru": "Слишком вытянутое изображение: {width}×{height} px (соотношение сторон не больше {max_ratio}:1).",
+        "en": "The image is too elongated: {width}×{height} px (aspect ratio at most {max_ratio}:1).",
+    },
+    # chat
+    "chat.title": {"ru": "Чат по изображению", "en": "Chat about the image"},
+    "chat.need_media": {
+        "ru": "Сначала загрузите изображение на главной странице.",
+        "en": "Upload an image on the Home page first.",
+    },
+    "chat.input": {"ru": "Задайте вопрос об изображении…", "en": "Ask a question about the image…"},
+    "chat.quick_brief": {"ru": "Кратко описать", "en": "Describe briefly"},
+    "chat.quick_detailed": {"ru": "Подробно описать", "en": "Describe in detail"},
+    "chat.clear": {"ru": "Очистить историю", "en": "Clear history"},
+    "chat.stop": {"ru": "Остановить", "en": "Stop"},
+    "chat.stopped": {"ru": "остановлено", "en": "stopped"},
+    "chat.thinking": {"ru": "Модель смотрит на изображение…", "en": "The model is looking at the image…"},
+    "chat.empty_question": {
+        "ru": "Вопрос пустой — напишите, что вы хотите узнать об изображении.",
+        "en": "The question is empty — write what you want to know about the image.",
+    },
+    "chat.question_too_long": {
+        "ru": "Вопрос слишком длинный (больше {limit} символов).",
+        "en": "The question is too long (over {limit} characters).",
+    },
+    "chat.empty_answer": {"ru": "(модель не вернула текста)", "en": "(the model returned no text)"},
+    "chat.stats": {
+        "ru": "{tokens} ток. · {seconds} с · первый токен через {first} с · тайлов: {tiles}",
+        "en": "{tokens} tokens · {seconds} s · first token after {first} s · tiles: {tiles}",
+    },
+    "chat.settings": {"ru": "Параметры генерации", "en": "Generation settings"},
+    "chat.max_new_tokens": {"ru": "Максимум новых токенов", "en": "Max new tokens"},
+    "chat.sampling": {"ru": "Сэмплирование", "en": "Sampling"},
+    "chat.sampling_help": {
+        "ru": "Выключено — жадное декодирование: один и тот же ответ на тот же вопрос.",
+        "en": "Off means greedy decoding: the same answer to the same question.",
+    },
+    "chat.temperature": {"ru": "Температура", "en": "Temperature"},
+    "chat.top_p": {"ru": "Top-p", "en": "Top-p"},
+    "chat.advanced": {"ru": "Дополнительно", "en": "Advanced"},
+    "chat.tiles": {"ru": "Детализация изображения: до N тайлов", "en": "Image detail: up to N tiles"},
+    "chat.tiles_help": {
+        "ru": "Сколько фрагментов по {tile} px видит модель, плюс одна уменьшенная копия. Каждый фрагмент на CPU "
+        "стоит 1–2 с; маленькое изображение не увеличивается сверх нужного.",
+        "en": "How many {tile} px tiles the model sees, plus one downscaled overview. Each tile costs 1–2 s on a "
+        "CPU; a small image is never upscaled beyond what it needs.",
+    },
+}
+
+
+def language() -> str:
+    return str(st.session_state.get(_LANG_KEY, "ru"))
+
+
+def set_language(code: str) -> None:
+    if code in LANGUAGES:
+        st.session_state[_LANG_KEY] = code
+
+
+def t(key: str, **params: object) -> str:
+    """The text for ``key`` in the session's language, formatted with ``params``."""
+    entry = STRINGS.get(key)
+    if entry is None:
+        return key
+    text = entry.get(language()) or entry["en"]
+    return text.format(**params) if params else text

@@ -1,0 +1,39 @@
+"""What every page shares: page config, the language switch, navigation and the model status line."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import model
+from ui.i18n import LANGUAGES, language, set_language, t
+
+PAGES = (("Home.py", "nav.home", ":material/home:"), ("pages/1_Chat.py", "nav.chat", ":material/chat:"))
+_LANG_WIDGET = "sidebar_lang"
+
+
+def _language_changed() -> None:
+    set_language(st.session_state[_LANG_WIDGET])
+
+
+def setup_page(title_key: str) -> None:
+    """Call first on every page. Stops the page with a message when the configuration is invalid."""
+    st.set_page_config(page_title=f"{t(title_key)} · VLM Studio", page_icon=":material/visibility:", layout="wide")
+    current = model.settings()
+    if "lang" not in st.session_state:
+        set_language(current.ui_lang)
+    with st.sidebar:
+        # The widget's own key is dropped on page switches; the plain "lang" key is what persists.
+        st.session_state[_LANG_WIDGET] = language()
+        st.segmented_control(
+            t("lang.label"),
+            options=list(LANGUAGES),
+            format_func=lambda code: LANGUAGES[code],
+            key=_LANG_WIDGET,
+            on_change=_language_changed,
+        )
+        for path, label_key, icon in PAGES:
+            st.page_link(path, label=t(label_key), icon=icon)
+        engine = model.manager().engine
+        if engine is not None:
+            st.caption(model.status_line(engine))
+    st.title(t(title_key))
