@@ -91,6 +91,8 @@ class ThreadedGeneration:
                     if self.stats.seconds_to_first_token is None:
                         self.stats.seconds_to_first_token = time.perf_counter() - self._started
                     yield piece
+            # The streamer ends just before generate() returns: let it return rather than stop it.
+            self._thread.join()
         finally:
             self.close()
         if self._error is not None:

@@ -1,0 +1,30 @@
+"""Shared fixtures: one tiny random-weight SmolVLM per test session, built offline with real classes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from core.settings import Settings
+from core.tiny_models import build_tiny_smolvlm
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_smolvlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_smolvlm(tmp_path_factory.mktemp("models") / "tiny-smolvlm")
+
+
+@pytest.fixture
+def offline_settings(tiny_smolvlm: Path, tmp_path: Path) -> Settings:
+    return Settings(model_id=str(tiny_smolvlm), allow_download=False, hf_home=tmp_path / "hf", device="cpu")
+
+
+def image_bytes(size: tuple[int, int] = (320, 240), color: str = "navy", fmt: str = "PNG", mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, color).save(buffer, fmt)
+    return buffer.getvalue()

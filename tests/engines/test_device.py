@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from core.engines import device as device_module
+from core.engines.device import DeviceChoice, resolve_device, resolve_dtype
+
+
+@pytest.mark.parametrize(
+    ("requested", "cuda", "mps", "expected"),
+    [
+        ("auto", True, True, DeviceChoice("cuda")),  # cuda first
+        ("auto", False, True, DeviceChoice("mps")),  # then mps
+        ("auto", False, False, DeviceChoice("cpu")),  # then cpu, silently
+        ("cuda", False, False, DeviceChoice("cpu", "device.cuda_missing")),  # asked, absent: fall back and say so
+        ("mps", False, False, DeviceChoice("cpu", "device.mps_missing")),
+        ("cuda", True, False, DeviceChoice("cuda")),
+        ("cpu", True, True, DeviceChoice("cpu")),  # an explicit cpu is honoured even with a GPU
+    ],
+)
+def test_resolve_device(monkeypatch, requested, cuda, mps, expected):
+    monkeypatch.setattr(device_module, "_cuda_available", lambda: cuda)
+    monkeypatch.setattr(device_module, "_mps_available", lambda: mps)
+    assert resolve_device(requested) == expected
+
+
+@pytest.mark.parametrize(
+    ("requested", "device", "expected"),
+    [("auto", "cpu", "float32"), ("auto", "mps", "float16"), ("bfloat16", "cpu", "bfloat16"), ("float16", "cuda", "float16")],
+)
+def test_resolve_dtype(requested, device, expected):
+    assert resolve_dtype(requested, device) == expected
+
+
+def test_this_machine_has_no_gpu_so_auto_is_cpu():
+    assert resolve_device("auto").device in ("cpu", "cuda", "mps")

@@ -1,0 +1,201 @@
+"""The SmolVLM2 adapter on a tiny random model: real processor, real generate, real streaming."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from PIL import Image
+
+from core.engines.manager import stream_when_free
+from core.engines.registry import create_engine
+from core.engines.smolvlm import SmolVLMEngine
+from core.engines.tiling import plan_tiles
+from core.engines.types import (
+    ChatMessage,
+    EngineBusy,
+    GenerationRequest,
+    ModelUnavailable,
+    Role,
+    SamplingParams,
+)
+from core.settings import Settings
+from core.tiny_models import TINY_TILE
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_smolvlm, tmp_path_factory):
+    settings = Settings(
+        model_id=str(tiny_smolvlm), allow_download=False, hf_home=tmp_path_factory.mktemp("hf"), device="cpu"
+    )
+    built = create_engine(str(tiny_smolvlm), settings)
+    built.load()
+    yield built
+    built.unload()
+
+
+def _request(text="What is in the picture?", size=(300, 200), max_new_tokens=12, max_tiles=4, sampling=False):
+    image = Image.new("RGB", size, "orange")
+    return GenerationRequest(
+        (ChatMessage(Role.USER, text, (image,)),),
+        SamplingParams(max_new_tokens=max_new_tokens, do_sample=sampling),
+        max_tiles=max_tiles,
+    )
+
+
+def test_engine_reports_device_dtype_and_abilities(engine):
+    assert isinstance(engine, SmolVLMEngine)
+    assert engine.loaded
+    assert engine.runtime.device == "cpu"
+    assert engine.runtime.dtype == "float32"
+    assert engine.card.family == "smolvlm"
+
+
+def test_generate_streams_text_and_counts_tokens(engine):
+    stream = engine.stream(_request(max_new_tokens=12))
+    pieces = list(stream)
+    assert len(pieces) >= 2, "text should arrive in several pieces, not at once"
+    assert all(isinstance(piece, str) for piece in pieces)
+    assert 1 <= stream.stats.new_tokens <= 12
+    assert stream.stats.prompt_tokens > 0
+    assert stream.stats.seconds_to_first_token is not None
+    assert not stream.stats.stopped
+    assert not engine.busy
+
+
+def test_greedy_decoding_is_repeatable(engine):
+    first = "".join(engine.stream(_request(max_new_tokens=10)))
+    second = "".join(engine.stream(_request(max_new_tokens=10)))
+    assert first == second
+
+
+def test_sampling_settings_reach_generate(engine):
+    stream = engine.stream(_request(max_new_tokens=8, sampling=True))
+    list(stream)
+    assert stream.stats.new_tokens <= 8
+
+
+@pytest.mark.parametrize(("size", "max_tiles"), [((300, 200), 1), ((300, 200), 4), ((250, 60), 16), ((100, 260), 9)])
+def test_tile_budget_matches_what_the_processor_builds(engine, size, max_tiles):
+    request = _request(size=size, max_tiles=max_tiles)
+    inputs, tiles = engine.build_inputs(request)
+    plan = plan_tiles(*size, tile=TINY_TILE, max_grid=max_tiles, model_longest_edge=4 * TINY_TILE)
+    assert tiles == plan.tiles
+    assert inputs["pixel_values"].shape[1] == plan.tiles
+
+
+def test_multi_turn_conversation_uses_the_chat_template(engine):
+    image = Image.new("RGB", (120, 90), "teal")
+    request = GenerationRequest(
+        (
+            ChatMessage(Role.USER, "Describe it.", (image,)),
+            ChatMessage(Role.ASSISTANT, "A teal square."),
+            ChatMessage(Role.USER, "What colour?"),
+        ),
+        SamplingParams(max_new_tokens=5),
+    )
+    inputs, _ = engine.build_inputs(request)
+    prompt = engine._processor.tokenizer.decode(inputs["input_ids"][0])
+    assert prompt.startswith("<|im_start|>User:")
+    assert "Assistant: A teal square.<end_of_utterance>" in prompt
+    assert prompt.rstrip().endswith("What colour?<end_of_utterance>\nAssistant:")
+    assert list(engine.stream(request)) is not None
+
+
+def test_stop_event_ends_generation_early_and_frees_the_model(engine):
+    stop = threading.Event()
+    stream = engine.stream(_request(max_new_tokens=2000, sampling=True), stop)
+    received = 0
+    for _ in stream:
+        received += 1
+        if received == 2:
+            stop.set()
+    assert stream.stats.stopped
+    assert stream.stats.new_tokens < 2000
+    assert not engine.busy
+    # ... and the next question works.
+    assert list(engine.stream(_request(max_new_tokens=4)))
+
+
+def test_closing_the_stream_stops_generation(engine):
+    stream = engine.stream(_request(max_new_tokens=2000, sampling=True))
+    iterator = iter(stream)
+    next(iterator)
+    stream.close()
+    assert stream.stats.stopped
+    assert not engine.busy
+
+
+def test_second_generation_at_once_is_refused_until_the_first_ends(engine):
+    first = engine.stream(_request(max_new_tokens=2000, sampling=True))
+    try:
+        assert engine.busy
+        with pytest.raises(EngineBusy):
+            engine.stream(_request())
+    finally:
+        first.close()
+    assert not engine.busy
+    list(engine.stream(_request(max_new_tokens=3)))
+
+
+def test_stream_when_free_waits_and_says_so(engine):
+    holder = engine.stream(_request(max_new_tokens=2000, sampling=True))
+    waits: list[float] = []
+    release = threading.Timer(0.6, holder.close)
+    release.start()
+    started = time.monotonic()
+    stream = stream_when_free(engine, _request(max_new_tokens=3), threading.Event(), on_wait=lambda: waits.append(1))
+    assert stream is not None
+    assert list(stream)
+    assert time.monotonic() - started >= 0.5
+    assert waits, "the waiting caller must be told the model is busy"
+    release.join()
+
+
+def test_stream_when_free_gives_up_when_stopped(engine):
+    holder = engine.stream(_request(max_new_tokens=2000, sampling=True))
+    stop = threading.Event()
+    try:
+        stream = stream_when_free(engine, _request(), stop, on_wait=stop.set)
+        assert stream is None
+    finally:
+        holder.close()
+
+
+def test_missing_model_offline_names_model_cache_and_command(tmp_path):
+    settings = Settings(model_id="HuggingFaceTB/SmolVLM2-256M-Video-Instruct", allow_download=False, hf_home=tmp_path)
+    engine = create_engine(settings.model_id or "", settings)
+    with pytest.raises(ModelUnavailable) as caught:
+        engine.load()
+    params = caught.value.params
+    assert params["model"] == "HuggingFaceTB/SmolVLM2-256M-Video-Instruct"
+    assert params["cache_dir"] == str(tmp_path / "hub")
+    assert params["command"].startswith("hf download HuggingFaceTB/SmolVLM2-256M-Video-Instruct")
+    assert not engine.loaded
+
+
+def test_missing_local_directory(tmp_path):
+    settings = Settings(allow_download=False, hf_home=tmp_path)
+    engine = SmolVLMEngine(create_engine("HuggingFaceTB/SmolVLM2-256M-Video-Instruct", settings).card, settings,
+                           source=str(tmp_path / "nowhere"))
+    with pytest.raises(ModelUnavailable) as caught:
+        engine.load()
+    assert caught.value.params["command"] == ""
+
+
+def test_cuda_requested_without_gpu_falls_back_to_cpu_with_a_note(tiny_smolvlm, tmp_path):
+    settings = Settings(model_id=str(tiny_smolvlm), allow_download=False, hf_home=tmp_path, device="cuda")
+    engine = create_engine(str(tiny_smolvlm), settings)
+    assert engine.runtime.device == "cpu"
+    assert engine.runtime.device_note == "device.cuda_missing"
+    assert engine.runtime.dtype == "float32"
+
+
+def test_unload_frees_the_weights(tiny_smolvlm, tmp_path):
+    settings = Settings(model_id=str(tiny_smolvlm), allow_download=False, hf_home=tmp_path, device="cpu")
+    engine = create_engine(str(tiny_smolvlm), settings)
+    engine.load()
+    assert engine.loaded
+    engine.unload()
+    assert not engine.loaded

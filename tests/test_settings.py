@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.settings import DEFAULT_CPU_MODEL, DEFAULT_GPU_MODEL, Settings, SettingsError, load_settings
+from tests.conftest import ROOT
+
+
+def test_defaults_without_any_variable():
+    settings = load_settings({}, dotenv_path=None)
+    assert settings.model_id is None
+    assert settings.device == "auto"
+    assert settings.dtype == "auto"
+    assert settings.allow_download is True
+    assert settings.ui_lang == "ru"
+    assert settings.port == 8501
+    assert settings.max_new_tokens == 512
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"MODEL_ID": "a/b"}, "a/b"),
+        ({"SMOLVLM2_MODEL_ID": "a/b"}, "a/b"),  # predecessor demo 001
+        ({"MODEL_NAME": "a/b"}, "a/b"),  # predecessor demos 000 and 002
+        ({"MODEL_ID": "first/one", "MODEL_NAME": "second/one"}, "first/one"),  # the main name wins
+        ({"MODEL_ID": "  ", "MODEL_NAME": "a/b"}, "a/b"),  # blank counts as unset
+    ],
+)
+def test_model_id_and_aliases(env, expected):
+    assert load_settings(env, dotenv_path=None).model_id == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "port"),
+    [({"APP_PORT": "9000"}, 9000), ({"PORT": "9001"}, 9001), ({"GRADIO_PORT": "7860"}, 7860)],
+)
+def test_port_aliases(env, port):
+    assert load_settings(env, dotenv_path=None).port == port
+
+
+def test_cache_dir_alias_and_hub_dir(tmp_path):
+    settings = load_settings({"HF_CACHE_DIR": str(tmp_path)}, dotenv_path=None)
+    assert settings.hf_home == tmp_path
+    assert settings.hub_cache_dir == tmp_path / "hub"
+
+
+@pytest.mark.parametrize(
+    ("env", "device"),
+    [({"MODEL_DEVICE": "gpu"}, "cuda"), ({"MODEL_DEVICE": "CPU"}, "cpu"), ({"DEVICE": "mps"}, "mps")],
+)
+def test_device_values(env, device):
+    assert load_settings(env, dotenv_path=None).device == device
+
+
+@pytest.mark.parametrize(
+    ("env", "allowed"),
+    [
+        ({}, True),
+        ({"ALLOW_MODEL_DOWNLOAD": "no"}, False),
+        ({"HF_HUB_OFFLINE": "1"}, False),
+        ({"ALLOW_MODEL_DOWNLOAD": "yes", "HF_HUB_OFFLINE": "1"}, False),  # offline always wins
+        ({"ALLOW_MODEL_DOWNLOAD": "yes", "HF_HUB_OFFLINE": "0"}, True),
+    ],
+)
+def test_download_switches(env, allowed):
+    settings = load_settings(env, dotenv_path=None)
+    assert settings.allow_download is allowed
+    assert settings.offline is not allowed
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"MODEL_DEVICE": "tpu"}, "MODEL_DEVICE"),
+        ({"MODEL_DTYPE": "int4"}, "MODEL_DTYPE"),
+        ({"UI_LANG": "de"}, "UI_LANG"),
+        ({"APP_PORT": "eighty"}, "APP_PORT"),
+        ({"GRADIO_PORT": "70000"}, "GRADIO_PORT"),  # the alias actually used is named
+        ({"MAX_NEW_TOKENS": "0"}, "MAX_NEW_TOKENS"),
+        ({"ALLOW_MODEL_DOWNLOAD": "maybe"}, "ALLOW_MODEL_DOWNLOAD"),
+        ({"HF_HUB_OFFLINE": "2"}, "HF_HUB_OFFLINE"),
+    ],
+)
+def test_invalid_values_name_the_variable(env, variable):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env, dotenv_path=None)
+    assert caught.value.variable == variable
+    assert variable in str(caught.value)
+    assert caught.value.allowed
+
+
+def test_environment_wins_over_dotenv(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("MODEL_ID=from/dotenv\nUI_LANG=en\nMAX_NEW_TOKENS=64\n", encoding="utf-8")
+    settings = load_settings({"MODEL_ID": "from/env"}, dotenv_path=dotenv)
+    assert settings.model_id == "from/env"
+    assert settings.ui_lang == "en"
+    assert settings.max_new_tokens == 64
+
+
+def test_token_is_never_shown(tmp_path):
+    settings = load_settings({"HF_TOKEN": "hf_secret_value"}, dotenv_path=None)
+    assert settings.hf_token == "hf_secret_value"
+    assert "hf_secret_value" not in repr(settings)
+    assert "hf_secret_value" not in str(settings)
+
+
+def test_model_source_prefers_existing_model_path(tmp_path):
+    assert Settings(model_id="a/b", model_path=tmp_path).model_source("cpu") == str(tmp_path)
+    assert Settings(model_id="a/b", model_path=tmp_path / "absent").model_source("cpu") == "a/b"
+
+
+@pytest.mark.parametrize(("device", "expected"), [("cpu", DEFAULT_CPU_MODEL), ("cuda", DEFAULT_GPU_MODEL)])
+def test_default_model_depends_on_device(device, expected):
+    assert Settings().model_source(device) == expected
+
+
+def _run_settings_cli(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "core.settings"],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cli_stops_on_invalid_value(tmp_path):
+    result = _run_settings_cli({"MODEL_DEVICE": "tpu"}, tmp_path)
+    assert result.returncode == 2
+    assert "MODEL_DEVICE" in result.stderr and "auto | cpu | cuda | mps" in result.stderr
+
+
+def test_cli_prints_settings_without_token(tmp_path):
+    result = _run_settings_cli({"HF_TOKEN": "hf_do_not_print", "UI_LANG": "en"}, tmp_path)
+    assert result.returncode == 0
+    assert "hf_do_not_print" not in result.stdout
+    assert "ui_lang=en" in result.stdout

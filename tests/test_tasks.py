@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from core.engines.types import Role, SamplingParams
+from core.media import InvalidInput
+from core.tasks import QUICK_PROMPTS, ChatHistory, ChatTurn, clean_question, quick_prompt
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("", "chat.empty_question"),  # nothing typed
+        ("   \n\t ", "chat.empty_question"),  # whitespace only
+        (None, "chat.empty_question"),
+        ("x" * 5000, "chat.question_too_long"),
+    ],
+)
+def test_bad_questions_are_refused(raw, key):
+    with pytest.raises(InvalidInput) as caught:
+        clean_question(raw)
+    assert caught.value.key == key
+
+
+def test_question_is_trimmed():
+    assert clean_question("  What colour is the car?  \n") == "What colour is the car?"
+
+
+@pytest.mark.parametrize("kind", sorted(QUICK_PROMPTS))
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_quick_prompts_exist_in_both_languages(kind, lang):
+    assert quick_prompt(kind, lang).strip()
+
+
+def test_first_question_carries_the_image():
+    image = Image.new("RGB", (10, 10))
+    request = ChatHistory("d").request_for(image, "What is it?", SamplingParams(), 4)
+    assert len(request.messages) == 1
+    assert request.messages[0].images == (image,)
+    assert request.max_tiles == 4
+
+
+def test_follow_up_keeps_history_and_image_on_the_first_turn():
+    image = Image.new("RGB", (10, 10))
+    history = ChatHistory("d", [ChatTurn(Role.USER, "Q1"), ChatTurn(Role.ASSISTANT, "A1")])
+    request = history.request_for(image, "Q2", SamplingParams(), None)
+    assert [(m.role, m.text) for m in request.messages] == [(Role.USER, "Q1"), (Role.ASSISTANT, "A1"), (Role.USER, "Q2")]
+    assert request.messages[0].images == (image,)
+    assert request.messages[2].images == ()
+
+
+def test_failed_or_empty_answers_are_left_out_and_roles_alternate():
+    image = Image.new("RGB", (10, 10))
+    history = ChatHistory(
+        "d",
+        [
+            ChatTurn(Role.USER, "Q1"),
+            ChatTurn(Role.ASSISTANT, "", error="boom"),
+            ChatTurn(Role.USER, "Q2"),
+            ChatTurn(Role.ASSISTANT, "", stopped=True),  # stopped before the first word
+        ],
+    )
+    request = history.request_for(image, "Q3", SamplingParams(), None)
+    assert [(m.role, m.text) for m in request.messages] == [(Role.USER, "Q3")]
+    assert request.messages[0].images == (image,)
+
+
+def test_stopped_answer_with_text_is_kept():
+    image = Image.new("RGB", (10, 10))
+    history = ChatHistory("d", [ChatTurn(Role.USER, "Q1"), ChatTurn(Role.ASSISTANT, "partial", stopped=True)])
+    request = history.request_for(image, "Q2", SamplingParams(), None)
+    assert [m.text for m in request.messages] == ["Q1", "partial", "Q2"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_new_tokens": 0}, {"do_sample": True, "temperature": 0.0}, {"do_sample": True, "top_p": 1.5}],
+)
+def test_invalid_sampling_is_refused(kwargs):
+    with pytest.raises(ValueError):
+        SamplingParams(**kwargs)
+
+
+def test_greedy_sends_no_sampling_knobs():
+    assert SamplingParams(max_new_tokens=5, temperature=0.3).generate_kwargs() == {"max_new_tokens": 5, "do_sample": False}

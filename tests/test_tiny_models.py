@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from transformers import AutoModelForImageTextToText, AutoProcessor
+from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
+
+from tests.conftest import ROOT
+
+
+def test_cli_builds_a_loadable_model_offline(tmp_path):
+    out = tmp_path / "tiny"
+    result = subprocess.run(
+        [sys.executable, "-m", "core.tiny_models", "--family", "smolvlm", "--out", str(out)],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "noise" in result.stdout
+    assert (out / "model.safetensors").is_file()
+    assert json.loads((out / "config.json").read_text())["model_type"] == "smolvlm"
+
+
+def test_tiny_model_uses_real_classes_and_the_production_template(tiny_smolvlm):
+    processor = AutoProcessor.from_pretrained(tiny_smolvlm, local_files_only=True)
+    model = AutoModelForImageTextToText.from_pretrained(tiny_smolvlm, local_files_only=True)
+    assert type(processor).__name__ == "SmolVLMProcessor"
+    assert type(model).__name__ == "SmolVLMForConditionalGeneration"
+    assert processor.chat_template == DEFAULT_CHAT_TEMPLATE
+    assert model.config.image_token_id == processor.tokenizer.convert_tokens_to_ids("<image>")
+    for token in ("<row_1_col_1>", "<row_6_col_6>", "<global-img>", "<fake_token_around_image>"):
+        assert processor.tokenizer.convert_tokens_to_ids(token) != processor.tokenizer.unk_token_id
