@@ -18,6 +18,27 @@ from ui import model, state
 from ui.i18n import language, t
 
 _CURSOR = " ▌"
+_RUNNING_KEY = "chat_running_generation"
+# Long enough for a stopped generation to finish its current decoding step, even on a slow CPU.
+_FINISH_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class _Running:
+    stop: threading.Event
+    finished: threading.Event
+
+
+def _finish_previous_generation() -> None:
+    """Stop this session's previous answer, if any, and wait until it is saved to the history.
+
+    Streamlit may start the next run (after Stop, a new question or a page switch) while the old
+    one is still unwinding on its own thread; without this wait the new run would miss its answer.
+    """
+    running = st.session_state.get(_RUNNING_KEY)
+    if isinstance(running, _Running):
+        running.stop.set()
+        running.finished.wait(_FINISH_TIMEOUT_S)
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,8 @@ def ask(engine: Engine, media: NormalizedImage, history: ChatHistory, question: 
         text_slot = st.empty()
         text_slot.caption(t("chat.thinking"))
         stop = threading.Event()
+        running = _Running(stop, threading.Event())
+        st.session_state[_RUNNING_KEY] = running
         waited_since = time.monotonic()
 
         def show_busy() -> None:
@@ -116,10 +139,12 @@ def ask(engine: Engine, media: NormalizedImage, history: ChatHistory, question: 
                 answer.stats = stream.stats
             answer.text = "".join(pieces).strip()
             history.turns.append(answer)
+            running.finished.set()
     st.rerun()
 
 
 def render(engine: Engine, media: NormalizedImage) -> None:
+    _finish_previous_generation()
     history = state.chat_history(media)
     opts = options(engine)
 

@@ -1,0 +1,28 @@
+"""AppTest fixtures: each test gets a fresh process-wide model manager pointed at the tiny model."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def app_env(monkeypatch, tmp_path, tiny_smolvlm):
+    # Run from an empty directory so a developer's own .env cannot leak into the tests.
+    monkeypatch.chdir(tmp_path)
+    for name in ("MODEL_PATH", "SMOLVLM2_MODEL_ID", "MODEL_NAME", "MODEL_DEVICE", "MODEL_DTYPE", "HF_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MODEL_ID", str(tiny_smolvlm))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("UI_LANG", "en")
+    st.cache_resource.clear()
+    yield monkeypatch
+    st.cache_resource.clear()
+
+
+def open_page(path: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / path), default_timeout=120)

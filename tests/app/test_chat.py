@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from core.engines.types import Role
+from core.tasks import QUICK_PROMPTS
+from tests.app.conftest import open_page
+from tests.conftest import image_bytes
+
+
+def _chat_with_image(lang: str = "en"):
+    at = open_page("Home.py").run()
+    if lang != "en":
+        at.session_state["lang"] = lang
+    at.file_uploader[0].set_value(("cat.jpg", image_bytes((300, 200), "orange", "JPEG"), "image/jpeg")).run()
+    at.switch_page("pages/1_Chat.py").run()
+    assert not at.exception
+    return at
+
+
+def _answers(at) -> list:
+    return [message for message in at.chat_message if message.name == "assistant"]
+
+
+def test_chat_without_an_image_points_to_home(app_env):
+    at = open_page("Home.py").run()
+    at.switch_page("pages/1_Chat.py").run()
+    assert not at.exception
+    assert "Upload an image on the Home page first." in [info.value for info in at.info]
+    assert not at.chat_input
+
+
+def test_ask_renders_a_streamed_answer_with_stats(app_env):
+    at = _chat_with_image()
+    at.chat_input(key="chat_input").set_value("What is in the picture?").run()
+    assert not at.exception
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    answer = _answers(at)[0]
+    assert answer.caption and "tokens" in answer.caption[0].value
+    history = at.session_state["chat_history"]
+    assert history.turns[0].text == "What is in the picture?"
+    assert history.turns[1].role is Role.ASSISTANT and history.turns[1].stats.new_tokens > 0
+
+
+def test_several_questions_keep_the_history(app_env):
+    at = _chat_with_image()
+    for question in ("First question?", "Second question?", "Third?"):
+        at.chat_input(key="chat_input").set_value(question).run()
+    assert not at.exception
+    assert [m.name for m in at.chat_message] == ["user", "assistant"] * 3
+    assert [turn.text for turn in at.session_state["chat_history"].turns[::2]] == [
+        "First question?",
+        "Second question?",
+        "Third?",
+    ]
+
+
+def test_quick_prompt_sends_text_in_the_ui_language(app_env):
+    at = _chat_with_image(lang="ru")
+    at.button(key="chat_quick_detailed").click().run()
+    assert not at.exception
+    assert at.session_state["chat_history"].turns[0].text == QUICK_PROMPTS["detailed"]["ru"]
+
+
+def test_whitespace_question_gets_a_message_and_no_model_call(app_env):
+    at = _chat_with_image()
+    at.chat_input(key="chat_input").set_value("   ").run()
+    assert not at.exception
+    assert any("The question is empty" in warning.value for warning in at.warning)
+    assert not at.chat_message
+    assert at.session_state["chat_history"].turns == []
+
+
+def test_clear_history(app_env):
+    at = _chat_with_image()
+    at.chat_input(key="chat_input").set_value("Anything?").run()
+    at.button(key="chat_clear").click().run()
+    assert not at.exception
+    assert not at.chat_message
+    assert at.session_state["chat_history"].turns == []
+
+
+def test_generation_settings_reach_the_model(app_env):
+    at = _chat_with_image()
+    at.slider(key="chat_max_new").set_value(16)
+    at.toggle(key="chat_sampling").set_value(True)
+    at.select_slider(key="chat_tiles").set_value(1)
+    at.chat_input(key="chat_input").set_value("Short please").run()
+    assert not at.exception
+    stats = at.session_state["chat_history"].turns[1].stats
+    assert stats.new_tokens <= 16
+    assert stats.image_tiles == 1
+
+
+def test_new_image_starts_a_new_conversation(app_env):
+    at = _chat_with_image()
+    at.chat_input(key="chat_input").set_value("About the first image?").run()
+    at.switch_page("Home.py").run()
+    at.file_uploader[0].set_value(("dog.png", image_bytes((200, 300), "green"), "image/png")).run()
+    at.switch_page("pages/1_Chat.py").run()
+    assert not at.exception
+    assert not at.chat_message

@@ -1,0 +1,111 @@
+"""A real streamlit server on the tiny model, and Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, log: Path, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="session")
+def server_url(tiny_smolvlm: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium")
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"MODEL_PATH", "SMOLVLM2_MODEL_ID", "MODEL_NAME", "MODEL_DEVICE", "HF_TOKEN"}
+    }
+    env.update(
+        MODEL_ID=str(tiny_smolvlm),
+        HF_HUB_OFFLINE="1",
+        HF_HOME=str(tmp_path_factory.mktemp("hf")),
+        UI_LANG="en",
+        MAX_NEW_TOKENS="1024",
+    )
+    command = [
+        sys.executable, "-m", "streamlit", "run", "Home.py",
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+    ]
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        server_log = log.read_text(errors="replace")
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "streamlit-e2e.log").write_text(server_log)
+        assert "Traceback" not in server_log, server_log
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, server_url, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    yield tab
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def wait_idle(tab) -> None:
+    """Wait until the current script run has finished."""
+    tab.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)

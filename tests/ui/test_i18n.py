@@ -1,0 +1,81 @@
+"""One strings table, both languages, and no untranslated text in pages."""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+
+import pytest
+
+from tests.conftest import ROOT
+from ui.i18n import STRINGS
+
+UI_FILES = [ROOT / "Home.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
+# Streamlit calls whose first argument is text a person reads.
+_TEXT_CALLS = {
+    "title", "header", "subheader", "write", "markdown", "caption", "info", "warning", "error", "success",
+    "button", "toggle", "checkbox", "slider", "select_slider", "selectbox", "radio", "text_input", "text_area",
+    "chat_input", "file_uploader", "expander", "toast", "page_link", "download_button", "progress", "spinner",
+}
+
+
+def _placeholders(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field}
+
+
+@pytest.mark.parametrize("key", sorted(STRINGS))
+def test_every_string_has_both_languages_with_the_same_placeholders(key):
+    entry = STRINGS[key]
+    assert set(entry) == {"ru", "en"}
+    assert entry["ru"].strip() and entry["en"].strip()
+    assert _placeholders(entry["ru"]) == _placeholders(entry["en"])
+
+
+def _keys_used() -> set[str]:
+    found: set[str] = set()
+    pattern = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z_]+)["']""")
+    for path in UI_FILES:
+        found.update(pattern.findall(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_every_key_used_in_the_ui_exists():
+    missing = sorted(_keys_used() - set(STRINGS))
+    assert not missing, f"keys used but not in the strings table: {missing}"
+
+
+def _literal_text_arguments(path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    offenders = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr not in _TEXT_CALLS or not node.args:
+            continue
+        first = node.args[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str) and re.search(r"[A-Za-zА-Яа-я]", first.value):
+            if node.func.attr == "page_link" and first.value.endswith(".py"):
+                continue  # a page path, not text
+            offenders.append(f"{path.name}:{node.lineno}: {first.value!r}")
+        if isinstance(first, ast.JoinedStr):
+            literal = "".join(part.value for part in first.values if isinstance(part, ast.Constant))
+            if re.search(r"[A-Za-zА-Яа-я]{3,}", literal):
+                offenders.append(f"{path.name}:{node.lineno}: f-string with literal words")
+    return offenders
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.name)
+def test_no_untranslated_literals(path):
+    assert _literal_text_arguments(path) == []
+
+
+def test_core_never_imports_streamlit():
+    for path in (ROOT / "core").rglob("*.py"):
+        assert "import streamlit" not in path.read_text(encoding="utf-8"), path
+
+
+def test_pages_never_touch_torch_or_transformers():
+    for path in [ROOT / "Home.py", *(ROOT / "pages").glob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        assert "torch" not in text and "transformers" not in text, path
