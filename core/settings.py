@@ -151,15 +151,25 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
     )
 
 
-def main() -> int:
-    """``python -m core.settings`` checks the configuration and prints it (the token stays hidden)."""
+def main(argv: list[str] | None = None) -> int:
+    """``python -m core.settings [--value NAME]`` checks the configuration and prints it (never the token)."""
+    import argparse
     import sys
 
+    parser = argparse.ArgumentParser(description="Check the configuration and print it.")
+    parser.add_argument("--value", help="print only this setting (e.g. port)")
+    args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
+    if args.value:
+        if args.value == "hf_token" or args.value not in vars(settings):
+            print(f"unknown setting {args.value!r}", file=sys.stderr)
+            return 2
+        print(getattr(settings, args.value))
+        return 0
     for name, value in vars(settings).items():
         shown = "***" if name == "hf_token" and value else value
         print(f"{name}={shown}")

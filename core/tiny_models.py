@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 # A few lines of English and Russian so the byte-level BPE learns merges for both scripts.
 _CORPUS = [
@@ -42,7 +43,7 @@ TINY_PATCH = 16
 TINY_SCALE_FACTOR = 2
 
 
-def _train_tokenizer(special_tokens: list[str], vocab_size: int = 600):
+def _train_tokenizer(special_tokens: list[str], vocab_size: int = 600) -> Any:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -106,7 +107,8 @@ def build_tiny_smolvlm(out_dir: Path, seed: int = 0) -> Path:
         chat_template=DEFAULT_CHAT_TEMPLATE,
     )
 
-    config = SmolVLMConfig(
+    bos_id = tokenizer.convert_tokens_to_ids("<|im_start|>")
+    config = SmolVLMConfig(  # type: ignore[call-arg]  # pad_token_id is taken through **kwargs
         vision_config={
             "hidden_size": 32,
             "intermediate_size": 64,
@@ -126,7 +128,7 @@ def build_tiny_smolvlm(out_dir: Path, seed: int = 0) -> Path:
             "max_position_embeddings": 8192,
             "pad_token_id": pad_id,
             "eos_token_id": eos_id,
-            "bos_token_id": tokenizer.convert_tokens_to_ids("<|im_start|>"),
+            "bos_token_id": bos_id,
         },
         scale_factor=TINY_SCALE_FACTOR,
         image_token_id=image_token_id,
@@ -134,9 +136,7 @@ def build_tiny_smolvlm(out_dir: Path, seed: int = 0) -> Path:
         tie_word_embeddings=False,
     )
     model = SmolVLMForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        eos_token_id=eos_id, pad_token_id=pad_id, bos_token_id=config.text_config.bos_token_id
-    )
+    model.generation_config = GenerationConfig(eos_token_id=eos_id, pad_token_id=pad_id, bos_token_id=bos_id)
 
     processor.save_pretrained(out_dir)
     model.save_pretrained(out_dir, safe_serialization=True)

@@ -45,7 +45,11 @@ def test_follow_up_keeps_history_and_image_on_the_first_turn():
     image = Image.new("RGB", (10, 10))
     history = ChatHistory("d", [ChatTurn(Role.USER, "Q1"), ChatTurn(Role.ASSISTANT, "A1")])
     request = history.request_for(image, "Q2", SamplingParams(), None)
-    assert [(m.role, m.text) for m in request.messages] == [(Role.USER, "Q1"), (Role.ASSISTANT, "A1"), (Role.USER, "Q2")]
+    assert [(m.role, m.text) for m in request.messages] == [
+        (Role.USER, "Q1"),
+        (Role.ASSISTANT, "A1"),
+        (Role.USER, "Q2"),
+    ]
     assert request.messages[0].images == (image,)
     assert request.messages[2].images == ()
 
@@ -83,4 +87,7 @@ def test_invalid_sampling_is_refused(kwargs):
 
 
 def test_greedy_sends_no_sampling_knobs():
-    assert SamplingParams(max_new_tokens=5, temperature=0.3).generate_kwargs() == {"max_new_tokens": 5, "do_sample": False}
+    assert SamplingParams(max_new_tokens=5, temperature=0.3).generate_kwargs() == {
+        "max_new_tokens": 5,
+        "do_sample": False,
+    }

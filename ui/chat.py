@@ -51,7 +51,9 @@ def options(engine: Engine) -> ChatOptions:
     """Generation settings in the sidebar; small tile budget by default on CPU to keep answers quick."""
     configured = model.settings().max_new_tokens
     with st.sidebar.expander(t("chat.settings"), expanded=False):
-        max_new_tokens = st.slider(t("chat.max_new_tokens"), 16, max(2048, configured), configured, 16, key="chat_max_new")
+        max_new_tokens = st.slider(
+            t("chat.max_new_tokens"), 16, max(2048, configured), configured, 16, key="chat_max_new"
+        )
         sampling = st.toggle(t("chat.sampling"), key="chat_sampling", help=t("chat.sampling_help"))
         temperature = st.slider(
             t("chat.temperature"), 0.05, 2.0, 0.7, 0.05, key="chat_temperature", disabled=not sampling
@@ -66,9 +68,7 @@ def options(engine: Engine) -> ChatOptions:
             help=t("chat.tiles_help", tile=engine.card.tile_px or 512),
             key="chat_tiles",
         )
-    return ChatOptions(
-        SamplingParams(max_new_tokens, sampling, temperature, top_p), int(max_tiles)
-    )
+    return ChatOptions(SamplingParams(max_new_tokens, sampling, temperature, top_p), int(max_tiles))
 
 
 def _stats_caption(stats: GenerationStats) -> str:

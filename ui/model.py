@@ -136,9 +136,7 @@ def picker() -> None:
     labels = {_title(model_id): model_id for model_id in choices(active)}
     st.session_state[_PICKER_CHOICES] = labels
     st.session_state[_PICKER_KEY] = _title(active)
-    st.selectbox(
-        t("model.picker"), list(labels), key=_PICKER_KEY, help=t("model.picker_help"), on_change=_switch_model
-    )
+    st.selectbox(t("model.picker"), list(labels), key=_PICKER_KEY, help=t("model.picker_help"), on_change=_switch_model)
     error = st.session_state.pop("home_model_error", None)
     if isinstance(error, EngineError):
         show_engine_error(error)

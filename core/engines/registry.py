@@ -17,8 +17,12 @@ _SMOLVLM_ABILITIES = frozenset({Capability.CHAT, Capability.VIDEO, Capability.OC
 
 CATALOGUE: tuple[ModelCard, ...] = (
     ModelCard("HuggingFaceTB/SmolVLM2-2.2B-Instruct", "smolvlm", "SmolVLM2 2.2B", 2250, _SMOLVLM_ABILITIES, 384),
-    ModelCard("HuggingFaceTB/SmolVLM2-500M-Video-Instruct", "smolvlm", "SmolVLM2 500M Video", 507, _SMOLVLM_ABILITIES, 512),
-    ModelCard("HuggingFaceTB/SmolVLM2-256M-Video-Instruct", "smolvlm", "SmolVLM2 256M Video", 256, _SMOLVLM_ABILITIES, 512),
+    ModelCard(
+        "HuggingFaceTB/SmolVLM2-500M-Video-Instruct", "smolvlm", "SmolVLM2 500M Video", 507, _SMOLVLM_ABILITIES, 512
+    ),
+    ModelCard(
+        "HuggingFaceTB/SmolVLM2-256M-Video-Instruct", "smolvlm", "SmolVLM2 256M Video", 256, _SMOLVLM_ABILITIES, 512
+    ),
 )
 
 # model_type in config.json -> family, for local directories and ids outside the catalogue.

@@ -101,7 +101,8 @@ class SmolVLMEngine:
                 command=download_command(source, self._settings),
             ) from error
         report(0.8, "load.device")
-        model.to(self._runtime.device).eval()
+        model = model.to(self._runtime.device)  # type: ignore[arg-type]  # transformers' stub is too narrow
+        model.eval()
         self._processor, self._model = processor, model
         report(1.0, "load.ready")
 
@@ -123,8 +124,8 @@ class SmolVLMEngine:
 
     def build_inputs(self, request: GenerationRequest) -> tuple[dict[str, Any], int]:
         """Chat template + processor call; returns tensors on the model's device and the tile count."""
-        conversation = []
-        images = []
+        conversation: list[dict[str, Any]] = []
+        images: list[Any] = []
         for message in request.messages:
             content: list[dict[str, str]] = [{"type": "image"} for _ in message.images]
             content.append({"type": "text", "text": message.text})

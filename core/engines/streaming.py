@@ -24,7 +24,8 @@ def _stop_criterion(stop: threading.Event) -> Any:
     class _StopOnEvent(StoppingCriteria):
         def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
             flag = stop.is_set()
-            return torch.full((input_ids.shape[0],), flag, dtype=torch.bool, device=input_ids.device)
+            done = torch.full((input_ids.shape[0],), flag, dtype=torch.bool, device=input_ids.device)
+            return done  # type: ignore[return-value]  # BoolTensor is only a typing alias
 
     return _StopOnEvent()
 

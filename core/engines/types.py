@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from PIL import Image
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
 
 
-class Capability(str, Enum):
+class Capability(StrEnum):
     CHAT = "chat"
     VIDEO = "video"
     OCR = "ocr"

@@ -26,7 +26,12 @@ def test_resolve_device(monkeypatch, requested, cuda, mps, expected):
 
 @pytest.mark.parametrize(
     ("requested", "device", "expected"),
-    [("auto", "cpu", "float32"), ("auto", "mps", "float16"), ("bfloat16", "cpu", "bfloat16"), ("float16", "cuda", "float16")],
+    [
+        ("auto", "cpu", "float32"),
+        ("auto", "mps", "float16"),
+        ("bfloat16", "cpu", "bfloat16"),
+        ("float16", "cuda", "float16"),
+    ],
 )
 def test_resolve_dtype(requested, device, expected):
     assert resolve_dtype(requested, device) == expected

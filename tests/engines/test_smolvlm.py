@@ -106,9 +106,7 @@ def test_multi_turn_conversation_uses_the_chat_template(engine):
 def test_stop_event_ends_generation_early_and_frees_the_model(engine):
     stop = threading.Event()
     stream = engine.stream(_request(max_new_tokens=2000, sampling=True), stop)
-    received = 0
-    for _ in stream:
-        received += 1
+    for received, _ in enumerate(stream, start=1):
         if received == 2:
             stop.set()
     assert stream.stats.stopped
@@ -177,8 +175,11 @@ def test_missing_model_offline_names_model_cache_and_command(tmp_path):
 
 def test_missing_local_directory(tmp_path):
     settings = Settings(allow_download=False, hf_home=tmp_path)
-    engine = SmolVLMEngine(create_engine("HuggingFaceTB/SmolVLM2-256M-Video-Instruct", settings).card, settings,
-                           source=str(tmp_path / "nowhere"))
+    engine = SmolVLMEngine(
+        create_engine("HuggingFaceTB/SmolVLM2-256M-Video-Instruct", settings).card,
+        settings,
+        source=str(tmp_path / "nowhere"),
+    )
     with pytest.raises(ModelUnavailable) as caught:
         engine.load()
     assert caught.value.params["command"] == ""

@@ -29,7 +29,9 @@ def test_plan_tiles(size, max_grid, expected):
     assert plan_tiles(*size, tile=512, max_grid=max_grid, model_longest_edge=2048) == expected
 
 
-@pytest.mark.parametrize(("plan", "tiles"), [(TilePlan(512, 1, 1), 1), (TilePlan(1024, 2, 2), 5), (TilePlan(2048, 1, 4), 5)])
+@pytest.mark.parametrize(
+    ("plan", "tiles"), [(TilePlan(512, 1, 1), 1), (TilePlan(1024, 2, 2), 5), (TilePlan(2048, 1, 4), 5)]
+)
 def test_tile_count_includes_the_overview_when_split(plan, tiles):
     assert plan.tiles == tiles
 

@@ -14,9 +14,33 @@ from ui.i18n import STRINGS
 UI_FILES = [ROOT / "Home.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
 # Streamlit calls whose first argument is text a person reads.
 _TEXT_CALLS = {
-    "title", "header", "subheader", "write", "markdown", "caption", "info", "warning", "error", "success",
-    "button", "toggle", "checkbox", "slider", "select_slider", "selectbox", "radio", "text_input", "text_area",
-    "chat_input", "file_uploader", "expander", "toast", "page_link", "download_button", "progress", "spinner",
+    "title",
+    "header",
+    "subheader",
+    "write",
+    "markdown",
+    "caption",
+    "info",
+    "warning",
+    "error",
+    "success",
+    "button",
+    "toggle",
+    "checkbox",
+    "slider",
+    "select_slider",
+    "selectbox",
+    "radio",
+    "text_input",
+    "text_area",
+    "chat_input",
+    "file_uploader",
+    "expander",
+    "toast",
+    "page_link",
+    "download_button",
+    "progress",
+    "spinner",
 }
 
 
@@ -54,7 +78,11 @@ def _literal_text_arguments(path) -> list[str]:
         if node.func.attr not in _TEXT_CALLS or not node.args:
             continue
         first = node.args[0]
-        if isinstance(first, ast.Constant) and isinstance(first.value, str) and re.search(r"[A-Za-zА-Яа-я]", first.value):
+        if (
+            isinstance(first, ast.Constant)
+            and isinstance(first.value, str)
+            and re.search(r"[A-Za-zА-Яа-я]", first.value)
+        ):
             if node.func.attr == "page_link" and first.value.endswith(".py"):
                 continue  # a page path, not text
             offenders.append(f"{path.name}:{node.lineno}: {first.value!r}")

