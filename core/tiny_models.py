@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,41 @@ SMOLVLM_SPECIAL_TOKENS = [
     *[f"<row_{row}_col_{col}>" for row in range(1, 7) for col in range(1, 7)],
 ]
 
-# Tile side of the tiny vision tower. Real SmolVLM2 uses 512 (256M/500M) or 384 (2.2B); a small tile keeps
-# CPU tests fast while the tiling logic (longest edge = tiles * tile side) stays the same.
-TINY_TILE = 64
-TINY_PATCH = 16
-TINY_SCALE_FACTOR = 2
+
+@dataclass(frozen=True)
+class SmolVLMShape:
+    """Sizes of a SmolVLM checkpoint: vision tower, language model, pixel-shuffle factor and vocabulary."""
+
+    vision_hidden: int
+    vision_ffn: int
+    vision_layers: int
+    vision_heads: int
+    patch: int
+    tile: int
+    text_hidden: int
+    text_ffn: int
+    text_layers: int
+    text_heads: int
+    text_kv_heads: int
+    scale_factor: int
+    vocab_size: int | None = None  # None: as many as the trained tokenizer has
+
+    @property
+    def image_seq_len(self) -> int:
+        return (self.tile // self.patch) ** 2 // self.scale_factor**2
+
+
+# A small tile keeps CPU tests fast while the tiling logic (longest edge = tiles x tile side) stays the same.
+TINY_SMOLVLM = SmolVLMShape(32, 64, 2, 2, 16, 64, 64, 128, 2, 4, 2, 2)
+TINY_TILE = TINY_SMOLVLM.tile
+
+# The public checkpoints' shapes. Random weights of these sizes cost what the real models cost, so
+# benchmarks can run on them without a download.
+REAL_SMOLVLM_SHAPES = {
+    "256m": SmolVLMShape(768, 3072, 12, 12, 16, 512, 576, 1536, 30, 9, 3, 4, 49280),
+    "500m": SmolVLMShape(768, 3072, 12, 12, 16, 512, 960, 2560, 32, 15, 5, 4, 49280),
+    "2.2b": SmolVLMShape(1152, 4304, 27, 16, 14, 384, 2048, 8192, 24, 32, 32, 3, 49280),
+}
 
 
 def _train_tokenizer(special_tokens: list[str], vocab_size: int = 600) -> Any:
@@ -68,7 +99,12 @@ def _train_tokenizer(special_tokens: list[str], vocab_size: int = 600) -> Any:
 
 
 def build_tiny_smolvlm(out_dir: Path, seed: int = 0) -> Path:
-    """Save a random-weight SmolVLM (processor + model + generation config) to ``out_dir``."""
+    """Save a tiny random-weight SmolVLM (processor + model + generation config) to ``out_dir``."""
+    return build_smolvlm(out_dir, TINY_SMOLVLM, seed)
+
+
+def build_smolvlm(out_dir: Path, shape: SmolVLMShape, seed: int = 0) -> Path:
+    """Save a random-weight SmolVLM of ``shape`` with the real classes and the production chat template."""
     import torch
     from transformers import (
         GenerationConfig,
@@ -90,47 +126,46 @@ def build_tiny_smolvlm(out_dir: Path, seed: int = 0) -> Path:
     pad_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
 
     image_processor = SmolVLMImageProcessor(
-        size={"longest_edge": 4 * TINY_TILE},
-        max_image_size={"longest_edge": TINY_TILE},
+        size={"longest_edge": 4 * shape.tile},
+        max_image_size={"longest_edge": shape.tile},
         do_image_splitting=True,
     )
     video_processor = SmolVLMVideoProcessor(
-        size={"longest_edge": TINY_TILE},
-        max_image_size={"longest_edge": TINY_TILE},
+        size={"longest_edge": shape.tile},
+        max_image_size={"longest_edge": shape.tile},
     )
-    image_seq_len = (TINY_TILE // TINY_PATCH) ** 2 // TINY_SCALE_FACTOR**2
     processor = SmolVLMProcessor(
         image_processor=image_processor,
         tokenizer=tokenizer,
         video_processor=video_processor,
-        image_seq_len=image_seq_len,
+        image_seq_len=shape.image_seq_len,
         chat_template=DEFAULT_CHAT_TEMPLATE,
     )
 
     bos_id = tokenizer.convert_tokens_to_ids("<|im_start|>")
     config = SmolVLMConfig(  # type: ignore[call-arg]  # pad_token_id is taken through **kwargs
         vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "image_size": TINY_TILE,
-            "patch_size": TINY_PATCH,
+            "hidden_size": shape.vision_hidden,
+            "intermediate_size": shape.vision_ffn,
+            "num_hidden_layers": shape.vision_layers,
+            "num_attention_heads": shape.vision_heads,
+            "image_size": shape.tile,
+            "patch_size": shape.patch,
         },
         text_config={
             "model_type": "llama",
-            "vocab_size": len(tokenizer),
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "max_position_embeddings": 8192,
+            "vocab_size": shape.vocab_size or len(tokenizer),
+            "hidden_size": shape.text_hidden,
+            "intermediate_size": shape.text_ffn,
+            "num_hidden_layers": shape.text_layers,
+            "num_attention_heads": shape.text_heads,
+            "num_key_value_heads": shape.text_kv_heads,
+            "max_position_embeddings": 16384,
             "pad_token_id": pad_id,
             "eos_token_id": eos_id,
             "bos_token_id": bos_id,
         },
-        scale_factor=TINY_SCALE_FACTOR,
+        scale_factor=shape.scale_factor,
         image_token_id=image_token_id,
         pad_token_id=pad_id,
         tie_word_embeddings=False,

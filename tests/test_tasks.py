@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from core.engines.types import Role, SamplingParams
+from core.engines.types import GenerationStats, Role, SamplingParams
 from core.media import InvalidInput
 from core.tasks import QUICK_PROMPTS, ChatHistory, ChatTurn, clean_question, quick_prompt
 
@@ -91,3 +91,15 @@ def test_greedy_sends_no_sampling_knobs():
         "max_new_tokens": 5,
         "do_sample": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("stats", "expected"),
+    [
+        (GenerationStats(new_tokens=11, seconds_to_first_token=1.0, seconds_total=3.0), 5.0),  # 10 tokens in 2 s
+        (GenerationStats(new_tokens=1, seconds_to_first_token=1.0, seconds_total=1.0), None),  # nothing decoded after
+        (GenerationStats(new_tokens=5, seconds_to_first_token=None, seconds_total=2.0), None),  # never started
+    ],
+)
+def test_decode_speed_leaves_out_the_first_token(stats, expected):
+    assert stats.tokens_per_second == expected

@@ -4,9 +4,11 @@ import json
 import subprocess
 import sys
 
+import pytest
 from transformers import AutoModelForImageTextToText, AutoProcessor
 from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
 
+from core.tiny_models import REAL_SMOLVLM_SHAPES
 from tests.conftest import ROOT
 
 
@@ -35,3 +37,14 @@ def test_tiny_model_uses_real_classes_and_the_production_template(tiny_smolvlm):
     assert model.config.image_token_id == processor.tokenizer.convert_tokens_to_ids("<image>")
     for token in ("<row_1_col_1>", "<row_6_col_6>", "<global-img>", "<fake_token_around_image>"):
         assert processor.tokenizer.convert_tokens_to_ids(token) != processor.tokenizer.unk_token_id
+
+
+@pytest.mark.parametrize(
+    ("size", "tokens_per_tile", "tile"),
+    [("256m", 64, 512), ("500m", 64, 512), ("2.2b", 81, 384)],  # the model cards' numbers
+)
+def test_real_shapes_match_the_published_checkpoints(size, tokens_per_tile, tile):
+    shape = REAL_SMOLVLM_SHAPES[size]
+    assert shape.image_seq_len == tokens_per_tile
+    assert shape.tile == tile
+    assert shape.vocab_size == 49280

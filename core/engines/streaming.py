@@ -17,12 +17,13 @@ from core.engines.types import GenerationFailed, GenerationStats
 _POLL_SECONDS = 0.2
 
 
-def _stop_criterion(stop: threading.Event) -> Any:
+def _stop_criterion(stop: threading.Event, on_token: Callable[[], None]) -> Any:
     import torch
     from transformers import StoppingCriteria
 
     class _StopOnEvent(StoppingCriteria):
         def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+            on_token()
             flag = stop.is_set()
             done = torch.full((input_ids.shape[0],), flag, dtype=torch.bool, device=input_ids.device)
             return done  # type: ignore[return-value]  # BoolTensor is only a typing alias
@@ -59,10 +60,15 @@ class ThreadedGeneration:
         kwargs = dict(inputs)
         kwargs.update(generate_kwargs)
         kwargs["streamer"] = self._streamer
-        kwargs["stopping_criteria"] = StoppingCriteriaList([_stop_criterion(self._stop)])
+        kwargs["stopping_criteria"] = StoppingCriteriaList([_stop_criterion(self._stop, self._token_done)])
         self._started = time.perf_counter()
         self._thread = threading.Thread(target=self._work, args=(model, kwargs), name="vlm-generate", daemon=True)
         self._thread.start()
+
+    def _token_done(self) -> None:
+        # Timed here rather than when text arrives: a first token can decode to nothing visible yet.
+        if self.stats.seconds_to_first_token is None:
+            self.stats.seconds_to_first_token = time.perf_counter() - self._started
 
     def _work(self, model: Any, kwargs: dict[str, Any]) -> None:
         import torch
@@ -89,8 +95,6 @@ class ThreadedGeneration:
                         break
                     continue
                 if piece:
-                    if self.stats.seconds_to_first_token is None:
-                        self.stats.seconds_to_first_token = time.perf_counter() - self._started
                     yield piece
             # The streamer ends just before generate() returns: let it return rather than stop it.
             self._thread.join()

@@ -103,10 +103,11 @@ class GenerationStats:
 
     @property
     def tokens_per_second(self) -> float | None:
-        if self.new_tokens == 0 or self.seconds_total <= 0:
+        """Decoding speed after the first token (which mostly measures the image encoder)."""
+        if self.new_tokens < 2 or self.seconds_to_first_token is None:
             return None
-        decode_time = self.seconds_total - (self.seconds_to_first_token or 0.0)
-        return self.new_tokens / decode_time if decode_time > 0 else None
+        decode_time = self.seconds_total - self.seconds_to_first_token
+        return (self.new_tokens - 1) / decode_time if decode_time > 0 else None
 
 
 class EngineError(RuntimeError):
