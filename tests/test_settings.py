@@ -142,3 +142,16 @@ def test_cli_prints_settings_without_token(tmp_path):
     assert result.returncode == 0
     assert "hf_do_not_print" not in result.stdout
     assert "ui_lang=en" in result.stdout
+
+
+def test_serve_script_refuses_to_start_with_an_invalid_value(tmp_path):
+    result = subprocess.run(
+        ["sh", str(ROOT / "scripts" / "serve.sh")],
+        env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable, "UI_LANG": "fr"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "UI_LANG" in result.stderr and "ru | en" in result.stderr

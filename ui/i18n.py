@@ -175,7 +175,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "chat.temperature": {"ru": "Температура", "en": "Temperature"},
     "chat.top_p": {"ru": "Top-p", "en": "Top-p"},
     "chat.advanced": {"ru": "Дополнительно", "en": "Advanced"},
-    "chat.tiles": {"ru": "Детализация изображения: до N тайлов", "en": "Image detail: up to N tiles"},
+    "chat.tiles": {"ru": "Детализация: не больше тайлов", "en": "Image detail: tiles at most"},
     "chat.tiles_help": {
         "ru": "Сколько фрагментов по {tile} px видит модель, плюс одна уменьшенная копия. Каждый фрагмент на CPU "
         "стоит 1–2 с; маленькое изображение не увеличивается сверх нужного.",

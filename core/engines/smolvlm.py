@@ -7,6 +7,7 @@ are imported only here and in the other engine modules.
 from __future__ import annotations
 
 import gc
+import logging
 import shlex
 import threading
 from pathlib import Path
@@ -25,6 +26,8 @@ from core.engines.types import (
     RuntimeInfo,
 )
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def download_command(model_id: str, settings: Settings) -> str:
@@ -50,6 +53,8 @@ class SmolVLMEngine:
             dtype=resolve_dtype(settings.dtype, choice.device),
             device_note=choice.note_key,
         )
+        if choice.note_key:
+            log.warning("MODEL_DEVICE=%s is not available here; running on %s", settings.device, choice.device)
         self._model: Any = None
         self._processor: Any = None
         self._lock = threading.Lock()

@@ -44,6 +44,13 @@ def _request(text="What is in the picture?", size=(300, 200), max_new_tokens=12,
     )
 
 
+def test_engine_loads_safetensors_with_sdpa_and_no_remote_code(engine):
+    model = engine._model
+    assert model.config._attn_implementation == "sdpa"
+    assert type(model).__module__.startswith("transformers.models.smolvlm")  # a class shipped with transformers
+    assert not model.training
+
+
 def test_engine_reports_device_dtype_and_abilities(engine):
     assert isinstance(engine, SmolVLMEngine)
     assert engine.loaded
@@ -185,12 +192,13 @@ def test_missing_local_directory(tmp_path):
     assert caught.value.params["command"] == ""
 
 
-def test_cuda_requested_without_gpu_falls_back_to_cpu_with_a_note(tiny_smolvlm, tmp_path):
+def test_cuda_requested_without_gpu_falls_back_to_cpu_with_a_note(tiny_smolvlm, tmp_path, caplog):
     settings = Settings(model_id=str(tiny_smolvlm), allow_download=False, hf_home=tmp_path, device="cuda")
     engine = create_engine(str(tiny_smolvlm), settings)
     assert engine.runtime.device == "cpu"
     assert engine.runtime.device_note == "device.cuda_missing"
     assert engine.runtime.dtype == "float32"
+    assert "MODEL_DEVICE=cuda is not available" in caplog.text
 
 
 def test_unload_frees_the_weights(tiny_smolvlm, tmp_path):
