@@ -87,7 +87,7 @@ def load_image(data: bytes, name: str = "image", limits: MediaLimits | None = No
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             picture = Image.open(io.BytesIO(data), formats=[detected])
             width, height = picture.size
-            _check_geometry(width, height, limits)
+            check_geometry(width, height, limits)
             picture.load()
     except InvalidInput:
         raise
@@ -101,7 +101,7 @@ def load_image(data: bytes, name: str = "image", limits: MediaLimits | None = No
     source_mode = picture.mode
     upright = ImageOps.exif_transpose(picture) or picture
     rgb = to_rgb(upright)
-    _check_geometry(rgb.width, rgb.height, limits)
+    check_geometry(rgb.width, rgb.height, limits)
     return NormalizedImage(
         image=rgb,
         name=name,
@@ -111,7 +111,7 @@ def load_image(data: bytes, name: str = "image", limits: MediaLimits | None = No
     )
 
 
-def _check_geometry(width: int, height: int, limits: MediaLimits) -> None:
+def check_geometry(width: int, height: int, limits: MediaLimits) -> None:
     if width * height > limits.max_pixels:
         raise InvalidInput("media.too_many_pixels", limit_mp=limits.max_pixels // 1_000_000)
     if min(width, height) < limits.min_side:

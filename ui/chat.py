@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 
 import streamlit as st
 
 from core.engines.base import Engine
-from core.engines.manager import stream_when_free
 from core.engines.tiling import TILE_BUDGETS
-from core.engines.types import EngineError, GenerationStats, Role, SamplingParams
+from core.engines.types import GenerationStats, Role, SamplingParams
 from core.media import InvalidInput, NormalizedImage
 from core.tasks import ChatHistory, ChatTurn, clean_question, quick_prompt
 from ui import model, state
+from ui.generation import CURSOR, Outcome, finish_previous, stream_into
 from ui.i18n import language, t
-
-_CURSOR = " ▌"
-_RUNNING_KEY = "chat_running_generation"
-# Long enough for a stopped generation to finish its current decoding step, even on a slow CPU.
-_FINISH_TIMEOUT_S = 60.0
-
-
-@dataclass(frozen=True)
-class _Running:
-    stop: threading.Event
-    finished: threading.Event
-
-
-def _finish_previous_generation() -> None:
-    """Stop this session's previous answer, if any, and wait until it is saved to the history.
-
-    Streamlit may start the next run (after Stop, a new question or a page switch) while the old
-    one is still unwinding on its own thread; without this wait the new run would miss its answer.
-    """
-    running = st.session_state.get(_RUNNING_KEY)
-    if isinstance(running, _Running):
-        running.stop.set()
-        running.finished.wait(_FINISH_TIMEOUT_S)
 
 
 @dataclass(frozen=True)
@@ -106,45 +81,26 @@ def ask(engine: Engine, media: NormalizedImage, history: ChatHistory, question: 
     with st.chat_message(Role.USER.value):
         st.markdown(question)
     with st.chat_message(Role.ASSISTANT.value):
-        stop_slot = st.empty()
-        stop_slot.button(t("chat.stop"), key="chat_stop", icon=":material/stop_circle:")
         text_slot = st.empty()
-        text_slot.caption(t("chat.thinking"))
-        stop = threading.Event()
-        running = _Running(stop, threading.Event())
-        st.session_state[_RUNNING_KEY] = running
-        waited_since = time.monotonic()
 
-        def show_busy() -> None:
-            text_slot.info(t("engine.busy", seconds=int(time.monotonic() - waited_since)))
+        def save(outcome: Outcome) -> None:
+            history.turns.append(
+                ChatTurn(Role.ASSISTANT, outcome.text.strip(), outcome.stopped, outcome.error, outcome.stats)
+            )
 
-        pieces: list[str] = []
-        answer = ChatTurn(Role.ASSISTANT, "", stopped=True)
-        stream = None
-        try:
-            stream = stream_when_free(engine, request, stop, on_wait=show_busy)
-            if stream is not None:
-                for piece in stream:
-                    pieces.append(piece)
-                    text_slot.markdown("".join(pieces) + _CURSOR)
-                answer.stopped = stream.stats.stopped
-        except EngineError as error:
-            answer.error = t("engine.failed", detail=str(error))
-            answer.stopped = False
-        finally:
-            # Runs on Stop too: Streamlit interrupts this script with an exception at the next UI call.
-            stop.set()
-            if stream is not None:
-                stream.close()
-                answer.stats = stream.stats
-            answer.text = "".join(pieces).strip()
-            history.turns.append(answer)
-            running.finished.set()
+        stream_into(
+            engine,
+            request,
+            key="chat",
+            show=lambda text: text_slot.markdown(text + CURSOR),
+            on_finish=save,
+            waiting_text=t("chat.thinking"),
+        )
     st.rerun()
 
 
 def render(engine: Engine, media: NormalizedImage) -> None:
-    _finish_previous_generation()
+    finish_previous()
     history = state.chat_history(media)
     opts = options(engine)
 
