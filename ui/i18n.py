@@ -12,6 +12,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "app.title": {"ru": "VLM Studio", "en": "VLM Studio"},
     "nav.home": {"ru": "Главная", "en": "Home"},
     "nav.chat": {"ru": "Чат", "en": "Chat"},
+    "nav.ocr": {"ru": "OCR", "en": "OCR"},
+    "nav.region": {"ru": "Область", "en": "Region"},
     "lang.label": {"ru": "Язык интерфейса", "en": "Interface language"},
     "settings.error": {
         "ru": "Ошибка конфигурации: переменная {variable} = «{value}» недопустима. Допустимо: {allowed}.",
@@ -23,7 +25,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Загрузите изображение один раз — и работайте с ним на остальных страницах без повторной загрузки.",
         "en": "Upload an image once, then work with it on the other pages without uploading it again.",
     },
-    "home.upload": {"ru": "Изображение (JPEG, PNG, WebP)", "en": "Image (JPEG, PNG, WebP)"},
+    "home.upload": {"ru": "Изображение (JPEG, PNG, WebP) или PDF", "en": "Image (JPEG, PNG, WebP) or PDF"},
+    "home.pdf_page": {"ru": "Страница документа (всего {pages})", "en": "Document page (of {pages})"},
+    "home.go_ocr": {"ru": "Распознать текст", "en": "Extract text"},
     "home.upload_help": {
         "ru": "Формат определяется по содержимому файла, а не по расширению. Лимит: {limit_mb} МБ.",
         "en": "The format is detected from the file's content, not its extension. Limit: {limit_mb} MB.",
@@ -138,6 +142,61 @@ STRINGS: dict[str, dict[str, str]] = {
     "media.bad_aspect": {
         "ru": "Слишком вытянутое изображение: {width}×{height} px (соотношение сторон не больше {max_ratio}:1).",
         "en": "The image is too elongated: {width}×{height} px (aspect ratio at most {max_ratio}:1).",
+    },
+    # documents
+    "pdf.encrypted": {
+        "ru": "PDF защищён паролем — снимите защиту и загрузите снова.",
+        "en": "The PDF is password-protected — remove the protection and upload it again.",
+    },
+    "pdf.corrupt": {
+        "ru": "PDF повреждён и не открывается.",
+        "en": "The PDF is damaged and cannot be opened.",
+    },
+    "pdf.no_pages": {"ru": "В PDF нет ни одной страницы.", "en": "The PDF has no pages."},
+    "pdf.too_many_pages": {
+        "ru": "В PDF {pages} стр. — это больше предела {limit}. Загрузите нужные страницы отдельным файлом.",
+        "en": "The PDF has {pages} pages, more than the limit of {limit}. "
+        "Upload the pages you need as a separate file.",
+    },
+    "pdf.no_such_page": {
+        "ru": "Страницы {page} нет: в документе {pages} стр.",
+        "en": "There is no page {page}: the document has {pages} pages.",
+    },
+    # ocr
+    "ocr.title": {"ru": "Распознавание текста (OCR)", "en": "Text extraction (OCR)"},
+    "ocr.language": {"ru": "Язык текста", "en": "Text language"},
+    "ocr.lang_auto": {"ru": "Определить автоматически", "en": "Detect automatically"},
+    "ocr.lang_ru": {"ru": "Русский", "en": "Russian"},
+    "ocr.lang_en": {"ru": "Английский", "en": "English"},
+    "ocr.run": {"ru": "Распознать текст", "en": "Extract text"},
+    "ocr.running": {
+        "ru": "Модель читает изображение в полном разрешении ({tiles} тайлов)…",
+        "en": "The model is reading the image at full resolution ({tiles} tiles)…",
+    },
+    "ocr.result": {"ru": "Распознанный текст (можно править)", "en": "Extracted text (editable)"},
+    "ocr.no_text": {
+        "ru": "На изображении не найден текст.",
+        "en": "No text was found in the image.",
+    },
+    "ocr.done": {
+        "ru": "Готово за {seconds} с · {tokens} ток. · тайлов: {tiles}",
+        "en": "Done in {seconds} s · {tokens} tokens · tiles: {tiles}",
+    },
+    "ocr.stopped": {
+        "ru": "Распознавание остановлено — ниже то, что модель успела прочитать.",
+        "en": "Extraction was stopped — below is what the model had read so far.",
+    },
+    "ocr.download": {"ru": "Скачать .txt", "en": "Download .txt"},
+    "ocr.copy": {"ru": "Копировать (кнопка в углу блока)", "en": "Copy (button in the block's corner)"},
+    "ocr.settings": {"ru": "Параметры OCR", "en": "OCR settings"},
+    "ocr.max_new_tokens": {"ru": "Максимум токенов текста", "en": "Max text tokens"},
+    "ocr.tiles": {
+        "ru": "Тайлов, не больше (больше — точнее, но медленнее)",
+        "en": "Tiles at most (more is sharper but slower)",
+    },
+    "ocr.need_media": {
+        "ru": "Сначала загрузите изображение или PDF на главной странице.",
+        "en": "Upload an image or a PDF on the Home page first.",
     },
     # chat
     "chat.title": {"ru": "Чат по изображению", "en": "Chat about the image"},

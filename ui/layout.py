@@ -7,7 +7,11 @@ import streamlit as st
 from ui import model
 from ui.i18n import LANGUAGES, language, set_language, t
 
-PAGES = (("Home.py", "nav.home", ":material/home:"), ("pages/1_Chat.py", "nav.chat", ":material/chat:"))
+PAGES = (
+    ("Home.py", "nav.home", ":material/home:"),
+    ("pages/1_Chat.py", "nav.chat", ":material/chat:"),
+    ("pages/2_OCR.py", "nav.ocr", ":material/document_scanner:"),
+)
 _LANG_WIDGET = "sidebar_lang"
 
 
