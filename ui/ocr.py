@@ -22,6 +22,7 @@ _RESULT_KEY = "ocr_result"
 @dataclass
 class OcrResult:
     media_digest: str
+    language_hint: str
     text: str
     no_text: bool
     raw: str
@@ -64,7 +65,7 @@ def _run(engine: Engine, media: NormalizedImage, hint: str, max_new_tokens: int,
     def save(outcome: Outcome) -> None:
         cleaned = clean_ocr_output(outcome.text, prompt)
         st.session_state[_RESULT_KEY] = OcrResult(
-            media.digest, cleaned.text, cleaned.no_text and not outcome.stopped, outcome.text,
+            media.digest, hint, cleaned.text, cleaned.no_text and not outcome.stopped, outcome.text,
             outcome.stopped, outcome.error, outcome.stats,
         )  # fmt: skip
 

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import re
+
+from tests.app.conftest import open_page
+from tests.conftest import image_bytes
+from tests.test_documents import make_pdf
+
+
+def _ocr_with(upload):
+    at = open_page("Home.py").run()
+    at.file_uploader[0].set_value(upload).run()
+    assert not at.exception and not at.error
+    at.switch_page("pages/2_OCR.py").run()
+    assert not at.exception
+    return at
+
+
+def test_ocr_without_media_points_to_home(app_env):
+    at = open_page("Home.py").run()
+    at.switch_page("pages/2_OCR.py").run()
+    assert not at.exception
+    assert "Upload an image or a PDF on the Home page first." in [info.value for info in at.info]
+
+
+def test_extract_text_shows_editable_result_time_and_download(app_env):
+    at = _ocr_with(("scan.png", image_bytes((400, 300), "white"), "image/png"))
+    at.radio(key="ocr_language_en").set_value("Russian")
+    at.button(key="ocr_run").click().run()
+    assert not at.exception
+    result = at.session_state["ocr_result"]
+    assert result.language_hint == "ru"
+    assert re.fullmatch(r"ocr_result_\d{8}_\d{6}\.txt", result.file_name)
+    assert any(caption.value.startswith("Done in") for caption in at.caption)
+    if result.no_text:
+        assert "No text was found in the image." in [info.value for info in at.info]
+    else:
+        assert at.text_area(key=result.editor_key).value == result.text
+
+
+def test_ocr_of_a_pdf_page(app_env):
+    at = _ocr_with(("letter.pdf", make_pdf([(595, 842), (595, 842), (300, 200)]), "application/pdf"))
+    at.switch_page("Home.py").run()
+    at.number_input(key="home_pdf_page").set_value(3).run()
+    assert not at.exception
+    assert at.session_state["media"].name == "letter.pdf [3/3]"
+    at.switch_page("pages/2_OCR.py").run()
+    at.button(key="ocr_run").click().run()
+    assert not at.exception
+    assert at.session_state["ocr_result"].media_digest.endswith("-p3")
+
+
+def test_result_belongs_to_its_image(app_env):
+    at = _ocr_with(("a.png", image_bytes((200, 200), "white"), "image/png"))
+    at.button(key="ocr_run").click().run()
+    at.switch_page("Home.py").run()
+    at.file_uploader[0].set_value(("b.png", image_bytes((220, 200), "gray"), "image/png")).run()
+    at.switch_page("pages/2_OCR.py").run()
+    assert not at.exception
+    assert not at.text_area and not any(caption.value.startswith("Done in") for caption in at.caption)
+
+
+def test_encrypted_or_corrupt_pdf_gets_a_message(app_env):
+    at = open_page("Home.py").run()
+    at.file_uploader[0].set_value(("bad.pdf", b"%PDF-1.7\nnot really", "application/pdf")).run()
+    assert not at.exception
+    assert any("PDF is damaged" in error.value for error in at.error)
+    assert "media" not in at.session_state
