@@ -58,9 +58,18 @@ class ChatHistory:
     turns: list[ChatTurn] = field(default_factory=list)
 
     def request_for(
-        self, image: Image.Image, question: str, sampling: SamplingParams, max_tiles: int | None
+        self,
+        images: Image.Image | tuple[Image.Image, ...],
+        question: str,
+        sampling: SamplingParams,
+        max_tiles: int | None,
     ) -> GenerationRequest:
-        """The request that asks ``question`` after the turns so far (failed answers are left out)."""
+        """The request that asks ``question`` after the turns so far (failed answers are left out).
+
+        ``images`` go with the first user message, so follow-up questions do not repeat them.
+        """
+        if isinstance(images, Image.Image):
+            images = (images,)
         messages: list[ChatMessage] = []
         for turn in self.turns:
             if turn.error is not None or (turn.role is Role.ASSISTANT and not turn.text):
@@ -69,7 +78,7 @@ class ChatHistory:
         messages.append(ChatMessage(Role.USER, question))
         messages = _drop_unanswered(messages)
         first = messages[0]
-        messages[0] = ChatMessage(first.role, first.text, (image,))
+        messages[0] = ChatMessage(first.role, first.text, images)
         return GenerationRequest(tuple(messages), sampling, max_tiles)
 
 
@@ -84,3 +93,21 @@ def _drop_unanswered(messages: list[ChatMessage]) -> list[ChatMessage]:
             kept.pop()
         kept.append(message)
     return kept
+
+
+# Region description: the whole picture for context, then the close-up, then the question.
+_REGION_PROMPTS = {
+    "en": (
+        "The first image is a whole picture of {width}x{height} pixels. The second image is a close-up of the "
+        "region x1,y1,x2,y2 = {box} of that picture. What is the object in the close-up? Describe it briefly."
+    ),
+    "ru": (
+        "Первое изображение — вся картинка размером {width}x{height} пикселей. Второе — крупный план области "
+        "x1,y1,x2,y2 = {box} этой картинки. Что за объект на крупном плане? Кратко опиши его."
+    ),
+}
+
+
+def region_prompt(box_text: str, width: int, height: int, language: str) -> str:
+    template = _REGION_PROMPTS.get(language, _REGION_PROMPTS["en"])
+    return template.format(box=box_text, width=width, height=height)

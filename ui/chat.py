@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import streamlit as st
+from PIL import Image
 
 from core.engines.base import Engine
 from core.engines.tiling import TILE_BUDGETS
@@ -22,18 +23,18 @@ class ChatOptions:
     max_tiles: int
 
 
-def options(engine: Engine) -> ChatOptions:
+def options(engine: Engine, prefix: str = "chat") -> ChatOptions:
     """Generation settings in the sidebar; small tile budget by default on CPU to keep answers quick."""
     configured = model.settings().max_new_tokens
     with st.sidebar.expander(t("chat.settings"), expanded=False):
         max_new_tokens = st.slider(
-            t("chat.max_new_tokens"), 16, max(2048, configured), configured, 16, key="chat_max_new"
+            t("chat.max_new_tokens"), 16, max(2048, configured), configured, 16, key=f"{prefix}_max_new"
         )
-        sampling = st.toggle(t("chat.sampling"), key="chat_sampling", help=t("chat.sampling_help"))
+        sampling = st.toggle(t("chat.sampling"), key=f"{prefix}_sampling", help=t("chat.sampling_help"))
         temperature = st.slider(
-            t("chat.temperature"), 0.05, 2.0, 0.7, 0.05, key="chat_temperature", disabled=not sampling
+            t("chat.temperature"), 0.05, 2.0, 0.7, 0.05, key=f"{prefix}_temperature", disabled=not sampling
         )
-        top_p = st.slider(t("chat.top_p"), 0.05, 1.0, 0.9, 0.05, key="chat_top_p", disabled=not sampling)
+        top_p = st.slider(t("chat.top_p"), 0.05, 1.0, 0.9, 0.05, key=f"{prefix}_top_p", disabled=not sampling)
         st.markdown(f"**{t('chat.advanced')}**")
         default_tiles = 4 if engine.runtime.device == "cpu" else 16
         max_tiles = st.select_slider(
@@ -41,7 +42,7 @@ def options(engine: Engine) -> ChatOptions:
             options=list(TILE_BUDGETS),
             value=default_tiles,
             help=t("chat.tiles_help", tile=engine.card.tile_px or 512),
-            key="chat_tiles",
+            key=f"{prefix}_tiles",
         )
     return ChatOptions(SamplingParams(max_new_tokens, sampling, temperature, top_p), int(max_tiles))
 
@@ -74,9 +75,16 @@ def render_history(history: ChatHistory) -> None:
                 st.caption(" · ".join(notes))
 
 
-def ask(engine: Engine, media: NormalizedImage, history: ChatHistory, question: str, opts: ChatOptions) -> None:
+def ask(
+    engine: Engine,
+    images: tuple[Image.Image, ...],
+    history: ChatHistory,
+    question: str,
+    opts: ChatOptions,
+    key: str = "chat",
+) -> None:
     """Stream one answer below the history. Any rerun (Stop, a new question, leaving the page) stops it."""
-    request = history.request_for(media.image, question, opts.sampling, opts.max_tiles)
+    request = history.request_for(images, question, opts.sampling, opts.max_tiles)
     history.turns.append(ChatTurn(Role.USER, question))
     with st.chat_message(Role.USER.value):
         st.markdown(question)
@@ -91,7 +99,7 @@ def ask(engine: Engine, media: NormalizedImage, history: ChatHistory, question: 
         stream_into(
             engine,
             request,
-            key="chat",
+            key=key,
             show=lambda text: text_slot.markdown(text + CURSOR),
             on_finish=save,
             waiting_text=t("chat.thinking"),
@@ -127,4 +135,4 @@ def render(engine: Engine, media: NormalizedImage) -> None:
         except InvalidInput as error:
             st.warning(t(error.key, **error.params))
             return
-        ask(engine, media, history, question, opts)
+        ask(engine, (media.image,), history, question, opts)

@@ -198,6 +198,56 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Сначала загрузите изображение или PDF на главной странице.",
         "en": "Upload an image or a PDF on the Home page first.",
     },
+    # region
+    "region.title": {"ru": "Описание области", "en": "Describe a region"},
+    "region.hint": {
+        "ru": "Нарисуйте прямоугольник мышью на изображении или введите координаты. Действует последний ввод.",
+        "en": "Draw a rectangle on the image with the mouse, or type its coordinates. The last one entered wins.",
+    },
+    "region.coords": {
+        "ru": "Координаты x1,y1,x2,y2 (Enter — применить)",
+        "en": "Coordinates x1,y1,x2,y2 (Enter applies)",
+    },
+    "region.coords_help": {
+        "ru": "Четыре целых числа через запятую, в пикселях исходного изображения {width}×{height}.",
+        "en": "Four integers separated by commas, in pixels of the original {width}×{height} image.",
+    },
+    "region.clear": {"ru": "Очистить", "en": "Clear"},
+    "region.no_box": {
+        "ru": "Выделите область на изображении, чтобы спросить о ней.",
+        "en": "Select a region on the image to ask about it.",
+    },
+    "region.current": {"ru": "Выбранная область: `{box}`", "en": "Selected region: `{box}`"},
+    "region.describe": {"ru": "Описать область", "en": "Describe the region"},
+    "region.crop_caption": {"ru": "Что видит модель (с полями)", "en": "What the model sees (with a margin)"},
+    "region.follow_up": {"ru": "Вопрос об этой области…", "en": "Ask about this region…"},
+    "region.empty": {"ru": "Введите координаты: x1,y1,x2,y2.", "en": "Enter the coordinates: x1,y1,x2,y2."},
+    "region.count": {
+        "ru": "Нужно ровно четыре числа через запятую (x1,y1,x2,y2), а найдено: {found}.",
+        "en": "Exactly four numbers separated by commas are needed (x1,y1,x2,y2); found {found}.",
+    },
+    "region.not_number": {"ru": "«{value}» — не целое число.", "en": "'{value}' is not a whole number."},
+    "region.float": {
+        "ru": "«{value}» — дробное число; координаты — целые пиксели.",
+        "en": "'{value}' is a fraction; coordinates are whole pixels.",
+    },
+    "region.unicode_digits": {
+        "ru": "«{value}» содержит нестандартные цифры; используйте цифры 0–9.",
+        "en": "'{value}' uses non-standard digits; use the digits 0–9.",
+    },
+    "region.negative": {"ru": "Координаты не могут быть отрицательными.", "en": "Coordinates cannot be negative."},
+    "region.order": {
+        "ru": "Нужно x1 < x2 и y1 < y2: левый верхний угол, затем правый нижний.",
+        "en": "x1 < x2 and y1 < y2 are needed: the top-left corner first, then the bottom-right.",
+    },
+    "region.out_of_bounds": {
+        "ru": "Область выходит за изображение {width}×{height}.",
+        "en": "The region goes beyond the {width}×{height} image.",
+    },
+    "region.too_small": {
+        "ru": "Область слишком мала: нужно не меньше {min_side} px по каждой стороне.",
+        "en": "The region is too small: at least {min_side} px per side is needed.",
+    },
     # chat
     "chat.title": {"ru": "Чат по изображению", "en": "Chat about the image"},
     "chat.need_media": {

@@ -11,6 +11,7 @@ PAGES = (
     ("Home.py", "nav.home", ":material/home:"),
     ("pages/1_Chat.py", "nav.chat", ":material/chat:"),
     ("pages/2_OCR.py", "nav.ocr", ":material/document_scanner:"),
+    ("pages/3_Region.py", "nav.region", ":material/crop_free:"),
 )
 _LANG_WIDGET = "sidebar_lang"
 
