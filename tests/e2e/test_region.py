@@ -82,3 +82,38 @@ def test_typed_box_is_drawn_and_wins(page, server_url, tmp_path):
         )
         red, green, _, alpha = pixel
         assert red > 150 and green < 100 and alpha > 100, f"expected the box outline at x={x}, got {pixel}"
+
+
+def test_ocr_and_region_in_russian(page, server_url, tmp_path):
+    picture = tmp_path / "документ.png"
+    picture.write_bytes(image_bytes((900, 600), "white"))
+    page.goto(server_url)
+    wait_idle(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("Русский", exact=True).click()
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(picture))
+    page.get_by_text("900×600 px").wait_for()
+    wait_idle(page)
+
+    _open(page, "OCR", "OCR")
+    page.get_by_text("Язык текста").wait_for()
+    page.get_by_text("Русский", exact=True).last.click()
+    wait_idle(page)
+    page.get_by_role("button", name="Распознать текст").click()
+    page.get_by_text(re.compile(r"^Готово за [\d.]+ с")).wait_for()
+    wait_idle(page)
+    assert page.get_by_role("button", name="Скачать .txt").is_visible() or page.get_by_text(
+        "На изображении не найден текст."
+    ).is_visible()
+
+    _open(page, "Область", "Region")
+    field = page.get_by_role("textbox", name=re.compile("Координаты"))
+    field.fill("10,20,30")
+    field.press("Enter")
+    page.get_by_text("Нужно ровно четыре числа").wait_for()
+    field.fill("100,100,500,400")
+    field.press("Enter")
+    page.get_by_text(re.compile(r"^Выбранная область:")).wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Описать область").click()
+    page.locator('[data-testid="stChatMessage"]').nth(1).get_by_text("ток.").wait_for()
