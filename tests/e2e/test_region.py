@@ -102,9 +102,10 @@ def test_ocr_and_region_in_russian(page, server_url, tmp_path):
     page.get_by_role("button", name="Распознать текст").click()
     page.get_by_text(re.compile(r"^Готово за [\d.]+ с")).wait_for()
     wait_idle(page)
-    assert page.get_by_role("button", name="Скачать .txt").is_visible() or page.get_by_text(
-        "На изображении не найден текст."
-    ).is_visible()
+    assert (
+        page.get_by_role("button", name="Скачать .txt").is_visible()
+        or page.get_by_text("На изображении не найден текст.").is_visible()
+    )
 
     _open(page, "Область", "Region")
     field = page.get_by_role("textbox", name=re.compile("Координаты"))
