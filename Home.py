@@ -3,7 +3,8 @@
 import streamlit as st
 
 from core.media import thumbnail
-from ui import layout, model, state, upload
+from core.video import NormalizedVideo
+from ui import chat, layout, model, state, upload
 from ui.i18n import t
 
 layout.setup_page("home.title")
@@ -17,17 +18,32 @@ with upload_col:
         t("home.upload"), help=t("home.upload_help", limit_mb=settings.max_upload_mb), key=state.uploader_key()
     )
     upload.accept(uploaded, settings)
+    upload.sampling_settings()
 
     media = state.current_media()
     if media is None:
         st.info(t("home.no_media"))
     else:
         st.subheader(t("home.current"))
-        upload.page_picker()
-        st.image(thumbnail(media.image, 1024), width="content")
-        st.caption(
-            t("home.image_info", name=media.name, width=media.width, height=media.height, format=media.source_format)
-        )
+        if isinstance(media, NormalizedVideo):
+            st.caption(
+                t("home.video_info", name=media.name, width=media.width, height=media.height,
+                  seconds=f"{media.duration_s:.1f}", format=media.container,
+                  frames=len(media.clip.frames), decoded=media.decoded_frames)
+            )  # fmt: skip
+            chat.frame_strip(media, columns=6)
+        else:
+            upload.page_picker()
+            st.image(thumbnail(media.image, 1024), width="content")
+            st.caption(
+                t(
+                    "home.image_info",
+                    name=media.name,
+                    width=media.width,
+                    height=media.height,
+                    format=media.source_format,
+                )
+            )
         st.caption(t("home.replace_hint"))
         actions = st.columns(3)
         actions[0].page_link("pages/1_Chat.py", label=t("home.go_chat"), icon=":material/chat:")

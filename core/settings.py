@@ -53,6 +53,8 @@ class Settings:
     max_new_tokens: int = 512
     ui_lang: str = "ru"
     max_upload_mb: int = 50
+    max_video_mb: int = 200
+    max_video_seconds: int = 600
 
     @property
     def offline(self) -> bool:
@@ -148,6 +150,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         max_new_tokens=_int(values, ("MAX_NEW_TOKENS",), 512, 1, 8192),
         ui_lang=_choice(values, ("UI_LANG",), LANGUAGES, "ru"),
         max_upload_mb=_int(values, ("MAX_UPLOAD_MB",), 50, 1, 2048),
+        max_video_mb=_int(values, ("MAX_VIDEO_MB",), 200, 1, 2048),
+        max_video_seconds=_int(values, ("MAX_VIDEO_SECONDS",), 600, 1, 7200),
     )
 
 

@@ -6,11 +6,19 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from core.engines.types import ChatMessage, GenerationRequest, GenerationStats, Role, SamplingParams
+from core.engines.types import ChatMessage, GenerationRequest, GenerationStats, Role, SamplingParams, VideoClip
 from core.media import InvalidInput
 
 # One-click chat prompts, sent in the UI language so the answer comes back in it.
 QUICK_PROMPTS: dict[str, dict[str, str]] = {
+    "brief_video": {
+        "en": "Describe this video briefly, in one or two sentences.",
+        "ru": "Кратко опиши это видео, в одном-двух предложениях.",
+    },
+    "detailed_video": {
+        "en": "Describe this video in detail: what happens, in what order, who and what is in it.",
+        "ru": "Подробно опиши это видео: что происходит и в каком порядке, кто и что в кадре.",
+    },
     "brief": {
         "en": "Describe this image briefly, in one or two sentences.",
         "ru": "Кратко опиши это изображение, в одном-двух предложениях.",
@@ -59,17 +67,16 @@ class ChatHistory:
 
     def request_for(
         self,
-        images: Image.Image | tuple[Image.Image, ...],
         question: str,
         sampling: SamplingParams,
         max_tiles: int | None,
+        images: tuple[Image.Image, ...] = (),
+        videos: tuple[VideoClip, ...] = (),
     ) -> GenerationRequest:
         """The request that asks ``question`` after the turns so far (failed answers are left out).
 
-        ``images`` go with the first user message, so follow-up questions do not repeat them.
+        The media go with the first user message, so follow-up questions do not repeat them.
         """
-        if isinstance(images, Image.Image):
-            images = (images,)
         messages: list[ChatMessage] = []
         for turn in self.turns:
             if turn.error is not None or (turn.role is Role.ASSISTANT and not turn.text):
@@ -78,7 +85,7 @@ class ChatHistory:
         messages.append(ChatMessage(Role.USER, question))
         messages = _drop_unanswered(messages)
         first = messages[0]
-        messages[0] = ChatMessage(first.role, first.text, images)
+        messages[0] = ChatMessage(first.role, first.text, images, videos)
         return GenerationRequest(tuple(messages), sampling, max_tiles)
 
 

@@ -1,16 +1,10 @@
-"""Chat: questions and captions about the uploaded image, answers streamed."""
-
-import streamlit as st
+"""Chat: questions and captions about the uploaded image or video, answers streamed."""
 
 from core.engines.types import Capability
-from ui import chat, layout, model, state
-from ui.i18n import t
+from core.video import NormalizedVideo
+from ui import chat, layout, model
 
 layout.setup_page("chat.title")
-media = state.current_media()
-if media is None:
-    st.info(t("chat.need_media"))
-    st.page_link("Home.py", label=t("nav.home"), icon=":material/home:")
-    st.stop()
-
-chat.render(model.require(Capability.CHAT), media)
+media = layout.require_media()
+needs = Capability.VIDEO if isinstance(media, NormalizedVideo) else Capability.CHAT
+chat.render(model.require(needs), media)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from core.engines.types import GenerationStats, Role, SamplingParams
+from core.engines.types import GenerationStats, Role, SamplingParams, VideoClip
 from core.media import InvalidInput
 from core.tasks import QUICK_PROMPTS, ChatHistory, ChatTurn, clean_question, quick_prompt
 
@@ -35,7 +35,7 @@ def test_quick_prompts_exist_in_both_languages(kind, lang):
 
 def test_first_question_carries_the_image():
     image = Image.new("RGB", (10, 10))
-    request = ChatHistory("d").request_for(image, "What is it?", SamplingParams(), 4)
+    request = ChatHistory("d").request_for("What is it?", SamplingParams(), 4, images=(image,))
     assert len(request.messages) == 1
     assert request.messages[0].images == (image,)
     assert request.max_tiles == 4
@@ -44,7 +44,7 @@ def test_first_question_carries_the_image():
 def test_follow_up_keeps_history_and_image_on_the_first_turn():
     image = Image.new("RGB", (10, 10))
     history = ChatHistory("d", [ChatTurn(Role.USER, "Q1"), ChatTurn(Role.ASSISTANT, "A1")])
-    request = history.request_for(image, "Q2", SamplingParams(), None)
+    request = history.request_for("Q2", SamplingParams(), None, images=(image,))
     assert [(m.role, m.text) for m in request.messages] == [
         (Role.USER, "Q1"),
         (Role.ASSISTANT, "A1"),
@@ -65,7 +65,7 @@ def test_failed_or_empty_answers_are_left_out_and_roles_alternate():
             ChatTurn(Role.ASSISTANT, "", stopped=True),  # stopped before the first word
         ],
     )
-    request = history.request_for(image, "Q3", SamplingParams(), None)
+    request = history.request_for("Q3", SamplingParams(), None, images=(image,))
     assert [(m.role, m.text) for m in request.messages] == [(Role.USER, "Q3")]
     assert request.messages[0].images == (image,)
 
@@ -73,7 +73,7 @@ def test_failed_or_empty_answers_are_left_out_and_roles_alternate():
 def test_stopped_answer_with_text_is_kept():
     image = Image.new("RGB", (10, 10))
     history = ChatHistory("d", [ChatTurn(Role.USER, "Q1"), ChatTurn(Role.ASSISTANT, "partial", stopped=True)])
-    request = history.request_for(image, "Q2", SamplingParams(), None)
+    request = history.request_for("Q2", SamplingParams(), None, images=(image,))
     assert [m.text for m in request.messages] == ["Q1", "partial", "Q2"]
 
 
@@ -103,3 +103,11 @@ def test_greedy_sends_no_sampling_knobs():
 )
 def test_decode_speed_leaves_out_the_first_token(stats, expected):
     assert stats.tokens_per_second == expected
+
+
+def test_a_video_goes_with_the_first_question_only():
+    clip = VideoClip((Image.new("RGB", (8, 8)),), (0.0,), 1.0)
+    history = ChatHistory("v", [ChatTurn(Role.USER, "Q1"), ChatTurn(Role.ASSISTANT, "A1")])
+    request = history.request_for("Q2", SamplingParams(), None, videos=(clip,))
+    assert request.messages[0].videos == (clip,) and request.messages[0].images == ()
+    assert request.messages[2].videos == ()

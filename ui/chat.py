@@ -9,9 +9,10 @@ from PIL import Image
 
 from core.engines.base import Engine
 from core.engines.tiling import TILE_BUDGETS
-from core.engines.types import GenerationStats, Role, SamplingParams
+from core.engines.types import GenerationStats, Role, SamplingParams, VideoClip
 from core.media import InvalidInput, NormalizedImage
 from core.tasks import ChatHistory, ChatTurn, clean_question, quick_prompt
+from core.video import NormalizedVideo, format_timestamp
 from ui import model, state
 from ui.generation import CURSOR, Outcome, finish_previous, stream_into
 from ui.i18n import language, t
@@ -77,14 +78,15 @@ def render_history(history: ChatHistory) -> None:
 
 def ask(
     engine: Engine,
-    images: tuple[Image.Image, ...],
     history: ChatHistory,
     question: str,
     opts: ChatOptions,
+    images: tuple[Image.Image, ...] = (),
+    videos: tuple[VideoClip, ...] = (),
     key: str = "chat",
 ) -> None:
     """Stream one answer below the history. Any rerun (Stop, a new question, leaving the page) stops it."""
-    request = history.request_for(images, question, opts.sampling, opts.max_tiles)
+    request = history.request_for(question, opts.sampling, opts.max_tiles, images, videos)
     history.turns.append(ChatTurn(Role.USER, question))
     with st.chat_message(Role.USER.value):
         st.markdown(question)
@@ -107,26 +109,41 @@ def ask(
     st.rerun()
 
 
-def render(engine: Engine, media: NormalizedImage) -> None:
+def frame_strip(video: NormalizedVideo, columns: int = 4) -> None:
+    """The sampled frames with their timestamps: exactly what the model sees."""
+    frames = video.clip.frames
+    for start in range(0, len(frames), columns):
+        row = st.columns(columns)
+        for column, index in zip(row, range(start, min(start + columns, len(frames))), strict=False):
+            column.image(frames[index], caption=format_timestamp(video.clip.timestamps[index]), width="stretch")
+
+
+def render(engine: Engine, media: NormalizedImage | NormalizedVideo) -> None:
     finish_previous()
     history = state.chat_history(media)
     opts = options(engine)
+    is_video = isinstance(media, NormalizedVideo)
 
     top = st.columns([1, 3])
     with top[0]:
-        st.image(media.image, caption=f"{media.width}×{media.height}", width="stretch")
+        if isinstance(media, NormalizedVideo):
+            st.caption(t("chat.video_frames", frames=len(media.clip.frames), seconds=f"{media.duration_s:.1f}"))
+            frame_strip(media, columns=2)
+        else:
+            st.image(media.image, caption=f"{media.width}×{media.height}", width="stretch")
         if st.button(t("chat.clear"), key="chat_clear", icon=":material/delete:", disabled=not history.turns):
             state.reset_chat(media)
             st.rerun()
     with top[1]:
         quick = st.columns(2)
         pressed = None
+        suffix = "_video" if is_video else ""
         if quick[0].button(t("chat.quick_brief"), key="chat_quick_brief", width="stretch"):
-            pressed = quick_prompt("brief", language())
+            pressed = quick_prompt(f"brief{suffix}", language())
         if quick[1].button(t("chat.quick_detailed"), key="chat_quick_detailed", width="stretch"):
-            pressed = quick_prompt("detailed", language())
+            pressed = quick_prompt(f"detailed{suffix}", language())
         render_history(history)
-        typed = st.chat_input(t("chat.input"), key="chat_input")
+        typed = st.chat_input(t("chat.input_video" if is_video else "chat.input"), key="chat_input")
         raw = pressed if pressed is not None else typed
         if raw is None:
             return
@@ -135,4 +152,7 @@ def render(engine: Engine, media: NormalizedImage) -> None:
         except InvalidInput as error:
             st.warning(t(error.key, **error.params))
             return
-        ask(engine, (media.image,), history, question, opts)
+        if isinstance(media, NormalizedVideo):
+            ask(engine, history, question, opts, videos=(media.clip,))
+        else:
+            ask(engine, history, question, opts, images=(media.image,))

@@ -25,7 +25,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Загрузите изображение один раз — и работайте с ним на остальных страницах без повторной загрузки.",
         "en": "Upload an image once, then work with it on the other pages without uploading it again.",
     },
-    "home.upload": {"ru": "Изображение (JPEG, PNG, WebP) или PDF", "en": "Image (JPEG, PNG, WebP) or PDF"},
+    "home.upload": {
+        "ru": "Изображение (JPEG, PNG, WebP), PDF или короткое видео (MP4, WebM, MOV)",
+        "en": "Image (JPEG, PNG, WebP), PDF or a short video (MP4, WebM, MOV)",
+    },
+    "home.video_info": {
+        "ru": "{name} — {width}×{height}, {seconds} с, {format}; модели показываются {frames} кадров из {decoded}",
+        "en": "{name} — {width}×{height}, {seconds} s, {format}; the model is shown {frames} of {decoded} frames",
+    },
     "home.pdf_page": {"ru": "Страница документа (всего {pages})", "en": "Document page (of {pages})"},
     "home.go_ocr": {"ru": "Распознать текст", "en": "Extract text"},
     "home.upload_help": {
@@ -162,6 +169,44 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Страницы {page} нет: в документе {pages} стр.",
         "en": "There is no page {page}: the document has {pages} pages.",
     },
+    # video
+    "video.decoding": {"ru": "Разбираю видео на кадры…", "en": "Decoding the video into frames…"},
+    "video.sampling": {"ru": "Дополнительно: кадры видео", "en": "Advanced: video frames"},
+    "video.fps": {"ru": "Кадров в секунду видео", "en": "Frames per second of video"},
+    "video.max_frames": {"ru": "Не больше кадров", "en": "Frames at most"},
+    "video.max_frames_help": {
+        "ru": "Каждый кадр — проход визуального энкодера (на CPU 1–2 с). Длинное видео прореживается равномерно.",
+        "en": "Each frame is a pass of the vision encoder (1–2 s on a CPU). A long clip is thinned out evenly.",
+    },
+    "video.playlist": {
+        "ru": "Это плейлист или ссылка, а не видеофайл. Загрузите сам файл MP4, WebM или MOV.",
+        "en": "This is a playlist or a link, not a video file. Upload the MP4, WebM or MOV file itself.",
+    },
+    "video.unsupported": {
+        "ru": "Формат не поддерживается. Поддерживаются изображения JPEG, PNG, WebP, PDF и видео {allowed}.",
+        "en": "Unsupported format. Supported: JPEG, PNG, WebP images, PDF and {allowed} videos.",
+    },
+    "video.unreadable": {
+        "ru": "Видео не читается: файл повреждён, обрезан или закодирован неизвестным кодеком.",
+        "en": "The video cannot be read: the file is damaged, truncated or uses an unknown codec.",
+    },
+    "video.no_frames": {"ru": "В видео нет ни одного кадра.", "en": "The video has no frames."},
+    "video.too_long": {
+        "ru": "Видео длиннее {limit_s} с. Обрежьте его и загрузите снова.",
+        "en": "The video is longer than {limit_s} s. Trim it and upload it again.",
+    },
+    "video.too_big": {
+        "ru": "Кадр {width}×{height} больше допустимого ({limit} px по стороне).",
+        "en": "The frames are {width}×{height}, larger than allowed ({limit} px per side).",
+    },
+    "video.too_small": {
+        "ru": "Кадр {width}×{height} слишком мал.",
+        "en": "The frames are {width}×{height}, too small.",
+    },
+    "video.not_here": {
+        "ru": "Эта страница работает с изображениями. О видео можно спросить в чате.",
+        "en": "This page works on images. You can ask about the video in the chat.",
+    },
     # ocr
     "ocr.title": {"ru": "Распознавание текста (OCR)", "en": "Text extraction (OCR)"},
     "ocr.language": {"ru": "Язык текста", "en": "Text language"},
@@ -249,12 +294,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The region is too small: at least {min_side} px per side is needed.",
     },
     # chat
-    "chat.title": {"ru": "Чат по изображению", "en": "Chat about the image"},
+    "chat.title": {"ru": "Чат", "en": "Chat"},
     "chat.need_media": {
-        "ru": "Сначала загрузите изображение на главной странице.",
-        "en": "Upload an image on the Home page first.",
+        "ru": "Сначала загрузите изображение, PDF или видео на главной странице.",
+        "en": "Upload an image, a PDF or a video on the Home page first.",
+    },
+    "region.need_media": {
+        "ru": "Сначала загрузите изображение или PDF на главной странице.",
+        "en": "Upload an image or a PDF on the Home page first.",
     },
     "chat.input": {"ru": "Задайте вопрос об изображении…", "en": "Ask a question about the image…"},
+    "chat.input_video": {"ru": "Задайте вопрос о видео…", "en": "Ask a question about the video…"},
+    "chat.video_frames": {"ru": "{frames} кадров · {seconds} с", "en": "{frames} frames · {seconds} s"},
     "chat.quick_brief": {"ru": "Кратко описать", "en": "Describe briefly"},
     "chat.quick_detailed": {"ru": "Подробно описать", "en": "Describe in detail"},
     "chat.clear": {"ru": "Очистить историю", "en": "Clear history"},

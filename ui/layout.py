@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import model
+from core.media import NormalizedImage
+from core.video import NormalizedVideo
+from ui import model, state
 from ui.i18n import LANGUAGES, language, set_language, t
 
 PAGES = (
@@ -13,6 +15,7 @@ PAGES = (
     ("pages/2_OCR.py", "nav.ocr", ":material/document_scanner:"),
     ("pages/3_Region.py", "nav.region", ":material/crop_free:"),
 )
+_HOME = PAGES[0]
 _LANG_WIDGET = "sidebar_lang"
 
 
@@ -42,3 +45,23 @@ def setup_page(title_key: str) -> None:
         if engine is not None:
             st.caption(model.status_line(engine))
     st.title(t(title_key))
+
+
+def require_media(need_key: str = "chat.need_media") -> state.Media:
+    """The uploaded image or video; without one, say where to upload it and stop the page."""
+    media = state.current_media()
+    if media is None:
+        st.info(t(need_key))
+        st.page_link(_HOME[0], label=t(_HOME[1]), icon=_HOME[2])
+        st.stop()
+    return media
+
+
+def require_image(need_key: str = "chat.need_media") -> NormalizedImage:
+    """Like :func:`require_media`, for pages that work on a still picture (an image or a PDF page)."""
+    media = require_media(need_key)
+    if isinstance(media, NormalizedVideo):
+        st.info(t("video.not_here"))
+        st.page_link(PAGES[1][0], label=t(PAGES[1][1]), icon=PAGES[1][2])
+        st.stop()
+    return media

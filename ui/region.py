@@ -203,7 +203,7 @@ def render(engine: Engine, media: NormalizedImage) -> None:
         images = (media.image, conversation.crop)
         if describe:
             question = region_prompt(box.as_text(), media.width, media.height, language())
-            chat.ask(engine, images, conversation.history, question, opts, key="region")
+            chat.ask(engine, conversation.history, question, opts, images=images, key="region")
         follow_up = st.chat_input(t("region.follow_up"), key="region_input")
         if follow_up is None:
             return
@@ -212,4 +212,4 @@ def render(engine: Engine, media: NormalizedImage) -> None:
         except InvalidInput as error:
             st.warning(t(error.key, **error.params))
             return
-        chat.ask(engine, images, conversation.history, question, opts, key="region")
+        chat.ask(engine, conversation.history, question, opts, images=images, key="region")

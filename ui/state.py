@@ -6,6 +6,9 @@ import streamlit as st
 
 from core.media import NormalizedImage
 from core.tasks import ChatHistory
+from core.video import NormalizedVideo
+
+Media = NormalizedImage | NormalizedVideo
 
 MEDIA_KEY = "media"
 UPLOAD_ID_KEY = "home_upload_id"
@@ -13,12 +16,18 @@ UPLOADER_GENERATION_KEY = "home_uploader_generation"
 CHAT_HISTORY_KEY = "chat_history"
 
 
-def current_media() -> NormalizedImage | None:
+def current_media() -> Media | None:
     media = st.session_state.get(MEDIA_KEY)
+    return media if isinstance(media, NormalizedImage | NormalizedVideo) else None
+
+
+def current_image() -> NormalizedImage | None:
+    """The uploaded image, for pages that work on a still picture only."""
+    media = current_media()
     return media if isinstance(media, NormalizedImage) else None
 
 
-def set_media(media: NormalizedImage) -> None:
+def set_media(media: Media) -> None:
     st.session_state[MEDIA_KEY] = media
 
 
@@ -34,7 +43,7 @@ def uploader_key() -> str:
     return f"home_uploader_{st.session_state.get(UPLOADER_GENERATION_KEY, 0)}"
 
 
-def chat_history(media: NormalizedImage) -> ChatHistory:
+def chat_history(media: Media) -> ChatHistory:
     """The conversation about ``media``; a different image starts a new one."""
     history = st.session_state.get(CHAT_HISTORY_KEY)
     if not isinstance(history, ChatHistory) or history.media_digest != media.digest:
@@ -43,5 +52,5 @@ def chat_history(media: NormalizedImage) -> ChatHistory:
     return history
 
 
-def reset_chat(media: NormalizedImage) -> None:
+def reset_chat(media: Media) -> None:
     st.session_state[CHAT_HISTORY_KEY] = ChatHistory(media.digest)

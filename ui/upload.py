@@ -8,8 +8,14 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from core.documents import PdfDocument, is_pdf, open_pdf, render_page
 from core.media import InvalidInput, MediaLimits, load_image
 from core.settings import Settings
-from ui import state
+from core.video import Sampling, VideoLimits, decode_video, looks_like_playlist, sniff_video
+from ui import model, state
 from ui.i18n import t
+
+_FPS_KEY = "video_fps"
+_FRAMES_KEY = "video_max_frames"
+# On a CPU every frame is a pass of the vision encoder (1-2 s): keep the default clip short there.
+_CPU_FRAMES, _GPU_FRAMES = 8, 64
 
 _DOCUMENT_KEY = "document"
 _PAGE_KEY = "document_page"
@@ -20,14 +26,43 @@ def current_document() -> PdfDocument | None:
     return document if isinstance(document, PdfDocument) else None
 
 
+def sampling() -> Sampling:
+    """How videos are sampled: the session's choice, the active model's video edge."""
+    engine = model.active_engine()
+    default_frames = _CPU_FRAMES if engine.runtime.device == "cpu" else _GPU_FRAMES
+    return Sampling(
+        fps=float(st.session_state.get(_FPS_KEY, 1.0)),
+        max_frames=int(st.session_state.get(_FRAMES_KEY, default_frames)),
+        frame_edge=engine.card.tile_px or 512,
+    )
+
+
+def _is_video(head: bytes) -> bool:
+    return sniff_video(head) is not None or looks_like_playlist(head)
+
+
 def accept(upload: UploadedFile | None, settings: Settings) -> None:
     """Normalise a newly uploaded file once; show a message in the user's language when it is refused."""
-    if upload is None or st.session_state.get(state.UPLOAD_ID_KEY) == upload.file_id:
+    if upload is None:
+        return
+    head = upload.getvalue()[:1024]
+    plan = sampling()
+    upload_id = f"{upload.file_id}:{plan}" if _is_video(head) else upload.file_id
+    if st.session_state.get(state.UPLOAD_ID_KEY) == upload_id:
         return
     data = upload.getvalue()
     limits = MediaLimits(max_bytes=settings.max_upload_mb * 2**20)
     try:
-        if is_pdf(data[:1024]):
+        if _is_video(head):
+            document = None
+            with st.spinner(t("video.decoding")):
+                media = decode_video(
+                    data,
+                    upload.name,
+                    plan,
+                    VideoLimits(max_bytes=settings.max_video_mb * 2**20, max_duration_s=settings.max_video_seconds),
+                )
+        elif is_pdf(head):
             document = open_pdf(data, upload.name, media=limits)
             media = render_page(document, 0)
         else:
@@ -39,7 +74,27 @@ def accept(upload: UploadedFile | None, settings: Settings) -> None:
     state.set_media(media)
     st.session_state[_DOCUMENT_KEY] = document
     st.session_state[_PAGE_KEY] = 1
-    st.session_state[state.UPLOAD_ID_KEY] = upload.file_id
+    st.session_state[state.UPLOAD_ID_KEY] = upload_id
+
+
+def _remember(widget_key: str, plain_key: str) -> None:
+    st.session_state[plain_key] = st.session_state[widget_key]
+
+
+def sampling_settings() -> None:
+    """Video sampling, under advanced settings; changing it decodes the clip again."""
+    current = sampling()
+    with st.expander(t("video.sampling")):
+        st.session_state["home_video_fps"] = current.fps
+        st.slider(
+            t("video.fps"), 0.25, 4.0, step=0.25, key="home_video_fps",
+            on_change=_remember, args=("home_video_fps", _FPS_KEY),
+        )  # fmt: skip
+        st.session_state["home_video_frames"] = current.max_frames
+        st.slider(
+            t("video.max_frames"), 1, 64, key="home_video_frames", help=t("video.max_frames_help"),
+            on_change=_remember, args=("home_video_frames", _FRAMES_KEY),
+        )  # fmt: skip
 
 
 def _page_changed() -> None:

@@ -24,6 +24,7 @@ from core.engines.types import (
     ModelUnavailable,
     Role,
     RuntimeInfo,
+    VideoClip,
 )
 from core.settings import Settings
 
@@ -128,14 +129,19 @@ class SmolVLMEngine:
         return int(image_processor.max_image_size["longest_edge"]), int(image_processor.size["longest_edge"])
 
     def build_inputs(self, request: GenerationRequest) -> tuple[dict[str, Any], int]:
-        """Chat template + processor call; returns tensors on the model's device and the tile count."""
+        """Chat template + processor call; returns tensors on the model's device and the vision passes."""
         conversation: list[dict[str, Any]] = []
         images: list[Any] = []
+        clips: list[VideoClip] = []
         for message in request.messages:
-            content: list[dict[str, str]] = [{"type": "image"} for _ in message.images]
+            content: list[dict[str, str]] = [{"type": "video"} for _ in message.videos]
+            content += [{"type": "image"} for _ in message.images]
             content.append({"type": "text", "text": message.text})
             images.extend(message.images)
+            clips.extend(message.videos)
             conversation.append({"role": message.role.value, "content": content})
+        if images and clips:
+            raise ValueError("SmolVLM takes images or a video in one conversation, not both")
         prompt = self._processor.apply_chat_template(conversation, add_generation_prompt=True)
 
         kwargs: dict[str, Any] = {"text": [prompt], "return_tensors": "pt"}
@@ -147,6 +153,9 @@ class SmolVLMEngine:
             kwargs["images"] = [images]
             kwargs["size"] = {"longest_edge": min(plan.longest_edge for plan in plans)}
             tiles = sum(plan.tiles for plan in plans)
+        if clips:
+            kwargs.update(_video_kwargs(clips))
+            tiles = sum(len(clip.frames) for clip in clips)
         inputs = self._processor(**kwargs)
         model_dtype = self._model.dtype
         moved: dict[str, Any] = {}
@@ -181,3 +190,29 @@ class SmolVLMEngine:
         except BaseException:
             self._lock.release()
             raise
+
+
+def _video_kwargs(clips: list[VideoClip]) -> dict[str, Any]:
+    """Frames we sampled ourselves, with metadata that makes the processor print their real timestamps.
+
+    The processor derives a frame's time as index / fps; with fps = 1000 the "index" is simply the
+    timestamp in milliseconds, which keeps uneven sampling exact.
+    """
+    import numpy as np
+    from transformers.video_utils import VideoMetadata
+
+    videos = []
+    metadata = []
+    for clip in clips:
+        size = clip.frames[0].size
+        frames = [frame if frame.size == size else frame.resize(size) for frame in clip.frames]
+        videos.append(np.stack([np.asarray(frame.convert("RGB")) for frame in frames]))
+        metadata.append(
+            VideoMetadata(
+                total_num_frames=len(frames),
+                fps=1000.0,
+                duration=clip.duration_s,
+                frames_indices=[round(stamp * 1000) for stamp in clip.timestamps],
+            )
+        )
+    return {"videos": videos, "video_metadata": metadata, "do_sample_frames": False}

@@ -22,10 +22,24 @@ class Capability(StrEnum):
 
 
 @dataclass(frozen=True)
+class VideoClip:
+    """Frames already sampled from a video, with when each was taken, as the model will see them."""
+
+    frames: tuple[Image.Image, ...]
+    timestamps: tuple[float, ...]  # seconds from the start, one per frame
+    duration_s: float
+
+    def __post_init__(self) -> None:
+        if not self.frames or len(self.frames) != len(self.timestamps):
+            raise ValueError("a clip needs at least one frame and one timestamp per frame")
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     role: Role
     text: str
     images: tuple[Image.Image, ...] = ()
+    videos: tuple[VideoClip, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ def test_chat_without_an_image_points_to_home(app_env):
     at = open_page("Home.py").run()
     at.switch_page("pages/1_Chat.py").run()
     assert not at.exception
-    assert "Upload an image on the Home page first." in [info.value for info in at.info]
+    assert "Upload an image, a PDF or a video on the Home page first." in [info.value for info in at.info]
     assert not at.chat_input
 
 

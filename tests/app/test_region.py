@@ -17,7 +17,7 @@ def test_region_without_media_points_to_home(app_env):
     at = open_page("Home.py").run()
     at.switch_page("pages/3_Region.py").run()
     assert not at.exception
-    assert "Upload an image on the Home page first." in [info.value for info in at.info]
+    assert "Upload an image or a PDF on the Home page first." in [info.value for info in at.info]
 
 
 def test_no_box_yet(app_env):

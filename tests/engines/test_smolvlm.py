@@ -19,6 +19,7 @@ from core.engines.types import (
     ModelUnavailable,
     Role,
     SamplingParams,
+    VideoClip,
 )
 from core.settings import Settings
 from core.tiny_models import TINY_TILE
@@ -208,3 +209,36 @@ def test_unload_frees_the_weights(tiny_smolvlm, tmp_path):
     assert engine.loaded
     engine.unload()
     assert not engine.loaded
+
+
+def _clip(frames=3):
+    pictures = tuple(Image.new("RGB", (96, 64), color) for color in ("red", "green", "blue", "white")[:frames])
+    return VideoClip(pictures, tuple(float(i) for i in range(frames)), duration_s=frames - 0.5)
+
+
+def test_video_prompt_has_frame_timestamps_and_duration(engine):
+    request = GenerationRequest((ChatMessage(Role.USER, "What happens?", videos=(_clip(3),)),), SamplingParams(4))
+    inputs, passes = engine.build_inputs(request)
+    prompt = engine._processor.tokenizer.decode(inputs["input_ids"][0]).replace("<image>", "")
+    assert "You are provided the following series of three frames from a 0:00:02 [H:MM:SS] video." in prompt
+    for stamp in ("00:00", "00:01", "00:02"):
+        assert f"Frame from {stamp}:" in prompt
+    assert passes == 3
+    assert inputs["pixel_values"].shape[1] == 3
+
+
+def test_generate_on_a_video_clip_streams_an_answer(engine):
+    history = (
+        ChatMessage(Role.USER, "What happens?", videos=(_clip(4),)),
+        ChatMessage(Role.ASSISTANT, "Colours change."),
+        ChatMessage(Role.USER, "Which colour is last?"),
+    )
+    stream = engine.stream(GenerationRequest(history, SamplingParams(6)))
+    assert list(stream)
+    assert stream.stats.image_tiles == 4
+
+
+def test_images_and_video_together_are_refused(engine):
+    message = ChatMessage(Role.USER, "?", images=(Image.new("RGB", (32, 32)),), videos=(_clip(2),))
+    with pytest.raises(ValueError):
+        engine.build_inputs(GenerationRequest((message,), SamplingParams(2)))

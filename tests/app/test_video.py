@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from core.video import NormalizedVideo
+from tests.app.conftest import open_page
+from tests.video_clips import write_clip
+
+
+def _home_with_clip(tmp_path, seconds=4, name="clip.mp4"):
+    at = open_page("Home.py").run()
+    data = write_clip(tmp_path / name, seconds=seconds)
+    at.file_uploader[0].set_value((name, data, "video/mp4")).run()
+    assert not at.exception
+    return at
+
+
+def test_upload_a_clip_shows_the_sampled_frames(app_env, tmp_path):
+    at = _home_with_clip(tmp_path)
+    media = at.session_state["media"]
+    assert isinstance(media, NormalizedVideo)
+    assert media.clip.timestamps == (0.0, 1.0, 2.0, 3.0)
+    assert any("4 of 40 frames" in caption.value for caption in at.caption)
+
+
+def test_sampling_settings_decode_again(app_env, tmp_path):
+    at = _home_with_clip(tmp_path)
+    at.slider(key="home_video_frames").set_value(2).run()
+    assert not at.exception
+    assert at.session_state["media"].clip.timestamps == (0.0, 2.0)  # the rate halves once two are kept
+
+
+def test_chat_about_a_clip_twice_without_decoding_again(app_env, tmp_path, monkeypatch):
+    at = _home_with_clip(tmp_path)
+    decoded = at.session_state["media"]
+    at.switch_page("pages/1_Chat.py").run()
+    assert not at.exception
+    at.button(key="chat_quick_brief").click().run()
+    at.chat_input(key="chat_input").set_value("What colour comes last?").run()
+    assert not at.exception
+    history = at.session_state["chat_history"]
+    assert [turn.text for turn in history.turns[::2]] == [
+        "Describe this video briefly, in one or two sentences.",
+        "What colour comes last?",
+    ]
+    assert history.turns[1].stats.image_tiles == 4  # one vision pass per frame
+    assert at.session_state["media"] is decoded
+
+
+def test_image_pages_explain_they_take_images(app_env, tmp_path):
+    at = _home_with_clip(tmp_path)
+    for page in ("pages/2_OCR.py", "pages/3_Region.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert "This page works on images. You can ask about the video in the chat." in [i.value for i in at.info]
+
+
+def test_bad_video_gets_a_message(app_env, tmp_path):
+    at = open_page("Home.py").run()
+    at.file_uploader[0].set_value(("movie.mp4", b"#EXTM3U\nhttp://example.invalid/a.mp4\n", "video/mp4")).run()
+    assert not at.exception
+    assert any("playlist" in error.value for error in at.error)
