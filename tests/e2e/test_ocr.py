@@ -34,6 +34,9 @@ def test_ocr_edit_and_download(page, server_url, tmp_path):
 
     editor.fill(EDITED)
     editor.press("Tab")  # leaving the field sends the edit to the app
+    # The copy block is drawn from the same edited text: once it shows the edit, the rerun is done.
+    page.get_by_text("Copy (button in the block's corner)").click()
+    page.locator('[data-testid="stCode"]').get_by_text("Total: 1 234.56").wait_for()
     wait_idle(page)
     with page.expect_download() as caught:
         page.get_by_role("button", name="Download .txt").click()
