@@ -55,6 +55,7 @@ class Settings:
     max_upload_mb: int = 50
     max_video_mb: int = 200
     max_video_seconds: int = 600
+    max_video_side: int = 3840
 
     @property
     def offline(self) -> bool:
@@ -152,6 +153,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         max_upload_mb=_int(values, ("MAX_UPLOAD_MB",), 50, 1, 2048),
         max_video_mb=_int(values, ("MAX_VIDEO_MB",), 200, 1, 2048),
         max_video_seconds=_int(values, ("MAX_VIDEO_SECONDS",), 600, 1, 7200),
+        max_video_side=_int(values, ("MAX_VIDEO_SIDE",), 3840, 64, 8192),
     )
 
 

@@ -70,7 +70,7 @@ def test_env_example_documents_every_variable_and_is_valid():
     for name in (
         "MODEL_ID", "MODEL_PATH", "MODEL_DEVICE", "MODEL_DTYPE", "ALLOW_MODEL_DOWNLOAD", "HF_HUB_OFFLINE",
         "HF_HOME", "HF_TOKEN", "APP_PORT", "MAX_NEW_TOKENS", "MAX_UPLOAD_MB", "MAX_VIDEO_MB", "MAX_VIDEO_SECONDS",
-        "UI_LANG",
+        "MAX_VIDEO_SIDE", "UI_LANG",
     ):  # fmt: skip
         assert re.search(rf"^{name}=", example, re.MULTILINE), name
     settings = load_settings({}, dotenv_path=ROOT / ".env.example")

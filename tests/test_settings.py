@@ -84,6 +84,8 @@ def test_download_switches(env, allowed):
         ({"MAX_NEW_TOKENS": "0"}, "MAX_NEW_TOKENS"),
         ({"ALLOW_MODEL_DOWNLOAD": "maybe"}, "ALLOW_MODEL_DOWNLOAD"),
         ({"HF_HUB_OFFLINE": "2"}, "HF_HUB_OFFLINE"),
+        ({"MAX_VIDEO_SECONDS": "-5"}, "MAX_VIDEO_SECONDS"),
+        ({"MAX_VIDEO_SIDE": "10"}, "MAX_VIDEO_SIDE"),
     ],
 )
 def test_invalid_values_name_the_variable(env, variable):

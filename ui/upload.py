@@ -60,7 +60,11 @@ def accept(upload: UploadedFile | None, settings: Settings) -> None:
                     data,
                     upload.name,
                     plan,
-                    VideoLimits(max_bytes=settings.max_video_mb * 2**20, max_duration_s=settings.max_video_seconds),
+                    VideoLimits(
+                        max_bytes=settings.max_video_mb * 2**20,
+                        max_duration_s=settings.max_video_seconds,
+                        max_side=settings.max_video_side,
+                    ),
                 )
         elif is_pdf(head):
             document = open_pdf(data, upload.name, media=limits)
