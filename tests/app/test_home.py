@@ -79,3 +79,20 @@ def test_cuda_fallback_is_shown(app_env):
     at = open_page("Home.py").run()
     assert not at.exception
     assert any("CUDA" in text for text in _texts(at.warning))
+
+
+def test_choosing_another_model_releases_the_current_one(app_env):
+    from ui.model import manager
+
+    at = open_page("Home.py").run()
+    tiny_engine = manager().engine
+    assert tiny_engine is not None and tiny_engine.loaded
+    labels = at.session_state["home_model_choices"]
+    other = next(label for label in labels if "256M" in label)
+    at.selectbox(key="home_model").set_value(other).run()
+    assert not at.exception
+    assert not tiny_engine.loaded  # the previous weights were released
+    assert manager().engine.card.model_id == "HuggingFaceTB/SmolVLM2-256M-Video-Instruct"
+    assert any("will be unloaded" in toast.value for toast in at.toast)
+    # The catalogue model is not cached here: the page says how to fetch it rather than failing.
+    assert any(code.value.startswith("hf download HuggingFaceTB/SmolVLM2-256M-Video-Instruct") for code in at.code)
