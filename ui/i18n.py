@@ -81,6 +81,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "model.loading": {"ru": "Загрузка модели {model}…", "en": "Loading model {model}…"},
     "load.processor": {"ru": "Загрузка процессора и токенизатора…", "en": "Loading the processor and tokenizer…"},
     "load.weights": {"ru": "Загрузка весов…", "en": "Loading the weights…"},
+    "load.download": {
+        "ru": "Скачивание весов с Hugging Face Hub (один раз; может занять несколько минут)…",
+        "en": "Downloading the weights from the Hugging Face Hub (once; this can take a few minutes)…",
+    },
     "load.device": {"ru": "Перенос модели на устройство…", "en": "Moving the model to the device…"},
     "load.ready": {"ru": "Модель готова.", "en": "The model is ready."},
     "model.missing": {

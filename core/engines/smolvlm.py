@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import gc
 import logging
-import shlex
 import threading
-from pathlib import Path
 from typing import Any
 
 from core.engines.base import ProgressCallback
 from core.engines.device import resolve_device, resolve_dtype
+from core.engines.loading import download_command, load_local_only
 from core.engines.streaming import ThreadedGeneration
 from core.engines.tiling import plan_tiles
 from core.engines.types import (
@@ -29,14 +28,6 @@ from core.engines.types import (
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def download_command(model_id: str, settings: Settings) -> str:
-    return f"hf download {shlex.quote(model_id)} --cache-dir {shlex.quote(str(settings.hub_cache_dir))}"
-
-
-def _looks_like_path(source: str) -> bool:
-    return source.startswith(("/", "./", "../", "~")) or Path(source).exists()
 
 
 class SmolVLMEngine:
@@ -80,10 +71,9 @@ class SmolVLMEngine:
 
         report = on_progress or (lambda fraction, step: None)
         source = self._source
-        if _looks_like_path(source) and not Path(source).expanduser().is_dir():
-            raise ModelUnavailable(f"no directory {source}", model=source, cache_dir=source, command="")
+        local_only = load_local_only(source, self._settings)
         common: dict[str, Any] = {
-            "local_files_only": self._settings.offline,
+            "local_files_only": local_only,
             "cache_dir": str(self._settings.hub_cache_dir),
         }
         if self._settings.hf_token:
@@ -91,7 +81,7 @@ class SmolVLMEngine:
         try:
             report(0.1, "load.processor")
             processor = AutoProcessor.from_pretrained(source, **common)
-            report(0.3, "load.weights")
+            report(0.3, "load.weights" if local_only else "load.download")
             model = AutoModelForImageTextToText.from_pretrained(
                 source,
                 dtype=getattr(torch, self._runtime.dtype),
