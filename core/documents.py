@@ -6,7 +6,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from core.media import InvalidInput, MediaLimits, NormalizedImage, to_rgb
+from core.media import InvalidInput, MediaLimits, NormalizedImage, check_size, to_rgb
 
 PDF_SIGNATURE = b"%PDF-"
 _POINTS_PER_INCH = 72.0
@@ -57,10 +57,7 @@ def _open(data: bytes):  # type: ignore[no-untyped-def]  # pypdfium2 has no stub
 def open_pdf(data: bytes, name: str, limits: PdfLimits | None = None, media: MediaLimits | None = None) -> PdfDocument:
     limits = limits or PdfLimits()
     media = media or MediaLimits()
-    if len(data) > media.max_bytes:
-        raise InvalidInput(
-            "media.too_large", size_mb=round(len(data) / 2**20, 1), limit_mb=round(media.max_bytes / 2**20)
-        )
+    check_size(data, media.max_bytes)
     if not is_pdf(data[:1024]):
         raise InvalidInput("pdf.corrupt")
     document = _open(data)

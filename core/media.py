@@ -68,15 +68,18 @@ def sniff_image_format(head: bytes) -> str | None:
     return None
 
 
+def check_size(data: bytes, max_bytes: int) -> None:
+    """Refuse an empty upload or one over the limit (every kind of upload goes through here)."""
+    if not data:
+        raise InvalidInput("media.empty")
+    if len(data) > max_bytes:
+        raise InvalidInput("media.too_large", size_mb=round(len(data) / 2**20, 1), limit_mb=round(max_bytes / 2**20))
+
+
 def load_image(data: bytes, name: str = "image", limits: MediaLimits | None = None) -> NormalizedImage:
     """Validate ``data`` and return an upright RGB copy; raise :class:`InvalidInput` otherwise."""
     limits = limits or MediaLimits()
-    if not data:
-        raise InvalidInput("media.empty")
-    if len(data) > limits.max_bytes:
-        raise InvalidInput(
-            "media.too_large", size_mb=round(len(data) / 2**20, 1), limit_mb=round(limits.max_bytes / 2**20)
-        )
+    check_size(data, limits.max_bytes)
     detected = sniff_image_format(data[:16])
     if detected is None:
         raise InvalidInput("media.unsupported_format", allowed="JPEG, PNG, WebP")

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from core.engines.types import VideoClip
-from core.media import InvalidInput
+from core.media import InvalidInput, check_size
 
 VIDEO_FORMATS = ("MP4", "MOV", "WEBM")
 _QUICKTIME_BRANDS = (b"qt  ",)
@@ -110,12 +110,7 @@ def decode_video(
 
     sampling = sampling or Sampling()
     limits = limits or VideoLimits()
-    if not data:
-        raise InvalidInput("media.empty")
-    if len(data) > limits.max_bytes:
-        raise InvalidInput(
-            "media.too_large", size_mb=round(len(data) / 2**20, 1), limit_mb=round(limits.max_bytes / 2**20)
-        )
+    check_size(data, limits.max_bytes)
     if looks_like_playlist(data[:64]):
         raise InvalidInput("video.playlist")
     container = sniff_video(data[:64])

@@ -76,6 +76,17 @@ def render_history(history: ChatHistory) -> None:
                 st.caption(" · ".join(notes))
 
 
+def read_question(raw: str | None) -> str | None:
+    """The question to send, or None (with a warning when it was typed but unusable)."""
+    if raw is None:
+        return None
+    try:
+        return clean_question(raw)
+    except InvalidInput as error:
+        st.warning(t(error.key, **error.params))
+        return None
+
+
 def ask(
     engine: Engine,
     history: ChatHistory,
@@ -144,13 +155,8 @@ def render(engine: Engine, media: NormalizedImage | NormalizedVideo) -> None:
             pressed = quick_prompt(f"detailed{suffix}", language())
         render_history(history)
         typed = st.chat_input(t("chat.input_video" if is_video else "chat.input"), key="chat_input")
-        raw = pressed if pressed is not None else typed
-        if raw is None:
-            return
-        try:
-            question = clean_question(raw)
-        except InvalidInput as error:
-            st.warning(t(error.key, **error.params))
+        question = read_question(pressed if pressed is not None else typed)
+        if question is None:
             return
         if isinstance(media, NormalizedVideo):
             ask(engine, history, question, opts, videos=(media.clip,))

@@ -13,7 +13,7 @@ from streamlit_drawable_canvas import st_canvas
 from core.boxes import Box, CanvasFit, box_to_canvas_rect, canvas_rect_to_box, crop_with_margin, parse_box
 from core.engines.base import Engine
 from core.media import InvalidInput, NormalizedImage
-from core.tasks import ChatHistory, clean_question, region_prompt
+from core.tasks import ChatHistory, region_prompt
 from ui import chat
 from ui.generation import finish_previous
 from ui.i18n import language, t
@@ -204,12 +204,7 @@ def render(engine: Engine, media: NormalizedImage) -> None:
         if describe:
             question = region_prompt(box.as_text(), media.width, media.height, language())
             chat.ask(engine, conversation.history, question, opts, images=images, key="region")
-        follow_up = st.chat_input(t("region.follow_up"), key="region_input")
-        if follow_up is None:
-            return
-        try:
-            question = clean_question(follow_up)
-        except InvalidInput as error:
-            st.warning(t(error.key, **error.params))
+        question = chat.read_question(st.chat_input(t("region.follow_up"), key="region_input"))
+        if question is None:
             return
         chat.ask(engine, conversation.history, question, opts, images=images, key="region")

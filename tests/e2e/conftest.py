@@ -115,8 +115,3 @@ def page(browser, server_url, request):
     ARTIFACTS.mkdir(exist_ok=True)
     tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
-
-
-def wait_idle(tab) -> None:
-    """Wait until the current script run has finished."""
-    tab.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)

@@ -5,40 +5,21 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import image_bytes
-from tests.e2e.conftest import wait_idle
+from tests.e2e.browser import ANSWERS, ask, choose_language, go_to, upload, wait_idle
 
 pytestmark = pytest.mark.e2e
-
-_ANSWERS = '[data-testid="stChatMessage"]'
 
 
 def _upload(page, server_url, tmp_path, name="street.png"):
     picture = tmp_path / name
     picture.write_bytes(image_bytes((640, 400), "purple"))
-    page.goto(server_url)
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(picture))
-    page.get_by_text("640×400 px").wait_for()
-    wait_idle(page)
-
-
-def _open(page, label, path):
-    page.locator('[data-testid="stSidebar"]').get_by_role("link", name=label).click()
-    page.wait_for_url(f"**/{path}")
-    page.wait_for_timeout(300)  # let the new page's run start before waiting for it to end
-    wait_idle(page)
-
-
-def _ask(page, question):
-    box = page.locator('[data-testid="stChatInputTextArea"]')
-    box.fill(question)
-    box.press("Enter")
+    upload(page, server_url, picture, "640×400 px")
 
 
 def test_upload_chat_stream_and_come_back(page, server_url, tmp_path):
     _upload(page, server_url, tmp_path)
     page.get_by_text("loaded").first.wait_for()
-    _open(page, "Chat", "Chat")
+    go_to(page, "Chat", "Chat")
     page.get_by_role("img").first.wait_for()
 
     # Record every distinct text of the answer while it streams in.
@@ -54,69 +35,66 @@ def test_upload_chat_stream_and_come_back(page, server_url, tmp_path):
             }).observe(document.body, {subtree: true, childList: true, characterData: true});
         }"""
     )
-    _ask(page, "What is in the picture?")
-    page.locator(_ANSWERS).nth(1).get_by_text("tokens").wait_for()
+    ask(page, "What is in the picture?")
+    page.locator(ANSWERS).nth(1).get_by_text("tokens").wait_for()
     wait_idle(page)
     snapshots = page.evaluate("() => window.__answerTexts")
     assert len(snapshots) >= 3, f"the answer should appear piece by piece, saw {len(snapshots)} states"
-    assert page.locator(_ANSWERS).count() == 2
+    assert page.locator(ANSWERS).count() == 2
 
-    _ask(page, "And the colours?")
-    page.locator(_ANSWERS).nth(3).get_by_text("tokens").wait_for()
+    ask(page, "And the colours?")
+    page.locator(ANSWERS).nth(3).get_by_text("tokens").wait_for()
     wait_idle(page)
 
-    _open(page, "Home", "")
+    go_to(page, "Home", "")
     page.get_by_text("640×400 px").wait_for()
-    _open(page, "Chat", "Chat")
-    assert page.locator(_ANSWERS).count() == 4
-    assert page.locator(_ANSWERS).nth(0).inner_text().strip().endswith("What is in the picture?")
-    assert page.locator(_ANSWERS).nth(2).inner_text().strip().endswith("And the colours?")
+    go_to(page, "Chat", "Chat")
+    assert page.locator(ANSWERS).count() == 4
+    assert page.locator(ANSWERS).nth(0).inner_text().strip().endswith("What is in the picture?")
+    assert page.locator(ANSWERS).nth(2).inner_text().strip().endswith("And the colours?")
 
 
 def test_stop_ends_a_long_answer(page, server_url, tmp_path):
     _upload(page, server_url, tmp_path)
-    _open(page, "Chat", "Chat")
+    go_to(page, "Chat", "Chat")
     page.get_by_role("button", name="Describe in detail").click()
     page.get_by_role("button", name="Stop").click(timeout=30_000)
     page.get_by_text("stopped").wait_for()
     wait_idle(page)
-    assert page.locator(_ANSWERS).count() == 2
+    assert page.locator(ANSWERS).count() == 2
     # The model is free again: the next question gets an answer.
-    _ask(page, "Still there?")
-    page.locator(_ANSWERS).nth(3).get_by_text("tokens").wait_for()
+    ask(page, "Still there?")
+    page.locator(ANSWERS).nth(3).get_by_text("tokens").wait_for()
 
 
 def test_empty_question_gets_a_message(page, server_url, tmp_path):
     _upload(page, server_url, tmp_path)
-    _open(page, "Chat", "Chat")
-    _ask(page, "    ")
+    go_to(page, "Chat", "Chat")
+    ask(page, "    ")
     page.get_by_text("The question is empty").wait_for()
-    assert page.locator(_ANSWERS).count() == 0
+    assert page.locator(ANSWERS).count() == 0
 
 
 def test_russian_interface(page, server_url, tmp_path):
     page.goto(server_url)
     wait_idle(page)
-    page.locator('[data-testid="stSidebar"]').get_by_text("Русский", exact=True).click()
-    wait_idle(page)
+    choose_language(page, "Русский")
     page.get_by_text("Изображение пока не загружено.").wait_for()
     picture = tmp_path / "кот.jpg"
     picture.write_bytes(image_bytes((500, 300), "orange", "JPEG"))
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(picture))
     page.get_by_text("500×300 px").wait_for()
     wait_idle(page)
-    _open(page, "Чат", "Chat")
+    go_to(page, "Чат", "Chat")
     page.get_by_role("button", name="Кратко описать").click()
-    page.locator(_ANSWERS).nth(1).get_by_text("ток.").wait_for()
+    page.locator(ANSWERS).nth(1).get_by_text("ток.").wait_for()
     wait_idle(page)
-    assert "Кратко опиши это изображение" in page.locator(_ANSWERS).nth(0).inner_text()
+    assert "Кратко опиши это изображение" in page.locator(ANSWERS).nth(0).inner_text()
 
 
 def test_bad_file_gets_a_clear_message(page, server_url, tmp_path):
     fake = tmp_path / "notes.png"
     fake.write_text("this is a text file, not a picture")
-    page.goto(server_url)
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(fake))
+    upload(page, server_url, fake)
     page.get_by_text("not an image in a supported format").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0

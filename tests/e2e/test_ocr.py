@@ -7,8 +7,7 @@ import re
 import pytest
 
 from tests.conftest import image_bytes
-from tests.e2e.conftest import wait_idle
-from tests.e2e.test_home_and_chat import _open
+from tests.e2e.browser import go_to, upload, wait_idle
 from tests.test_documents import make_pdf
 
 pytestmark = pytest.mark.e2e
@@ -19,12 +18,8 @@ EDITED = "ООО «Ромашка»\nСчёт № 42\nTotal: 1 234.56"
 def test_ocr_edit_and_download(page, server_url, tmp_path):
     picture = tmp_path / "receipt.png"
     picture.write_bytes(image_bytes((500, 700), "white"))
-    page.goto(server_url)
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(picture))
-    page.get_by_text("500×700 px").wait_for()
-    wait_idle(page)
-    _open(page, "OCR", "OCR")
+    upload(page, server_url, picture, "500×700 px")
+    go_to(page, "OCR", "OCR")
 
     page.get_by_role("button", name="Extract text").click()
     page.get_by_text(re.compile(r"^Done in [\d.]+ s")).wait_for()
@@ -50,16 +45,12 @@ def test_ocr_edit_and_download(page, server_url, tmp_path):
 def test_pdf_page_choice_and_ocr(page, server_url, tmp_path):
     document = tmp_path / "contract.pdf"
     document.write_bytes(make_pdf([(595, 842), (842, 595)]))
-    page.goto(server_url)
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(document))
-    page.get_by_text("contract.pdf [1/2]").wait_for()
-    wait_idle(page)
+    upload(page, server_url, document, "contract.pdf [1/2]")
     page.get_by_label("Document page (of 2)").fill("2")
     page.get_by_label("Document page (of 2)").press("Enter")
     page.get_by_text("contract.pdf [2/2]").wait_for()
     wait_idle(page)
-    _open(page, "OCR", "OCR")
+    go_to(page, "OCR", "OCR")
     page.get_by_role("button", name="Extract text").click()
     page.get_by_text(re.compile(r"^Done in [\d.]+ s")).wait_for()
 
@@ -74,7 +65,5 @@ def test_encrypted_pdf_message(page, server_url, tmp_path):
     locked = tmp_path / "locked.pdf"
     with locked.open("wb") as sink:
         writer.write(sink)
-    page.goto(server_url)
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(locked))
+    upload(page, server_url, locked)
     page.get_by_text("The PDF is password-protected").wait_for()

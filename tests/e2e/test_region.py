@@ -7,8 +7,7 @@ import re
 import pytest
 
 from tests.conftest import image_bytes
-from tests.e2e.conftest import wait_idle
-from tests.e2e.test_home_and_chat import _open
+from tests.e2e.browser import choose_language, go_to, upload, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -19,12 +18,8 @@ _CANVAS = '[class*="st-key-region_canvas"] canvas.upper-canvas'
 def _region_page(page, server_url, tmp_path):
     picture = tmp_path / "scene.png"
     picture.write_bytes(image_bytes(IMAGE, "darkgreen"))
-    page.goto(server_url)
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(picture))
-    page.get_by_text("1600×1200 px").wait_for()
-    wait_idle(page)
-    _open(page, "Region", "Region")
+    upload(page, server_url, picture, "1600×1200 px")
+    go_to(page, "Region", "Region")
     page.locator(_CANVAS).wait_for()
 
 
@@ -89,25 +84,22 @@ def test_ocr_and_region_in_russian(page, server_url, tmp_path):
     picture.write_bytes(image_bytes((900, 600), "white"))
     page.goto(server_url)
     wait_idle(page)
-    page.locator('[data-testid="stSidebar"]').get_by_text("Русский", exact=True).click()
-    wait_idle(page)
+    choose_language(page, "Русский")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(picture))
     page.get_by_text("900×600 px").wait_for()
     wait_idle(page)
 
-    _open(page, "OCR", "OCR")
+    go_to(page, "OCR", "OCR")
     page.get_by_text("Язык текста").wait_for()
     page.get_by_text("Русский", exact=True).last.click()
     wait_idle(page)
     page.get_by_role("button", name="Распознать текст").click()
     page.get_by_text(re.compile(r"^Готово за [\d.]+ с")).wait_for()
     wait_idle(page)
-    assert (
-        page.get_by_role("button", name="Скачать .txt").is_visible()
-        or page.get_by_text("На изображении не найден текст.").is_visible()
-    )
+    # Either the editable text with its download, or the message that there is no text.
+    page.get_by_role("button", name="Скачать .txt").or_(page.get_by_text("На изображении не найден текст.")).wait_for()
 
-    _open(page, "Область", "Region")
+    go_to(page, "Область", "Region")
     field = page.get_by_role("textbox", name=re.compile("Координаты"))
     field.fill("10,20,30")
     field.press("Enter")

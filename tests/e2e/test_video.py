@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import wait_idle
-from tests.e2e.test_home_and_chat import _ANSWERS, _ask, _open
+from tests.e2e.browser import ANSWERS, ask, go_to, upload, wait_idle
 from tests.video_clips import write_clip
 
 pytestmark = pytest.mark.e2e
@@ -14,30 +13,24 @@ pytestmark = pytest.mark.e2e
 def test_upload_clip_see_frames_and_chat(page, server_url, tmp_path):
     clip = tmp_path / "street.mp4"
     write_clip(clip, seconds=4)
-    page.goto(server_url)
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(clip))
-    page.get_by_text("the model is shown 4 of 40 frames").wait_for()
-    wait_idle(page)
+    upload(page, server_url, clip, "the model is shown 4 of 40 frames")
     for stamp in ("0:00", "0:01", "0:02", "0:03"):
         assert page.get_by_text(stamp, exact=True).first.is_visible()
 
-    _open(page, "Chat", "Chat")
+    go_to(page, "Chat", "Chat")
     page.get_by_text("4 frames · 3.9 s").wait_for()
-    _ask(page, "What happens in the video?")
-    page.locator(_ANSWERS).nth(1).get_by_text("tokens").wait_for()
+    ask(page, "What happens in the video?")
+    page.locator(ANSWERS).nth(1).get_by_text("tokens").wait_for()
     wait_idle(page)
-    _ask(page, "And at the end?")
-    page.locator(_ANSWERS).nth(3).get_by_text("tokens").wait_for()
+    ask(page, "And at the end?")
+    page.locator(ANSWERS).nth(3).get_by_text("tokens").wait_for()
     wait_idle(page)
-    assert page.locator(_ANSWERS).count() == 4
-    assert "tiles: 4" in page.locator(_ANSWERS).nth(3).inner_text()  # the same four frames, not decoded again
+    assert page.locator(ANSWERS).count() == 4
+    assert "tiles: 4" in page.locator(ANSWERS).nth(3).inner_text()  # the same four frames, not decoded again
 
 
 def test_playlist_posing_as_mp4(page, server_url, tmp_path):
     fake = tmp_path / "movie.mp4"
     fake.write_text("#EXTM3U\n#EXTINF:10,Clip\nhttp://example.invalid/clip.mp4\n")
-    page.goto(server_url)
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(fake))
+    upload(page, server_url, fake)
     page.get_by_text("This is a playlist or a link, not a video file.").wait_for()

@@ -1,0 +1,41 @@
+"""What a person does in the app, as Playwright steps shared by the browser tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ANSWERS = '[data-testid="stChatMessage"]'
+
+
+def wait_idle(page) -> None:
+    """Wait until the current script run has finished."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
+
+
+def upload(page, server_url: str, path: Path, shown: str | None = None) -> None:
+    """Open Home and upload ``path``; wait for ``shown`` (text that proves it was taken) if given."""
+    page.goto(server_url)
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    if shown is not None:
+        page.get_by_text(shown).first.wait_for()
+    wait_idle(page)
+
+
+def go_to(page, label: str, path: str) -> None:
+    """Follow the sidebar link ``label`` (the same session, as a click does) and wait for the page."""
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name=label).click()
+    page.wait_for_url(f"**/{path}")
+    page.wait_for_timeout(300)  # let the new page's run start before waiting for it to end
+    wait_idle(page)
+
+
+def ask(page, question: str) -> None:
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    box.fill(question)
+    box.press("Enter")
+
+
+def choose_language(page, name: str) -> None:
+    page.locator('[data-testid="stSidebar"]').get_by_text(name, exact=True).click()
+    wait_idle(page)
