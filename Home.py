@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from core.media import thumbnail
 from core.video import NormalizedVideo
-from ui import chat, layout, model, state, upload
+from ui import layout, model, state, upload
 from ui.i18n import t
 
 layout.setup_page("home.title")
@@ -25,32 +24,14 @@ with upload_col:
         st.info(t("home.no_media"))
     else:
         st.subheader(t("home.current"))
-        if isinstance(media, NormalizedVideo):
-            st.caption(
-                t("home.video_info", name=media.name, width=media.width, height=media.height,
-                  seconds=f"{media.duration_s:.1f}", format=media.container,
-                  frames=len(media.clip.frames), decoded=media.decoded_frames)
-            )  # fmt: skip
-            chat.frame_strip(media, columns=6)
-        else:
-            upload.page_picker()
-            st.image(thumbnail(media.image, 1024), width="content")
-            st.caption(
-                t(
-                    "home.image_info",
-                    name=media.name,
-                    width=media.width,
-                    height=media.height,
-                    format=media.source_format,
-                )
-            )
+        upload.show(media)
         st.caption(t("home.replace_hint"))
         actions = st.columns(3)
         actions[0].page_link("pages/1_Chat.py", label=t("home.go_chat"), icon=":material/chat:")
-        actions[1].page_link("pages/2_OCR.py", label=t("home.go_ocr"), icon=":material/document_scanner:")
+        if not isinstance(media, NormalizedVideo):
+            actions[1].page_link("pages/2_OCR.py", label=t("home.go_ocr"), icon=":material/document_scanner:")
         if actions[2].button(t("home.clear"), key="home_clear", icon=":material/delete:"):
-            state.clear_media()
-            upload.forget_document()
+            upload.clear()
             st.rerun()
 
 with model_col:

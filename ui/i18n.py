@@ -22,8 +22,10 @@ STRINGS: dict[str, dict[str, str]] = {
     # home
     "home.title": {"ru": "VLM Studio", "en": "VLM Studio"},
     "home.intro": {
-        "ru": "Загрузите изображение один раз — и работайте с ним на остальных страницах без повторной загрузки.",
-        "en": "Upload an image once, then work with it on the other pages without uploading it again.",
+        "ru": "Загрузите изображение, PDF или короткое видео один раз — и работайте с ним на остальных страницах "
+        "без повторной загрузки.",
+        "en": "Upload an image, a PDF or a short video once, then work with it on the other pages without "
+        "uploading it again.",
     },
     "home.upload": {
         "ru": "Изображение (JPEG, PNG, WebP), PDF или короткое видео (MP4, WebM, MOV)",
@@ -39,20 +41,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Формат определяется по содержимому файла, а не по расширению. Лимит: {limit_mb} МБ.",
         "en": "The format is detected from the file's content, not its extension. Limit: {limit_mb} MB.",
     },
-    "home.current": {"ru": "Текущее изображение", "en": "Current image"},
+    "home.current": {"ru": "Текущий файл", "en": "Current file"},
     "home.image_info": {
         "ru": "{name} — {width}×{height} px, исходный формат {format}",
         "en": "{name} — {width}×{height} px, source format {format}",
     },
-    "home.clear": {"ru": "Убрать изображение", "en": "Remove image"},
+    "home.clear": {"ru": "Убрать файл", "en": "Remove file"},
     "home.no_media": {
         "ru": "Изображение пока не загружено.",
         "en": "No image uploaded yet.",
     },
     "home.go_chat": {"ru": "Перейти в чат", "en": "Go to chat"},
     "home.replace_hint": {
-        "ru": "Чтобы заменить изображение, загрузите другой файл — история чата начнётся заново.",
-        "en": "To replace the image, upload another file; the chat history starts afresh.",
+        "ru": "Чтобы заменить файл, загрузите другой — история чата начнётся заново.",
+        "en": "To replace it, upload another file; the chat history starts afresh.",
     },
     # model
     "model.header": {"ru": "Модель", "en": "Model"},

@@ -6,10 +6,10 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from core.documents import PdfDocument, is_pdf, open_pdf, render_page
-from core.media import InvalidInput, MediaLimits, load_image
+from core.media import InvalidInput, MediaLimits, load_image, thumbnail
 from core.settings import Settings
-from core.video import Sampling, VideoLimits, decode_video, looks_like_playlist, sniff_video
-from ui import model, state
+from core.video import NormalizedVideo, Sampling, VideoLimits, decode_video, looks_like_playlist, sniff_video
+from ui import chat, model, state
 from ui.i18n import t
 
 _FPS_KEY = "video_fps"
@@ -135,6 +135,25 @@ def page_picker() -> None:
         st.error(t(error.key, **error.params))
 
 
-def forget_document() -> None:
+def clear() -> None:
+    """Forget the upload, its PDF pages and the conversations about it."""
+    state.clear_media()
     st.session_state.pop(_DOCUMENT_KEY, None)
     st.session_state.pop(_PAGE_KEY, None)
+
+
+def show(media: state.Media) -> None:
+    """The current upload as Home shows it: the picture (with the PDF page picker) or the frame strip."""
+    if isinstance(media, NormalizedVideo):
+        st.caption(
+            t("home.video_info", name=media.name, width=media.width, height=media.height,
+              seconds=f"{media.duration_s:.1f}", format=media.container,
+              frames=len(media.clip.frames), decoded=media.decoded_frames)
+        )  # fmt: skip
+        chat.frame_strip(media, columns=6)
+        return
+    page_picker()
+    st.image(thumbnail(media.image, 1024), width="content")
+    st.caption(
+        t("home.image_info", name=media.name, width=media.width, height=media.height, format=media.source_format)
+    )
