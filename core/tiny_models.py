@@ -74,11 +74,10 @@ REAL_SMOLVLM_SHAPES = {
 }
 
 
-def _train_tokenizer(special_tokens: list[str], vocab_size: int = 600) -> Any:
+def _train_backend(special_tokens: list[str], vocab_size: int = 600, unk: str | None = None) -> Any:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
-    backend = Tokenizer(models.BPE(unk_token=None))
+    backend = Tokenizer(models.BPE(unk_token=unk))
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
@@ -88,6 +87,13 @@ def _train_tokenizer(special_tokens: list[str], vocab_size: int = 600) -> Any:
         show_progress=False,
     )
     backend.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    return backend
+
+
+def _train_tokenizer(special_tokens: list[str], vocab_size: int = 600) -> Any:
+    from transformers import PreTrainedTokenizerFast
+
+    backend = _train_backend(special_tokens, vocab_size)
     return PreTrainedTokenizerFast(
         tokenizer_object=backend,
         bos_token="<|im_start|>",
@@ -173,16 +179,198 @@ def build_smolvlm(out_dir: Path, shape: SmolVLMShape, seed: int = 0) -> Path:
     model = SmolVLMForConditionalGeneration(config).eval()
     model.generation_config = GenerationConfig(eos_token_id=eos_id, pad_token_id=pad_id, bos_token_id=bos_id)
 
+    return _save(out_dir, processor, model, "smolvlm")
+
+
+# A ChatML-style template with image placeholders, as Qwen2.5-VL and InternVL checkpoints ship one.
+def _chatml_template(image_placeholder: str, video_placeholder: str) -> str:
+    return (
+        "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+        "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+        "{% for part in message['content'] %}"
+        f"{{% if part['type'] == 'image' %}}{image_placeholder}"
+        f"{{% elif part['type'] == 'video' %}}{video_placeholder}"
+        "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}"
+        "{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
+
+
+def _token_ids(tokenizer: Any, tokens: list[str]) -> dict[str, int]:
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in tokens}
+    return {token: value for token, value in ids.items() if isinstance(value, int)}
+
+
+def _save(out_dir: Path, processor: Any, model: Any, family: str) -> Path:
     processor.save_pretrained(out_dir)
     model.save_pretrained(out_dir, safe_serialization=True)
     (out_dir / "TINY_MODEL.json").write_text(
-        json.dumps({"family": "smolvlm", "note": "random weights; answers are noise"}, indent=2),
-        encoding="utf-8",
+        json.dumps({"family": family, "note": "random weights; answers are noise"}, indent=2), encoding="utf-8"
     )
     return out_dir
 
 
-BUILDERS = {"smolvlm": build_tiny_smolvlm}
+def build_tiny_qwen2_5_vl(out_dir: Path, seed: int = 0) -> Path:
+    """Qwen2.5-VL: real processor (Qwen2VLImageProcessor, 14 px patches merged 2x2) and model classes."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        PreTrainedTokenizerFast,
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+               "<|image_pad|>", "<|video_pad|>"]  # fmt: skip
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_train_backend(special), eos_token="<|im_end|>", pad_token="<|endoftext|>"
+    )
+    ids = _token_ids(tokenizer, special)
+    min_pixels, max_pixels = 28 * 28 * 4, 28 * 28 * 64
+    processor = Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessor(
+            patch_size=14, merge_size=2, temporal_patch_size=2, min_pixels=min_pixels, max_pixels=max_pixels
+        ),
+        tokenizer=tokenizer,
+        video_processor=Qwen2VLVideoProcessor(min_pixels=min_pixels, max_pixels=max_pixels),
+        chat_template=_chatml_template(
+            "<|vision_start|><|image_pad|><|vision_end|>", "<|vision_start|><|video_pad|><|vision_end|>"
+        ),
+    )
+    config = Qwen2_5_VLConfig(
+        vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                       "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2, "window_size": 56,
+                       "fullatt_block_indexes": [1]},
+        text_config={"vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                     "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 8192,
+                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+                     "bos_token_id": ids["<|im_start|>"], "eos_token_id": ids["<|im_end|>"],
+                     "pad_token_id": ids["<|endoftext|>"]},
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+    )  # fmt: skip
+    model = Qwen2_5_VLForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
+    return _save(out_dir, processor, model, "qwen2_5_vl")
+
+
+def build_tiny_internvl(out_dir: Path, seed: int = 0) -> Path:
+    """InternVL (native -HF layout): GotOcr2 tiling image processor, InternViT + Qwen2 classes."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        GotOcr2ImageProcessor,
+        InternVLConfig,
+        InternVLForConditionalGeneration,
+        InternVLProcessor,
+        InternVLVideoProcessor,
+        PreTrainedTokenizerFast,
+    )
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<IMG_CONTEXT>", "<video>",
+               "<ref>", "</ref>", "<box>", "</box>"]  # fmt: skip
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_train_backend(special),
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        extra_special_tokens={"start_image_token": "<img>", "end_image_token": "</img>",
+                              "context_image_token": "<IMG_CONTEXT>", "video_token": "<video>"},
+    )  # fmt: skip
+    ids = _token_ids(tokenizer, special)
+    tile = 28  # 2 x 2 patches of 14 px, pixel-shuffled to one token per tile
+    processor = InternVLProcessor(
+        image_processor=GotOcr2ImageProcessor(
+            size={"height": tile, "width": tile}, crop_to_patches=True, min_patches=1, max_patches=6
+        ),
+        tokenizer=tokenizer,
+        video_processor=InternVLVideoProcessor(size={"height": tile, "width": tile}),
+        image_seq_length=1,
+        chat_template=_chatml_template("<IMG_CONTEXT>\n", "<video>\n"),
+    )
+    config = InternVLConfig(
+        vision_config={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
+                       "image_size": [tile, tile], "patch_size": [14, 14]},
+        text_config={"model_type": "qwen2", "vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128,
+                     "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+                     "max_position_embeddings": 8192, "bos_token_id": ids["<|im_start|>"],
+                     "eos_token_id": ids["<|im_end|>"], "pad_token_id": ids["<|endoftext|>"]},
+        image_token_id=ids["<IMG_CONTEXT>"],
+        image_seq_length=1,
+        downsample_ratio=0.5,
+        tie_word_embeddings=False,
+    )  # fmt: skip
+    model = InternVLForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
+    return _save(out_dir, processor, model, "internvl")
+
+
+def build_tiny_florence2(out_dir: Path, seed: int = 0) -> Path:
+    """Florence-2 (native in transformers 5): DaViT + BART classes, 1000 location tokens, task prompts."""
+    import torch
+    from transformers import (
+        CLIPImageProcessor,
+        Florence2Config,
+        Florence2ForConditionalGeneration,
+        Florence2Processor,
+        GenerationConfig,
+        PreTrainedTokenizerFast,
+    )
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    special = ["<s>", "<pad>", "</s>", "<unk>", "<image>", *[f"<loc_{i}>" for i in range(1000)]]
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_train_backend(special, vocab_size=1600, unk="<unk>"),
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        extra_special_tokens={"image_token": "<image>"},
+    )
+    side = 64  # DaViT strides 4 x 2 x 2 x 2: a 2 x 2 grid, plus one pooled token
+    processor = Florence2Processor(
+        image_processor=CLIPImageProcessor(
+            size={"height": side, "width": side}, do_center_crop=False, image_seq_length=(side // 32) ** 2 + 1
+        ),
+        tokenizer=tokenizer,
+    )
+    config = Florence2Config(
+        vision_config={"depths": [1, 1, 1, 1], "embed_dim": [16, 32, 48, 64], "num_heads": [1, 2, 3, 4],
+                       "num_groups": [1, 2, 3, 4], "window_size": 2, "projection_dim": 64, "drop_path_rate": 0.0},
+        text_config={"vocab_size": len(tokenizer), "d_model": 64, "encoder_layers": 1, "decoder_layers": 1,
+                     "encoder_attention_heads": 2, "decoder_attention_heads": 2, "encoder_ffn_dim": 128,
+                     "decoder_ffn_dim": 128, "max_position_embeddings": 1024, "bos_token_id": tokenizer.bos_token_id,
+                     "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id,
+                     "decoder_start_token_id": tokenizer.eos_token_id, "forced_bos_token_id": tokenizer.bos_token_id},
+        image_token_id=tokenizer.image_token_id,
+    )  # fmt: skip
+    model = Florence2ForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        decoder_start_token_id=tokenizer.eos_token_id,
+    )
+    return _save(out_dir, processor, model, "florence2")
+
+
+BUILDERS = {
+    "smolvlm": build_tiny_smolvlm,
+    "qwen2_5_vl": build_tiny_qwen2_5_vl,
+    "internvl": build_tiny_internvl,
+    "florence2": build_tiny_florence2,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,6 +46,8 @@ class ThreadedGeneration:
         stop: threading.Event | None = None,
         release: Callable[[], None] | None = None,
         image_tiles: int = 0,
+        skip_special_tokens: bool = True,
+        prompt_in_output: bool = True,
     ) -> None:
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
@@ -54,8 +56,10 @@ class ThreadedGeneration:
         self._released = False
         self._error: BaseException | None = None
         self.stats = GenerationStats(prompt_tokens=int(inputs["input_ids"].shape[-1]), image_tiles=image_tiles)
+        # Decoder-only models return prompt + answer; encoder-decoder ones the answer after a start token.
+        self._output_offset = self.stats.prompt_tokens if prompt_in_output else 1
         self._streamer = TextIteratorStreamer(
-            tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=_POLL_SECONDS
+            tokenizer, skip_prompt=True, skip_special_tokens=skip_special_tokens, timeout=_POLL_SECONDS
         )
         kwargs = dict(inputs)
         kwargs.update(generate_kwargs)
@@ -76,7 +80,7 @@ class ThreadedGeneration:
         try:
             with torch.inference_mode():
                 output = model.generate(**kwargs)
-            self.stats.new_tokens = int(output.shape[-1]) - self.stats.prompt_tokens
+            self.stats.new_tokens = int(output.shape[-1]) - self._output_offset
         except BaseException as error:  # noqa: BLE001 - re-raised on the consumer's thread
             self._error = error
             self._streamer.end()

@@ -78,6 +78,7 @@ class GenerationRequest:
     messages: tuple[ChatMessage, ...]
     sampling: SamplingParams = field(default_factory=SamplingParams)
     max_tiles: int | None = None
+    keep_special_tokens: bool = False  # grounding answers carry their coordinates in special tokens
 
     def __post_init__(self) -> None:
         if not self.messages or self.messages[-1].role is not Role.USER:
@@ -114,6 +115,7 @@ class GenerationStats:
     seconds_to_first_token: float | None = None
     seconds_total: float = 0.0
     stopped: bool = False
+    input_size: tuple[int, int] | None = None  # (width, height) of the image as the model saw it
 
     @property
     def tokens_per_second(self) -> float | None:

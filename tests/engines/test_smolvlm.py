@@ -87,7 +87,8 @@ def test_sampling_settings_reach_generate(engine):
 @pytest.mark.parametrize(("size", "max_tiles"), [((300, 200), 1), ((300, 200), 4), ((250, 60), 16), ((100, 260), 9)])
 def test_tile_budget_matches_what_the_processor_builds(engine, size, max_tiles):
     request = _request(size=size, max_tiles=max_tiles)
-    inputs, tiles = engine.build_inputs(request)
+    prepared = engine.build_inputs(request)
+    inputs, tiles = prepared.tensors, prepared.vision_passes
     plan = plan_tiles(*size, tile=TINY_TILE, max_grid=max_tiles, model_longest_edge=4 * TINY_TILE)
     assert tiles == plan.tiles
     assert inputs["pixel_values"].shape[1] == plan.tiles
@@ -103,7 +104,7 @@ def test_multi_turn_conversation_uses_the_chat_template(engine):
         ),
         SamplingParams(max_new_tokens=5),
     )
-    inputs, _ = engine.build_inputs(request)
+    inputs = engine.build_inputs(request).tensors
     prompt = engine._processor.tokenizer.decode(inputs["input_ids"][0])
     assert prompt.startswith("<|im_start|>User:")
     assert "Assistant: A teal square.<end_of_utterance>" in prompt
@@ -218,7 +219,8 @@ def _clip(frames=3):
 
 def test_video_prompt_has_frame_timestamps_and_duration(engine):
     request = GenerationRequest((ChatMessage(Role.USER, "What happens?", videos=(_clip(3),)),), SamplingParams(4))
-    inputs, passes = engine.build_inputs(request)
+    prepared = engine.build_inputs(request)
+    inputs, passes = prepared.tensors, prepared.vision_passes
     prompt = engine._processor.tokenizer.decode(inputs["input_ids"][0]).replace("<image>", "")
     assert "You are provided the following series of three frames from a 0:00:02 [H:MM:SS] video." in prompt
     for stamp in ("00:00", "00:01", "00:02"):
