@@ -25,14 +25,16 @@ _HINTS = {
     "ru": " The text is in Russian; keep it in Russian, do not translate it.",
     "en": " The text is in English.",
 }
-# Families whose checkpoints take a fixed task token instead of an instruction join here later.
-_FAMILY_PROMPTS: dict[str, str] = {}
+# Florence-2 takes a bare task token: nothing may be added to it, not even a language hint.
+_TASK_TOKEN_PROMPTS = {"florence2": "<OCR>"}
 
 
 def ocr_prompt(family: str, language_hint: str = "auto") -> str:
     if language_hint not in _HINTS:
         raise ValueError(f"language hint must be one of {LANGUAGE_HINTS}")
-    return _FAMILY_PROMPTS.get(family, _BASE_PROMPT) + _HINTS[language_hint]
+    if family in _TASK_TOKEN_PROMPTS:
+        return _TASK_TOKEN_PROMPTS[family]
+    return _BASE_PROMPT + _HINTS[language_hint]
 
 
 def ocr_request(

@@ -56,6 +56,7 @@ class Settings:
     max_video_mb: int = 200
     max_video_seconds: int = 600
     max_video_side: int = 3840
+    extra_model_ids: tuple[str, ...] = ()
 
     @property
     def offline(self) -> bool:
@@ -119,6 +120,13 @@ def _int(values: Mapping[str, str], names: tuple[str, ...], default: int, low: i
     return number
 
 
+def _list(values: Mapping[str, str], name: str) -> tuple[str, ...]:
+    found = _lookup(values, name)
+    if found is None:
+        return ()
+    return tuple(item.strip() for item in found[1].split(",") if item.strip())
+
+
 def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env") -> Settings:
     """Read settings; raise :class:`SettingsError` naming the first invalid variable."""
     values: dict[str, str] = {}
@@ -154,6 +162,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         max_video_mb=_int(values, ("MAX_VIDEO_MB",), 200, 1, 2048),
         max_video_seconds=_int(values, ("MAX_VIDEO_SECONDS",), 600, 1, 7200),
         max_video_side=_int(values, ("MAX_VIDEO_SIDE",), 3840, 64, 8192),
+        extra_model_ids=_list(values, "EXTRA_MODEL_IDS"),
     )
 
 

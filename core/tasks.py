@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from core.boxes import Box
 from core.engines.types import ChatMessage, GenerationRequest, GenerationStats, Role, SamplingParams, VideoClip
+from core.grounding import florence_region
 from core.media import InvalidInput
 
 # One-click chat prompts, sent in the UI language so the answer comes back in it.
@@ -118,3 +120,10 @@ _REGION_PROMPTS = {
 def region_prompt(box_text: str, width: int, height: int, language: str) -> str:
     template = _REGION_PROMPTS.get(language, _REGION_PROMPTS["en"])
     return template.format(box=box_text, width=width, height=height)
+
+
+def native_region_prompt(family: str, box: Box, width: int, height: int) -> str | None:
+    """A model's own region task, with the box in its coordinates; None when it has none (use a crop)."""
+    if family == "florence2":
+        return "<REGION_TO_DESCRIPTION>" + florence_region(box, width, height)
+    return None

@@ -157,3 +157,8 @@ def test_serve_script_refuses_to_start_with_an_invalid_value(tmp_path):
     )
     assert result.returncode == 2
     assert "UI_LANG" in result.stderr and "ru | en" in result.stderr
+
+
+def test_extra_model_ids_are_a_comma_separated_list():
+    settings = load_settings({"EXTRA_MODEL_IDS": " /models/a, ,org/b "}, dotenv_path=None)
+    assert settings.extra_model_ids == ("/models/a", "org/b")

@@ -14,6 +14,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "nav.chat": {"ru": "Чат", "en": "Chat"},
     "nav.ocr": {"ru": "OCR", "en": "OCR"},
     "nav.region": {"ru": "Область", "en": "Region"},
+    "nav.detection": {"ru": "Поиск объектов", "en": "Detection"},
     "lang.label": {"ru": "Язык интерфейса", "en": "Interface language"},
     "settings.error": {
         "ru": "Ошибка конфигурации: переменная {variable} = «{value}» недопустима. Допустимо: {allowed}.",
@@ -299,6 +300,37 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Область слишком мала: нужно не меньше {min_side} px по каждой стороне.",
         "en": "The region is too small: at least {min_side} px per side is needed.",
     },
+    # detection
+    "detect.title": {"ru": "Поиск объектов по описанию", "en": "Find objects by phrase"},
+    "detect.cannot": {
+        "ru": "Модель {model} не умеет надёжно находить объекты. Выберите модель с поиском объектов:",
+        "en": "{model} cannot locate objects reliably. Choose a model that can:",
+    },
+    "detect.choose_model": {"ru": "Модель для поиска объектов", "en": "Grounding model"},
+    "detect.switch": {"ru": "Переключиться", "en": "Switch"},
+    "detect.query": {
+        "ru": "Что найти (несколько фраз — через запятую)",
+        "en": "What to find (several phrases separated by commas)",
+    },
+    "detect.placeholder": {"ru": "кошка, красная машина", "en": "cat, red car"},
+    "detect.run": {"ru": "Найти", "en": "Detect"},
+    "detect.empty": {
+        "ru": "Введите хотя бы одну фразу: что искать на изображении.",
+        "en": "Enter at least one phrase: what to look for in the image.",
+    },
+    "detect.running": {
+        "ru": "Ищу «{phrase}» ({index} из {total})…",
+        "en": "Looking for '{phrase}' ({index} of {total})…",
+    },
+    "detect.done": {"ru": "Найдено объектов: {count} · {seconds} с", "en": "Objects found: {count} · {seconds} s"},
+    "detect.none": {
+        "ru": "По запросу «{query}» ничего не найдено. Попробуйте другие слова.",
+        "en": "Nothing found for '{query}'. Try other words.",
+    },
+    "detect.stopped": {"ru": "Поиск остановлен.", "en": "Detection was stopped."},
+    "detect.download_png": {"ru": "Скачать изображение (PNG)", "en": "Download image (PNG)"},
+    "detect.download_json": {"ru": "Скачать отчёт (JSON)", "en": "Download report (JSON)"},
+    "detect.raw": {"ru": "Исходный ответ модели", "en": "The model's raw answer"},
     # chat
     "chat.title": {"ru": "Чат", "en": "Chat"},
     "chat.need_media": {

@@ -12,8 +12,9 @@ from streamlit_drawable_canvas import st_canvas
 
 from core.boxes import Box, CanvasFit, box_to_canvas_rect, canvas_rect_to_box, crop_with_margin, parse_box
 from core.engines.base import Engine
+from core.engines.types import Capability
 from core.media import InvalidInput, NormalizedImage
-from core.tasks import ChatHistory, region_prompt
+from core.tasks import ChatHistory, native_region_prompt, region_prompt
 from ui import chat
 from ui.generation import finish_previous
 from ui.i18n import language, t
@@ -49,6 +50,8 @@ class RegionConversation:
     box: Box
     crop: Image.Image
     history: ChatHistory
+    images: tuple[Image.Image, ...]  # what goes to the model: the crop with context, or the image alone
+    question: str  # the first question: a native region task, or the crop prompt
 
 
 def display_for(media: NormalizedImage) -> Display:
@@ -154,10 +157,18 @@ def _conversation(media: NormalizedImage, box: Box) -> RegionConversation | None
     return None
 
 
-def _start_conversation(media: NormalizedImage, box: Box) -> RegionConversation:
+def _start_conversation(engine: Engine, media: NormalizedImage, box: Box) -> RegionConversation:
     crop_box = crop_with_margin(box, media.width, media.height)
     crop = media.image.crop(crop_box.as_tuple())
-    conversation = RegionConversation(media.digest, box, crop, ChatHistory(f"{media.digest}:{box.as_text()}"))
+    native = native_region_prompt(engine.card.family, box, media.width, media.height)
+    if native is not None:  # the model reads the box itself: the whole image and the box in its coordinates
+        images: tuple[Image.Image, ...] = (media.image,)
+        question = native
+    else:
+        images = (media.image, crop)
+        question = region_prompt(box.as_text(), media.width, media.height, language())
+    history = ChatHistory(f"{media.digest}:{box.as_text()}")
+    conversation = RegionConversation(media.digest, box, crop, history, images, question)
     st.session_state[_CONVERSATION_KEY] = conversation
     return conversation
 
@@ -195,16 +206,18 @@ def render(engine: Engine, media: NormalizedImage) -> None:
         conversation = _conversation(media, box)
         describe = st.button(t("region.describe"), type="primary", key="region_describe", icon=":material/search:")
         if describe:
-            conversation = _start_conversation(media, box)
+            conversation = _start_conversation(engine, media, box)
         if conversation is None:
             return
         st.image(conversation.crop, caption=t("region.crop_caption"), width=min(320, conversation.crop.width * 2))
         chat.render_history(conversation.history)
-        images = (media.image, conversation.crop)
         if describe:
-            question = region_prompt(box.as_text(), media.width, media.height, language())
-            chat.ask(engine, conversation.history, question, opts, images=images, key="region")
+            chat.ask(
+                engine, conversation.history, conversation.question, opts, images=conversation.images, key="region"
+            )
+        if not engine.card.can(Capability.CHAT):
+            return  # a task-token model answers the region task only, without follow-up questions
         question = chat.read_question(st.chat_input(t("region.follow_up"), key="region_input"))
         if question is None:
             return
-        chat.ask(engine, conversation.history, question, opts, images=images, key="region")
+        chat.ask(engine, conversation.history, question, opts, images=conversation.images, key="region")

@@ -12,12 +12,24 @@ from core.engines.types import Capability, ModelCard, RuntimeInfo, UnknownModel
 from core.settings import Settings
 
 
-def test_catalogue_models_are_known_with_sizes_and_abilities():
-    for card in CATALOGUE:
-        assert find_card(card.model_id) is card
-        assert card.params_millions
-        assert card.can(Capability.CHAT)
-        assert not card.can(Capability.GROUNDING)  # SmolVLM2 cannot ground reliably
+@pytest.mark.parametrize("card", CATALOGUE, ids=lambda card: card.title)
+def test_catalogue_models_are_known_with_sizes_and_abilities(card):
+    assert find_card(card.model_id) is card
+    assert card.params_millions
+    assert card.can(Capability.OCR) and card.can(Capability.REGION)
+    # SmolVLM2 cannot ground reliably; the grounding families can. Florence-2 takes tasks, not chat.
+    assert card.can(Capability.GROUNDING) is (card.family != "smolvlm")
+    assert card.can(Capability.CHAT) is (card.family != "florence2")
+    assert card.can(Capability.VIDEO) is (card.family == "smolvlm")
+
+
+@pytest.mark.parametrize(
+    ("model_type", "family"),
+    [("smolvlm", "smolvlm"), ("qwen2_5_vl", "qwen2_5_vl"), ("internvl", "internvl"), ("florence2", "florence2")],
+)
+def test_local_directories_of_every_family(tmp_path, model_type, family):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": model_type}), encoding="utf-8")
+    assert find_card(str(tmp_path)).family == family
 
 
 def test_local_directory_is_recognised_by_its_config(tmp_path):
@@ -39,10 +51,10 @@ def test_creating_an_engine_reads_no_weights(tmp_path):
     assert not engine.loaded
 
 
-def test_choices_put_the_active_model_first():
-    ids = choices("/models/mine")
-    assert ids[0] == "/models/mine"
-    assert set(ids[1:]) == {card.model_id for card in CATALOGUE}
+def test_choices_put_the_active_model_first_then_local_extras():
+    ids = choices("/models/mine", extra=("/models/other", "/models/mine"))
+    assert ids[:2] == ["/models/mine", "/models/other"]
+    assert set(ids[2:]) == {card.model_id for card in CATALOGUE}
     assert choices(CATALOGUE[1].model_id).count(CATALOGUE[1].model_id) == 1
 
 

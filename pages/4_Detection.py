@@ -1,0 +1,7 @@
+"""Detection: find objects by phrase with a grounding model; annotated image, table and downloads."""
+
+from ui import detection, layout, model
+
+layout.setup_page("detect.title")
+media = layout.require_image("region.need_media")
+detection.render(model.active_engine(), media)
