@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from core.settings import Settings
-from core.tiny_models import build_tiny_smolvlm
+from core.tiny_models import BUILDERS, build_tiny_smolvlm
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,6 +17,17 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def tiny_smolvlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_smolvlm(tmp_path_factory.mktemp("models") / "tiny-smolvlm")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory, tiny_smolvlm: Path) -> dict[str, Path]:
+    """One tiny model per family (the grounding families are built on first use)."""
+    root = tmp_path_factory.mktemp("families")
+    built = {"smolvlm": tiny_smolvlm}
+    for family, build in BUILDERS.items():
+        if family not in built:
+            built[family] = build(root / family)
+    return built
 
 
 @pytest.fixture

@@ -12,10 +12,14 @@ from core.tiny_models import REAL_SMOLVLM_SHAPES
 from tests.conftest import ROOT
 
 
-def test_cli_builds_a_loadable_model_offline(tmp_path):
+@pytest.mark.parametrize(
+    ("family", "model_type"),
+    [("smolvlm", "smolvlm"), ("qwen2_5_vl", "qwen2_5_vl"), ("internvl", "internvl"), ("florence2", "florence2")],
+)
+def test_cli_builds_a_loadable_model_offline(tmp_path, family, model_type):
     out = tmp_path / "tiny"
     result = subprocess.run(
-        [sys.executable, "-m", "core.tiny_models", "--family", "smolvlm", "--out", str(out)],
+        [sys.executable, "-m", "core.tiny_models", "--family", family, "--out", str(out)],
         cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -25,7 +29,10 @@ def test_cli_builds_a_loadable_model_offline(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "noise" in result.stdout
     assert (out / "model.safetensors").is_file()
-    assert json.loads((out / "config.json").read_text())["model_type"] == "smolvlm"
+    assert json.loads((out / "config.json").read_text())["model_type"] == model_type
+    processor = AutoProcessor.from_pretrained(out, local_files_only=True)
+    model = AutoModelForImageTextToText.from_pretrained(out, local_files_only=True)
+    assert model.config.model_type == model_type and processor.tokenizer is not None
 
 
 def test_tiny_model_uses_real_classes_and_the_production_template(tiny_smolvlm):

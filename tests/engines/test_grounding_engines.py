@@ -1,0 +1,102 @@
+"""The Qwen2.5-VL, InternVL and Florence-2 adapters on tiny random models: real processors, real generate."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from core.detection import grounding_request
+from core.engines.florence2 import Florence2Engine
+from core.engines.qwen import QWEN_MAX_PIXELS, InternVLEngine, Qwen25VLEngine
+from core.engines.registry import create_engine
+from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
+from core.ocr import ocr_request
+from core.settings import Settings
+
+FAMILIES = {"qwen2_5_vl": Qwen25VLEngine, "internvl": InternVLEngine, "florence2": Florence2Engine}
+
+
+@pytest.fixture(scope="module")
+def engines(tiny_models, tmp_path_factory):
+    built = {}
+    for family in FAMILIES:
+        path = str(tiny_models[family])
+        settings = Settings(model_id=path, allow_download=False, hf_home=tmp_path_factory.mktemp("hf"), device="cpu")
+        built[family] = create_engine(path, settings)
+        built[family].load()
+    yield built
+    for engine in built.values():
+        engine.unload()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_adapter_class_and_abilities(engines, family):
+    engine = engines[family]
+    assert isinstance(engine, FAMILIES[family])
+    assert engine.card.family == family
+    assert engine._model.config._attn_implementation == "sdpa"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_grounding_request_runs_real_generate(engines, family):
+    image = Image.new("RGB", (320, 240), "olive")
+    stream = engines[family].stream(grounding_request(family, image, "cat"))
+    text = "".join(stream)
+    assert isinstance(text, str)
+    assert stream.stats.new_tokens >= 1
+    assert stream.stats.image_tiles >= 1
+    assert not engines[family].busy
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_ocr_request_runs(engines, family):
+    stream = engines[family].stream(ocr_request(family, Image.new("RGB", (200, 100), "white"), "ru", 8, 4))
+    list(stream)
+    assert stream.stats.new_tokens >= 1
+
+
+def test_qwen_reports_the_resized_input_it_saw(engines):
+    engine = engines["qwen2_5_vl"]
+    prepared = engine.build_inputs(grounding_request("qwen2_5_vl", Image.new("RGB", (1000, 500)), "cat"))
+    width, height = prepared.input_size
+    assert width % 28 == 0 and height % 28 == 0  # whole merged patches
+    assert width * height <= QWEN_MAX_PIXELS
+    assert width / height == pytest.approx(2.0, rel=0.2)  # aspect kept
+    assert prepared.vision_passes == 1
+
+
+def test_internvl_tile_budget_limits_the_patches(engines):
+    engine = engines["internvl"]
+    image = Image.new("RGB", (900, 300))
+    few = engine.build_inputs(GenerationRequest((ChatMessage(Role.USER, "?", (image,)),), SamplingParams(2), 2))
+    more = engine.build_inputs(GenerationRequest((ChatMessage(Role.USER, "?", (image,)),), SamplingParams(2), 6))
+    assert few.vision_passes < more.vision_passes
+
+
+def test_florence_keeps_location_tokens_for_grounding(engines):
+    engine = engines["florence2"]
+    request = grounding_request("florence2", Image.new("RGB", (64, 64)), "cat")
+    assert request.keep_special_tokens
+    assert request.messages[0].text == "<CAPTION_TO_PHRASE_GROUNDING>cat"
+    prepared = engine.build_inputs(request)
+    assert prepared.input_size == (64, 64)
+
+
+def test_florence_needs_an_image(engines):
+    with pytest.raises(ValueError):
+        engines["florence2"].build_inputs(GenerationRequest((ChatMessage(Role.USER, "<OCR>"),)))
+
+
+def test_chat_with_history_on_qwen(engines):
+    image = Image.new("RGB", (100, 100), "navy")
+    request = GenerationRequest(
+        (
+            ChatMessage(Role.USER, "What colour?", (image,)),
+            ChatMessage(Role.ASSISTANT, "Navy."),
+            ChatMessage(Role.USER, "Sure?"),
+        ),
+        SamplingParams(5),
+    )
+    prepared = engines["qwen2_5_vl"].build_inputs(request)
+    prompt = engines["qwen2_5_vl"]._processor.tokenizer.decode(prepared.tensors["input_ids"][0])
+    assert prompt.count("<|im_start|>user") == 2 and "Navy.<|im_end|>" in prompt
