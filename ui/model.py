@@ -133,7 +133,9 @@ def picker() -> None:
     from core.engines.registry import choices
 
     active = active_engine().card.model_id
-    labels = {_title(model_id): model_id for model_id in choices(active, settings().extra_model_ids)}
+    # The configured model stays on offer after switching away from it.
+    offered = (default_model_id(), *settings().extra_model_ids)
+    labels = {_title(model_id): model_id for model_id in choices(active, offered)}
     st.session_state[_PICKER_CHOICES] = labels
     st.session_state[_PICKER_KEY] = _title(active)
     st.selectbox(t("model.picker"), list(labels), key=_PICKER_KEY, help=t("model.picker_help"), on_change=_switch_model)

@@ -94,5 +94,7 @@ def test_choosing_another_model_releases_the_current_one(app_env):
     assert not tiny_engine.loaded  # the previous weights were released
     assert manager().engine.card.model_id == "HuggingFaceTB/SmolVLM2-256M-Video-Instruct"
     assert any("will be unloaded" in toast.value for toast in at.toast)
+    # The configured model stays on offer, so the user can switch back.
+    assert any(option.startswith("tiny-smolvlm") for option in at.selectbox(key="home_model").options)
     # The catalogue model is not cached here: the page says how to fetch it rather than failing.
     assert any(code.value.startswith("hf download HuggingFaceTB/SmolVLM2-256M-Video-Instruct") for code in at.code)

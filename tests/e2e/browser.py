@@ -39,3 +39,11 @@ def ask(page, question: str) -> None:
 def choose_language(page, name: str) -> None:
     page.locator('[data-testid="stSidebar"]').get_by_text(name, exact=True).click()
     wait_idle(page)
+
+
+def pick(page, label: str, option_start: str) -> None:
+    """Open the select box labelled ``label`` and choose the option whose text starts with ``option_start``."""
+    select = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)
+    select.get_by_role("combobox").click()
+    page.get_by_role("option").filter(has_text=option_start).first.click()
+    wait_idle(page)

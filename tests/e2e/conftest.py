@@ -40,7 +40,9 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path, seconds: float
 
 
 @pytest.fixture(scope="session")
-def server_url(tiny_smolvlm: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url(
+    tiny_smolvlm: Path, tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium")
     port = _free_port()
@@ -56,6 +58,7 @@ def server_url(tiny_smolvlm: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         HF_HOME=str(tmp_path_factory.mktemp("hf")),
         UI_LANG="en",
         MAX_NEW_TOKENS="1024",
+        EXTRA_MODEL_IDS=",".join(str(tiny_models[family]) for family in ("qwen2_5_vl", "internvl", "florence2")),
     )
     command = [
         sys.executable,
