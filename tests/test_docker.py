@@ -68,7 +68,8 @@ def test_compose_services_mount_the_cache_and_reserve_a_gpu():
 def test_env_example_documents_every_variable_and_is_valid():
     example = (ROOT / ".env.example").read_text()
     for name in (
-        "MODEL_ID", "MODEL_PATH", "MODEL_DEVICE", "MODEL_DTYPE", "ALLOW_MODEL_DOWNLOAD", "HF_HUB_OFFLINE",
+        "MODEL_ID", "MODEL_PATH", "EXTRA_MODEL_IDS", "MODEL_DEVICE", "MODEL_DTYPE", "ALLOW_MODEL_DOWNLOAD",
+        "HF_HUB_OFFLINE",
         "HF_HOME", "HF_TOKEN", "APP_PORT", "MAX_NEW_TOKENS", "MAX_UPLOAD_MB", "MAX_VIDEO_MB", "MAX_VIDEO_SECONDS",
         "MAX_VIDEO_SIDE", "UI_LANG",
     ):  # fmt: skip

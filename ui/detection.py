@@ -117,7 +117,14 @@ def _show(result: DetectionResult, media: NormalizedImage) -> None:
     if result.detections:
         st.dataframe(
             [
-                {"label": d.label, "x1": d.box.x1, "y1": d.box.y1, "x2": d.box.x2, "y2": d.box.y2, "score": d.score}
+                {
+                    t("detect.col_label"): d.label,
+                    "x1": d.box.x1,
+                    "y1": d.box.y1,
+                    "x2": d.box.x2,
+                    "y2": d.box.y2,
+                    t("detect.col_score"): d.score,
+                }
                 for d in result.detections
             ],
             hide_index=True,

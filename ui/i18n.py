@@ -330,6 +330,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "detect.stopped": {"ru": "Поиск остановлен.", "en": "Detection was stopped."},
     "detect.download_png": {"ru": "Скачать изображение (PNG)", "en": "Download image (PNG)"},
     "detect.download_json": {"ru": "Скачать отчёт (JSON)", "en": "Download report (JSON)"},
+    "detect.col_label": {"ru": "Объект", "en": "Label"},
+    "detect.col_score": {"ru": "Уверенность", "en": "Score"},
     "detect.raw": {"ru": "Исходный ответ модели", "en": "The model's raw answer"},
     # chat
     "chat.title": {"ru": "Чат", "en": "Chat"},
