@@ -98,7 +98,7 @@ def florence_region(box: Box, width: int, height: int) -> str:
 _OBJECT = re.compile(r"\{[^{}]*\}")
 
 
-def _json_objects(text: str) -> list[dict]:
+def json_objects(text: str) -> list[dict]:
     """Every complete JSON object in ``text``: the list may be fenced, truncated or surrounded by prose."""
     body = re.sub(r"```(?:json)?", "", text)
     try:
@@ -135,7 +135,7 @@ def parse_qwen(
     """``input_*`` is the size the processor actually fed the model (``image_grid_thw`` x 14)."""
     scale_x, scale_y = width / input_width, height / input_height
     detections = []
-    for item in _json_objects(text):
+    for item in json_objects(text):
         coordinates = _numbers(item.get("bbox_2d", item.get("bbox")))
         if coordinates is None:
             continue

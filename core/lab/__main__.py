@@ -1,0 +1,74 @@
+"""``python -m core.lab run ...``: compare models on a folder of documents (see ``run --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from core.lab.config import ConfigError, load_models
+from core.lab.report import write_report
+from core.lab.runner import discover, run, settings_for_device
+from core.settings import SettingsError, load_settings
+
+
+def _progress(done: int, total: int, left: float | None, what: str) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    eta = "--:--" if left is None else f"{int(left // 60):02d}:{int(left % 60):02d}"
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} ETA {eta} {what[:40]:<40}")
+    sys.stderr.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.lab", description="VLM Lab: compare models on documents.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    command = commands.add_parser("run", help="run models over documents and write a report")
+    command.add_argument("--documents", type=Path, required=True, help="folder of JPG/PNG/WebP/PDF documents")
+    command.add_argument("--models-file", type=Path, required=True, help="models.yaml with a 'models:' list")
+    command.add_argument("--output-dir", type=Path, default=Path("results"))
+    command.add_argument("--max-pages", type=int, default=1, help="PDF pages per document")
+    command.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    command.add_argument("--references", type=Path, help="folder of <document>.json / <document>.txt answers")
+    command.add_argument("--dry-run", action="store_true", help="check the config and documents; load nothing")
+    command.add_argument("--limit", type=int, help="only the first N documents")
+    command.add_argument("--resume", type=Path, help="an earlier run directory to complete")
+    args = parser.parse_args(argv)
+
+    try:
+        models = load_models(args.models_file)
+        settings = settings_for_device(load_settings(), args.device)
+    except (ConfigError, SettingsError) as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    if not args.documents.is_dir():
+        print(f"no such folder: {args.documents}", file=sys.stderr)
+        return 2
+    if args.max_pages < 1 or (args.limit is not None and args.limit < 1):
+        print("--max-pages and --limit must be at least 1", file=sys.stderr)
+        return 2
+    items = discover(args.documents, args.max_pages, args.limit)
+    if not items:
+        print(f"no documents (JPG, PNG, WebP, PDF) in {args.documents}", file=sys.stderr)
+        return 2
+    print(f"{len(models)} models x {len(items)} pages from {len({i.document for i in items})} documents")
+    if args.dry_run:
+        for model in models:
+            print(f"  {model.name}: {model.model_id} ({model.task}, {model.status})")
+        for item in items:
+            print(f"  {item.stem}")
+        return 0
+
+    run_dir = args.resume or args.output_dir / datetime.now().strftime("%Y%m%d_%H%M%S")
+    summary = run(models, items, run_dir, settings, progress=_progress)
+    sys.stderr.write("\n")
+    report = write_report(run_dir, models, args.references)
+    for row in report["models"]:
+        print(f"{row['name']}: accuracy {row.get('accuracy')}, failures {row['failures']}")
+    print(f"done {summary.done}, skipped {summary.skipped}, failed {summary.failed}; report: {run_dir / 'report.md'}")
+    return 1 if summary.failed or any(row["failures"] for row in report["models"]) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

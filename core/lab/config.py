@@ -1,0 +1,115 @@
+"""``models.yaml``: the candidates to compare, validated with errors that name the entry and the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from core.engines.types import SamplingParams
+
+TASKS = ("ocr", "extract", "vqa")
+STATUSES = ("chosen", "rejected", "needs_more_data")
+DEFAULT_FIELDS = ("seller", "number", "date", "total")
+
+
+class ConfigError(ValueError):
+    def __init__(self, entry: str, field_name: str, problem: str) -> None:
+        self.entry, self.field_name, self.problem = entry, field_name, problem
+        super().__init__(f"models[{entry}].{field_name}: {problem}")
+
+
+@dataclass(frozen=True)
+class LabModel:
+    name: str
+    model_id: str
+    task: str
+    prompt: str | None = None
+    questions: tuple[str, ...] = ()
+    fields: tuple[str, ...] = DEFAULT_FIELDS
+    generation: SamplingParams = field(default_factory=lambda: SamplingParams(max_new_tokens=512))
+    status: str = "needs_more_data"
+
+
+def _text(entry: str, raw: dict, name: str, required: bool) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        if required:
+            raise ConfigError(entry, name, "is required")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(entry, name, "must be a non-empty string")
+    return value.strip()
+
+
+def _strings(entry: str, raw: dict, name: str) -> tuple[str, ...]:
+    value = raw.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ConfigError(entry, name, "must be a list of non-empty strings")
+    return tuple(item.strip() for item in value)
+
+
+def _generation(entry: str, raw: dict) -> SamplingParams:
+    value = raw.get("generation", {}) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(entry, "generation", "must be a mapping")
+    unknown = set(value) - {"max_new_tokens", "do_sample", "temperature", "top_p"}
+    if unknown:
+        raise ConfigError(entry, "generation", f"unknown settings: {', '.join(sorted(unknown))}")
+    try:
+        return SamplingParams(
+            max_new_tokens=int(value.get("max_new_tokens", 512)),
+            do_sample=bool(value.get("do_sample", False)),
+            temperature=float(value.get("temperature", 0.7)),
+            top_p=float(value.get("top_p", 0.9)),
+        )
+    except (TypeError, ValueError) as error:
+        raise ConfigError(entry, "generation", str(error)) from None
+
+
+def parse_models(data: object) -> list[LabModel]:
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list) or not data["models"]:
+        raise ConfigError("-", "models", "the file needs a top-level non-empty 'models:' list")
+    models: list[LabModel] = []
+    for index, raw in enumerate(data["models"]):
+        entry = str(index)
+        if not isinstance(raw, dict):
+            raise ConfigError(entry, "-", "each entry must be a mapping")
+        name = _text(entry, raw, "name", required=True)
+        entry = f"{index}:{name}"
+        if not name or not all(char.isalnum() or char in "-_." for char in name):
+            raise ConfigError(entry, "name", "may contain letters, digits, '-', '_' and '.' only")
+        if any(model.name == name for model in models):
+            raise ConfigError(entry, "name", "is used twice")
+        task = _text(entry, raw, "task", required=True)
+        if task not in TASKS:
+            raise ConfigError(entry, "task", f"must be one of {', '.join(TASKS)}")
+        status = raw.get("status", "needs_more_data")
+        if status not in STATUSES:
+            raise ConfigError(entry, "status", f"must be one of {', '.join(STATUSES)}")
+        questions = _strings(entry, raw, "questions")
+        if task == "vqa" and not questions:
+            raise ConfigError(entry, "questions", "a vqa entry needs at least one question")
+        fields = _strings(entry, raw, "fields") or DEFAULT_FIELDS
+        models.append(
+            LabModel(
+                name=name,
+                model_id=_text(entry, raw, "model_id", required=True) or "",
+                task=task,
+                prompt=_text(entry, raw, "prompt", required=False),
+                questions=questions,
+                fields=fields,
+                generation=_generation(entry, raw),
+                status=status,
+            )
+        )
+    return models
+
+
+def load_models(path: Path) -> list[LabModel]:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError("-", "file", f"cannot read {path}: {error}") from None
+    return parse_models(data)

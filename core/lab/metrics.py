@@ -1,0 +1,126 @@
+"""Scoring answers against references: field matching after normalisation, CER/WER for text, ANLS for VQA."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+NUMBER_TOLERANCE = 0.01  # absolute, for amounts in currency units
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%y", "%d %B %Y", "%d %b %Y",
+                 "%B %d, %Y", "%b %d, %Y")  # fmt: skip
+_NUMBER = re.compile(r"^[+-]?[\d\s\u00a0\u202f'.,]*\d$")
+
+
+def parse_number(value: object) -> float | None:
+    """``1 234,56`` / ``1,234.56`` / ``1234.56`` / ``$ 1 234.56`` -> 1234.56; None if not a number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = re.sub(r"[^\d\s\u00a0\u202f'.,+-]", "", str(value)).strip()
+    if not text or not _NUMBER.match(text):
+        return None
+    text = re.sub(r"[\s\u00a0\u202f']", "", text)
+    if "," in text and "." in text:  # the later mark is the decimal one
+        text = text.replace(",", "") if text.rfind(".") > text.rfind(",") else text.replace(".", "").replace(",", ".")
+    elif "," in text:
+        whole, _, fraction = text.rpartition(",")
+        text = f"{whole.replace(',', '')}.{fraction}" if len(fraction) != 3 else text.replace(",", "")
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def parse_date(value: object) -> date | None:
+    text = " ".join(str(value).split())
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def normalise_text(value: object) -> str:
+    return " ".join(str(value).casefold().split())
+
+
+def values_match(expected: object, got: object) -> bool:
+    """Numbers within a tolerance, dates in any common format, strings ignoring case and spacing."""
+    if got is None:
+        return expected is None
+    expected_date, got_date = parse_date(expected), parse_date(got)
+    if expected_date is not None and got_date is not None:
+        return expected_date == got_date
+    expected_number, got_number = parse_number(expected), parse_number(got)
+    if expected_number is not None and got_number is not None:
+        return abs(expected_number - got_number) <= NUMBER_TOLERANCE + 1e-9
+    return normalise_text(expected) == normalise_text(got)
+
+
+@dataclass(frozen=True)
+class FieldScore:
+    precision: float
+    recall: float
+    f1: float
+    matched: dict[str, bool]  # per expected field
+
+
+def score_fields(expected: dict[str, object], parsed: dict[str, object] | None) -> FieldScore:
+    """Precision over the fields the model gave, recall over the fields expected."""
+    parsed = parsed or {}
+    given = {key for key, value in parsed.items() if value not in (None, "")}
+    matched = {key: key in parsed and values_match(value, parsed[key]) for key, value in expected.items()}
+    correct = sum(matched.values())
+    precision = correct / len(given) if given else 0.0
+    recall = correct / len(expected) if expected else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return FieldScore(precision, recall, f1, matched)
+
+
+def levenshtein(a: list[str] | str, b: list[str] | str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, item_a in enumerate(a, 1):
+        current = [i]
+        for j, item_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (item_a != item_b)))
+        previous = current
+    return previous[-1]
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    """Character error rate on whitespace-normalised text (can exceed 1 for long garbage)."""
+    ref, hyp = " ".join(reference.split()), " ".join(hypothesis.split())
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    return levenshtein(ref, hyp) / len(ref)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    ref, hyp = reference.split(), hypothesis.split()
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    return levenshtein(ref, hyp) / len(ref)
+
+
+def anls(references: list[str], hypothesis: str, threshold: float = 0.5) -> float:
+    """Average normalised Levenshtein similarity (best over the accepted answers; 0 below the threshold)."""
+    best = 0.0
+    hyp = normalise_text(hypothesis)
+    for reference in references:
+        ref = normalise_text(reference)
+        longest = max(len(ref), len(hyp))
+        distance = levenshtein(ref, hyp) / longest if longest else 0.0
+        best = max(best, 1.0 - distance if distance < threshold else 0.0)
+    return best
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile (``share`` in 0..1); 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * share // 1))  # ceil
+    return ordered[int(rank) - 1]

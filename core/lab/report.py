@@ -1,0 +1,133 @@
+"""Aggregate a run directory into report.json and report.md: one row per model, per-field breakdowns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from core.lab.config import LabModel
+from core.lab.metrics import anls, cer, percentile, score_fields, wer
+from core.lab.runner import write_atomically
+
+
+def _reference(references: Path | None, document: str) -> tuple[dict[str, Any] | None, str | None]:
+    if references is None:
+        return None, None
+    stem = Path(document).stem
+    fields = references / f"{stem}.json"
+    text = references / f"{stem}.txt"
+    loaded = json.loads(fields.read_text(encoding="utf-8")) if fields.is_file() else None
+    return loaded, text.read_text(encoding="utf-8") if text.is_file() else None
+
+
+def _score(record: dict[str, Any], references: Path | None) -> dict[str, Any]:
+    """Accuracy of one result against its document's references (empty when there are none)."""
+    expected, text = _reference(references, record["document"])
+    if record.get("error") or record.get("page_index", 0) != 0:
+        return {}
+    if record["task"] == "extract" and expected:
+        fields = {key: value for key, value in expected.items() if key != "qa"}
+        score = score_fields(fields, record.get("parsed"))
+        return {"precision": score.precision, "recall": score.recall, "f1": score.f1, "fields": score.matched}
+    if record["task"] == "ocr" and text is not None:
+        hypothesis = record.get("parsed") or ""
+        return {"cer": cer(text, hypothesis), "wer": wer(text, hypothesis)}
+    if record["task"] == "vqa" and expected and isinstance(expected.get("qa"), dict):
+        answers = record.get("parsed") or {}
+        scores = []
+        for question, accepted in expected["qa"].items():
+            accepted = accepted if isinstance(accepted, list) else [accepted]
+            scores.append(anls([str(a) for a in accepted], str(answers.get(question, ""))))
+        return {"anls": mean(scores) if scores else 0.0}
+    return {}
+
+
+def build_report(run_dir: Path, models: list[LabModel], references: Path | None) -> dict[str, Any]:
+    rows = []
+    documents: dict[str, dict[str, Any]] = {}
+    for model in models:
+        records = [
+            json.loads(path.read_text(encoding="utf-8")) for path in sorted((run_dir / model.name).glob("*.json"))
+        ]
+        scores = [_score(record, references) for record in records]
+        latencies = [r["elapsed_seconds"] for r in records if not r.get("error") and r.get("elapsed_seconds")]
+        speeds = [r["tokens_per_second"] for r in records if r.get("tokens_per_second")]
+        row: dict[str, Any] = {
+            "name": model.name,
+            "model_id": model.model_id,
+            "task": model.task,
+            "status": model.status,
+            "results": len(records),
+            "failures": sum(1 for r in records if r.get("error")),
+            "latency_mean_s": round(mean(latencies), 3) if latencies else None,
+            "latency_p95_s": round(percentile(latencies, 0.95), 3) if latencies else None,
+            "tokens_per_second": round(mean(speeds), 2) if speeds else None,
+        }
+        scored = [s for s in scores if s]
+        if model.task == "extract" and scored:
+            row.update({key: round(mean(s[key] for s in scored), 4) for key in ("precision", "recall", "f1")})
+            row["accuracy"] = row["f1"]
+            names = sorted({name for s in scored for name in s["fields"]})
+            row["per_field"] = {
+                name: round(mean(float(s["fields"][name]) for s in scored if name in s["fields"]), 4) for name in names
+            }
+        elif model.task == "ocr" and scored:
+            row["cer"] = round(mean(s["cer"] for s in scored), 4)
+            row["wer"] = round(mean(s["wer"] for s in scored), 4)
+            row["accuracy"] = round(max(0.0, 1.0 - row["cer"]), 4)
+        elif model.task == "vqa" and scored:
+            row["anls"] = round(mean(s["anls"] for s in scored), 4)
+            row["accuracy"] = row["anls"]
+        else:
+            row["accuracy"] = None
+        rows.append(row)
+        for record, score in zip(records, scores, strict=True):
+            entry = documents.setdefault(record["document"], {"document": record["document"], "results": {}})
+            entry["results"][model.name] = {
+                "page_index": record.get("page_index"),
+                "raw_response": record.get("raw_response"),
+                "parsed": record.get("parsed"),
+                "error": record.get("error"),
+                "score": score,
+            }
+    return {"run_dir": str(run_dir), "models": rows, "documents": list(documents.values())}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# VLM Lab report",
+        "",
+        f"Run: `{report['run_dir']}`",
+        "",
+        "| model | task | status | accuracy | mean latency, s | p95 latency, s | tokens/s | results | failures |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["models"]:
+        cells = [row["name"], row["task"], row["status"], row.get("accuracy"), row["latency_mean_s"],
+                 row["latency_p95_s"], row["tokens_per_second"], row["results"], row["failures"]]  # fmt: skip
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    for row in report["models"]:
+        if row.get("per_field"):
+            lines += ["", f"## {row['name']}: share of documents with each field right", ""]
+            lines += ["| field | right |", "|---|---|"]
+            lines += [f"| {name} | {share:.2f} |" for name, share in row["per_field"].items()]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_report(run_dir: Path, models: list[LabModel], references: Path | None) -> dict[str, Any]:
+    report = build_report(run_dir, models, references)
+    write_atomically(run_dir / "report.json", report)
+    markdown = run_dir / "report.md"
+    temporary = markdown.with_suffix(".md.tmp")
+    temporary.write_text(report_markdown(report), encoding="utf-8")
+    temporary.replace(markdown)
+    return report

@@ -1,0 +1,221 @@
+"""Run every model over every document page; one JSON file per (model, document, page), written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from core.documents import PdfLimits, is_pdf, open_pdf, render_page
+from core.engines.base import Engine
+from core.engines.registry import create_engine
+from core.engines.types import ChatMessage, GenerationRequest, Role
+from core.grounding import json_objects
+from core.lab.config import LabModel
+from core.media import InvalidInput, MediaLimits, load_image
+from core.ocr import OCR_MAX_TILES, clean_ocr_output, ocr_prompt
+from core.settings import Settings
+
+DOCUMENT_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".pdf")
+EngineFactory = Callable[[str, Settings], Engine]
+Progress = Callable[[int, int, float | None, str], None]  # done, total, seconds left (estimate), what
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    document: Path
+    page_index: int  # 0-based; 0 for an image
+    pages: int  # pages of the document taken (1 for an image)
+
+    @property
+    def stem(self) -> str:
+        return self.document.stem if self.pages == 1 else f"{self.document.stem}_p{self.page_index + 1}"
+
+
+def discover(documents: Path, max_pages: int, limit: int | None = None) -> list[WorkItem]:
+    """Pages to run, in name order. A document that cannot be opened still gets an item: its error is recorded."""
+    items: list[WorkItem] = []
+    for path in sorted(p for p in Path(documents).iterdir() if p.suffix.lower() in DOCUMENT_SUFFIXES):
+        pages = 1
+        if path.suffix.lower() == ".pdf":
+            try:
+                pages = min(open_pdf(path.read_bytes(), path.name).page_count, max_pages)
+            except InvalidInput:
+                pages = 1
+        items.extend(WorkItem(path, index, pages) for index in range(pages))
+        if limit is not None and len({item.document for item in items}) >= limit:
+            break
+    return items
+
+
+def load_page(item: WorkItem) -> Image.Image:
+    data = item.document.read_bytes()
+    if is_pdf(data[:1024]):
+        return render_page(open_pdf(data, item.document.name, PdfLimits()), item.page_index).image
+    return load_image(data, item.document.name, MediaLimits()).image
+
+
+def extract_prompt(fields: tuple[str, ...]) -> str:
+    listed = ", ".join(fields)
+    return (
+        f"Read this document and extract these fields: {listed}. Answer with one JSON object only, "
+        f"with exactly these keys; use null for a field that is not in the document."
+    )
+
+
+def parse_extraction(text: str) -> dict[str, Any] | None:
+    """The first JSON object in the answer, repaired where it was cut off or wrapped in prose."""
+    objects = json_objects(text)
+    return objects[0] if objects else None
+
+
+def write_atomically(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as sink:
+            json.dump(payload, sink, ensure_ascii=False, indent=2)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _generate(engine: Engine, request: GenerationRequest, stop: threading.Event) -> tuple[str, Any]:
+    stream = engine.stream(request, stop)
+    text = "".join(stream)
+    return text, stream.stats
+
+
+def run_item(engine: Engine, model: LabModel, item: WorkItem, stop: threading.Event) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "document": item.document.name,
+        "page_index": item.page_index,
+        "model": model.name,
+        "model_id": model.model_id,
+        "task": model.task,
+        "prompt": None,
+        "raw_response": None,
+        "parsed": None,
+        "elapsed_seconds": 0.0,
+        "generation_kwargs": model.generation.generate_kwargs(),
+        "prompt_tokens": 0,
+        "new_tokens": 0,
+        "tokens_per_second": None,
+        "error": None,
+    }
+    started = time.perf_counter()
+    try:
+        image = load_page(item)
+        family = engine.card.family
+        if model.task == "vqa":
+            answers = {}
+            stats_list = []
+            for question in model.questions:
+                request = GenerationRequest((ChatMessage(Role.USER, question, (image,)),), model.generation, 4)
+                text, stats = _generate(engine, request, stop)
+                answers[question] = text.strip()
+                stats_list.append(stats)
+            record["prompt"] = list(model.questions)
+            record["raw_response"] = "\n".join(answers.values())
+            record["parsed"] = answers
+            record["prompt_tokens"] = sum(s.prompt_tokens for s in stats_list)
+            record["new_tokens"] = sum(s.new_tokens for s in stats_list)
+        else:
+            if model.task == "ocr":
+                prompt = model.prompt or ocr_prompt(family, "auto")
+            else:
+                prompt = model.prompt or extract_prompt(model.fields)
+            tiles = OCR_MAX_TILES if model.task == "ocr" else 4
+            request = GenerationRequest((ChatMessage(Role.USER, prompt, (image,)),), model.generation, tiles)
+            text, stats = _generate(engine, request, stop)
+            record["prompt"] = prompt
+            record["raw_response"] = text
+            record["parsed"] = clean_ocr_output(text, prompt).text if model.task == "ocr" else parse_extraction(text)
+            record["prompt_tokens"] = stats.prompt_tokens
+            record["new_tokens"] = stats.new_tokens
+    except (InvalidInput, OSError, ValueError, RuntimeError) as error:
+        record["error"] = f"{type(error).__name__}: {getattr(error, 'key', None) or error}"
+    elapsed = time.perf_counter() - started
+    record["elapsed_seconds"] = round(elapsed, 3)
+    if record["new_tokens"] and elapsed > 0:
+        record["tokens_per_second"] = round(record["new_tokens"] / elapsed, 2)
+    return record
+
+
+@dataclass
+class RunSummary:
+    run_dir: Path
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    cancelled: bool = False
+
+
+def run(
+    models: list[LabModel],
+    items: list[WorkItem],
+    run_dir: Path,
+    settings: Settings,
+    *,
+    factory: EngineFactory = create_engine,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> RunSummary:
+    """Run everything not already in ``run_dir`` (so the same call resumes an interrupted run)."""
+    stop = stop or threading.Event()
+    summary = RunSummary(run_dir)
+    total = len(models) * len(items)
+    timings: list[float] = []
+    position = 0
+    for model in models:
+        pending = [item for item in items if not (run_dir / model.name / f"{item.stem}.json").exists()]
+        summary.skipped += len(items) - len(pending)
+        position += len(items) - len(pending)
+        if not pending:
+            continue
+        try:
+            engine = factory(model.model_id, settings)
+            engine.load()
+        except Exception as error:  # noqa: BLE001 - a model that cannot load fails its documents, the run goes on
+            for item in pending:
+                record = {
+                    "document": item.document.name,
+                    "page_index": item.page_index,
+                    "model": model.name,
+                    "model_id": model.model_id,
+                    "task": model.task,
+                    "error": f"model did not load: {error}",
+                }
+                write_atomically(run_dir / model.name / f"{item.stem}.json", record)
+                summary.failed += 1
+                position += 1
+            continue
+        for item in pending:
+            if stop.is_set():
+                summary.cancelled = True
+                return summary
+            started = time.perf_counter()
+            record = run_item(engine, model, item, stop)
+            write_atomically(run_dir / model.name / f"{item.stem}.json", record)
+            position += 1
+            timings.append(time.perf_counter() - started)
+            summary.failed += record["error"] is not None
+            summary.done += record["error"] is None
+            if progress is not None:
+                left = (total - position) * (sum(timings) / len(timings))
+                progress(position, total, left, f"{model.name} / {item.stem}")
+        engine.unload()
+    return summary
+
+
+def settings_for_device(settings: Settings, device: str) -> Settings:
+    return replace(settings, device=device)

@@ -1,0 +1,133 @@
+"""Synthetic invoices with known fields, for trying the Lab and for its tests.
+
+    python -m core.lab.synthetic --out data/invoices --count 6
+
+Writes ``invoice_NN.png`` (odd numbers) or a two-page ``invoice_NN.pdf`` (even numbers) into
+``--out`` and the answers into ``--out/references``: ``invoice_NN.json`` (fields) and
+``invoice_NN.txt`` (the text printed on the first page). Sellers and items alternate between Latin
+and Cyrillic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+_FONT_PATHS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf")
+_SELLERS = (
+    ("ACME Supplies Ltd", "Blue Harbor GmbH", "Northwind Trading"),
+    ("ООО «Ромашка»", "АО «Северный ветер»", "ИП Иванов"),
+)
+_ITEMS = (("Paper A4", "Printer toner", "Office chair", "Desk lamp"), ("Бумага А4", "Тонер", "Стул офисный", "Лампа"))
+PAGE = (827, 1169)  # A4 at 100 dpi: readable and light
+
+
+@dataclass(frozen=True)
+class Invoice:
+    seller: str
+    number: str
+    date: str  # ISO
+    total: str
+    currency: str
+    items: tuple[tuple[str, int, str], ...]
+
+    def fields(self) -> dict[str, str]:
+        return {"seller": self.seller, "number": self.number, "date": self.date, "total": self.total}
+
+
+def make_invoice(index: int) -> Invoice:
+    rng = random.Random(index)
+    cyrillic = index % 2 == 0
+    items = []
+    total = 0.0
+    for name in rng.sample(_ITEMS[cyrillic], 3):
+        quantity, price = rng.randint(1, 5), rng.randint(100, 9999) / 100
+        total += quantity * price
+        items.append((name, quantity, f"{price:.2f}"))
+    day = date(2026, 1, 1) + timedelta(days=rng.randint(0, 330))
+    return Invoice(
+        seller=rng.choice(_SELLERS[cyrillic]),
+        number=f"INV-{2026}-{index:04d}",
+        date=day.isoformat(),
+        total=f"{total:.2f}",
+        currency="RUB" if cyrillic else "EUR",
+        items=tuple(items),
+    )
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in _FONT_PATHS:
+        if Path(path).is_file():
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size)
+
+
+def invoice_lines(invoice: Invoice) -> list[str]:
+    """The text printed on the invoice page, line by line (the OCR reference)."""
+    cyrillic = invoice.currency == "RUB"
+    printed_date = date.fromisoformat(invoice.date).strftime("%d.%m.%Y")
+    lines = [
+        invoice.seller,
+        f"{'Счёт' if cyrillic else 'Invoice'} {invoice.number}",
+        f"{'Дата' if cyrillic else 'Date'}: {printed_date}",
+    ]
+    lines += [f"{name}  {quantity} x {price}" for name, quantity, price in invoice.items]
+    lines.append(f"{'Итого' if cyrillic else 'Total'}: {invoice.total} {invoice.currency}")
+    return lines
+
+
+def render_page(lines: list[str]) -> Image.Image:
+    page = Image.new("RGB", PAGE, "white")
+    draw = ImageDraw.Draw(page)
+    heading, body = _font(34), _font(24)
+    y = 80
+    for number, line in enumerate(lines):
+        draw.text((70, y), line, fill="black", font=heading if number == 0 else body)
+        y += 60 if number == 0 else 42
+    draw.line((70, y + 10, PAGE[0] - 70, y + 10), fill="black", width=2)
+    return page
+
+
+def write_dataset(out_dir: Path, count: int) -> list[Path]:
+    out_dir = Path(out_dir)
+    references = out_dir / "references"
+    references.mkdir(parents=True, exist_ok=True)
+    written = []
+    for index in range(1, count + 1):
+        invoice = make_invoice(index)
+        stem = f"invoice_{index:02d}"
+        lines = invoice_lines(invoice)
+        first = render_page(lines)
+        if index % 2:
+            path = out_dir / f"{stem}.png"
+            first.save(path)
+        else:
+            path = out_dir / f"{stem}.pdf"
+            terms = render_page(["Terms / Условия", "Payment within 14 days.", "Оплата в течение 14 дней."])
+            first.save(path, "PDF", resolution=100.0, save_all=True, append_images=[terms])
+        (references / f"{stem}.json").write_text(
+            json.dumps(invoice.fields(), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        (references / f"{stem}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write synthetic invoices with reference answers.")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--count", type=int, default=6)
+    args = parser.parse_args(argv)
+    paths = write_dataset(args.out, args.count)
+    print(f"{len(paths)} invoices written to {args.out}, references in {args.out / 'references'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

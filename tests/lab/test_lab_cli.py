@@ -1,0 +1,171 @@
+"""The Lab end to end on tiny models: config validation, dry run, a real run, resume, a corrupt document."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pypdfium2 as pdfium
+import pytest
+import yaml
+
+from core.lab.__main__ import main
+from core.lab.config import ConfigError, parse_models
+from core.lab.runner import discover, run
+from core.lab.synthetic import write_dataset
+from core.settings import Settings
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    documents = tmp_path / "docs"
+    write_dataset(documents, 3)  # invoice_01.png, invoice_02.pdf (2 pages), invoice_03.png
+    return documents
+
+
+@pytest.fixture
+def models_file(tmp_path, tiny_models):
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "models": [
+                    {
+                        "name": "smol-extract",
+                        "model_id": str(tiny_models["smolvlm"]),
+                        "task": "extract",
+                        "generation": {"max_new_tokens": 16},
+                        "status": "chosen",
+                    },
+                    {
+                        "name": "qwen-ocr",
+                        "model_id": str(tiny_models["qwen2_5_vl"]),
+                        "task": "ocr",
+                        "generation": {"max_new_tokens": 16},
+                    },
+                ]
+            }
+        ),  # fmt: skip
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for name in ("MODEL_ID", "MODEL_PATH", "MODEL_DEVICE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize(
+    ("data", "entry", "field"),
+    [
+        ({}, "-", "models"),  # no models list
+        ({"models": []}, "-", "models"),
+        ({"models": [{"model_id": "a/b", "task": "ocr"}]}, "0", "name"),
+        ({"models": [{"name": "x", "task": "ocr"}]}, "0:x", "model_id"),
+        ({"models": [{"name": "x", "model_id": "a/b", "task": "detect"}]}, "0:x", "task"),
+        ({"models": [{"name": "x", "model_id": "a/b", "task": "vqa"}]}, "0:x", "questions"),
+        ({"models": [{"name": "x", "model_id": "a/b", "task": "ocr", "status": "maybe"}]}, "0:x", "status"),
+        ({"models": [{"name": "x", "model_id": "a/b", "task": "ocr", "generation": {"beams": 4}}]}, "0:x",
+         "generation"),
+        ({"models": [{"name": "x", "model_id": "a/b", "task": "ocr", "generation": {"max_new_tokens": 0}}]}, "0:x",
+         "generation"),
+        ({"models": [{"name": "x", "model_id": "a/b", "task": "ocr"}, {"name": "x", "model_id": "c/d", "task": "ocr"}]},
+         "1:x", "name"),  # the same name twice
+        ({"models": [{"name": "a b", "model_id": "a/b", "task": "ocr"}]}, "0:a b", "name"),  # not a safe folder name
+    ],
+)  # fmt: skip
+def test_config_errors_name_the_entry_and_the_field(data, entry, field):
+    with pytest.raises(ConfigError) as caught:
+        parse_models(data)
+    assert (caught.value.entry, caught.value.field_name) == (entry, field)
+    assert f"models[{entry}].{field}" in str(caught.value)
+
+
+def test_invalid_config_exits_2(tmp_path, dataset, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models:\n  - name: x\n    task: ocr\n", encoding="utf-8")
+    assert main(["run", "--documents", str(dataset), "--models-file", str(bad)]) == 2
+    assert "models[0:x].model_id" in capsys.readouterr().err
+
+
+def test_synthetic_invoices(dataset):
+    assert sorted(p.name for p in dataset.iterdir() if p.is_file()) == [
+        "invoice_01.png",
+        "invoice_02.pdf",
+        "invoice_03.png",
+    ]
+    assert len(pdfium.PdfDocument(str(dataset / "invoice_02.pdf"))) == 2
+    cyrillic = json.loads((dataset / "references" / "invoice_02.json").read_text(encoding="utf-8"))
+    assert set(cyrillic) == {"seller", "number", "date", "total"}
+    assert any("\u0400" <= char <= "\u04ff" for char in cyrillic["seller"])
+    assert "Итого" in (dataset / "references" / "invoice_02.txt").read_text(encoding="utf-8")
+
+
+def test_dry_run_loads_nothing_and_writes_nothing(tmp_path, dataset, models_file, capsys):
+    code = main(["run", "--documents", str(dataset), "--models-file", str(models_file), "--output-dir",
+                 str(tmp_path / "results"), "--max-pages", "2", "--dry-run"])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "2 models x 4 pages from 3 documents" in out
+    assert "invoice_02_p2" in out
+    assert not (tmp_path / "results").exists()
+
+
+def test_real_run_with_a_corrupt_document(tmp_path, dataset, models_file):
+    (dataset / "broken.pdf").write_bytes(b"%PDF-1.7 this is not a document")
+    results = tmp_path / "results"
+    code = main(["run", "--documents", str(dataset), "--models-file", str(models_file), "--output-dir", str(results),
+                 "--references", str(dataset / "references"), "--max-pages", "2"])  # fmt: skip
+    assert code == 1  # the broken document failed, so the run says so
+    (run_dir,) = results.iterdir()
+    for model in ("smol-extract", "qwen-ocr"):
+        names = sorted(p.name for p in (run_dir / model).iterdir())
+        assert names == [
+            "broken.json",
+            "invoice_01.json",
+            "invoice_02_p1.json",
+            "invoice_02_p2.json",
+            "invoice_03.json",
+        ]
+        broken = json.loads((run_dir / model / "broken.json").read_text(encoding="utf-8"))
+        assert broken["error"] and "pdf.corrupt" in broken["error"]
+        good = json.loads((run_dir / model / "invoice_02_p2.json").read_text(encoding="utf-8"))
+        assert good["error"] is None and good["page_index"] == 1 and good["new_tokens"] >= 1
+        assert set(good) >= {
+            "document", "page_index", "model", "prompt", "raw_response", "parsed", "elapsed_seconds",
+            "generation_kwargs", "prompt_tokens", "new_tokens", "tokens_per_second", "error",
+        }  # fmt: skip
+    assert not list(run_dir.rglob("*.tmp"))  # atomic writes leave nothing behind
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    rows = {row["name"]: row for row in report["models"]}
+    assert rows["smol-extract"]["failures"] == 1 and rows["smol-extract"]["status"] == "chosen"
+    assert set(rows["smol-extract"]["per_field"]) == {"seller", "number", "date", "total"}
+    assert rows["qwen-ocr"]["cer"] is not None and rows["qwen-ocr"]["latency_p95_s"] is not None
+    assert "| smol-extract | extract | chosen |" in (run_dir / "report.md").read_text(encoding="utf-8")
+
+
+def test_resume_after_an_interruption(tmp_path, dataset, models_file, tiny_models):
+    from core.lab.config import load_models
+
+    models = load_models(models_file)
+    items = discover(dataset, max_pages=1)
+    run_dir = tmp_path / "results" / "interrupted"
+    stop = threading.Event()
+
+    def interrupt_after_two(done, total, left, what):
+        if done == 2:
+            stop.set()
+
+    settings = Settings(allow_download=False, hf_home=tmp_path / "hf", device="cpu")
+    first = run(models, items, run_dir, settings, progress=interrupt_after_two, stop=stop)
+    assert first.cancelled and first.done == 2
+    code = main(["run", "--documents", str(dataset), "--models-file", str(models_file), "--resume", str(run_dir),
+                 "--device", "cpu"])  # fmt: skip
+    assert code == 0
+    assert len(list(run_dir.glob("*/*.json"))) == 2 * 3  # every (model, document), none twice
+    assert (run_dir / "report.md").is_file()
