@@ -57,6 +57,7 @@ class Settings:
     max_video_seconds: int = 600
     max_video_side: int = 3840
     extra_model_ids: tuple[str, ...] = ()
+    lab_documents_dir: Path | None = None
 
     @property
     def offline(self) -> bool:
@@ -146,6 +147,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
     model_path = _lookup(values, "MODEL_PATH")
     hf_home = _lookup(values, "HF_HOME", "HF_CACHE_DIR")
     token = _lookup(values, "HF_TOKEN")
+    lab_dir = _lookup(values, "LAB_DOCUMENTS_DIR")
 
     return Settings(
         model_id=model_id[1] if model_id else None,
@@ -163,6 +165,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         max_video_seconds=_int(values, ("MAX_VIDEO_SECONDS",), 600, 1, 7200),
         max_video_side=_int(values, ("MAX_VIDEO_SIDE",), 3840, 64, 8192),
         extra_model_ids=_list(values, "EXTRA_MODEL_IDS"),
+        lab_documents_dir=Path(lab_dir[1]).expanduser() if lab_dir else None,
     )
 
 

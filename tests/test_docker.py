@@ -71,7 +71,7 @@ def test_env_example_documents_every_variable_and_is_valid():
         "MODEL_ID", "MODEL_PATH", "EXTRA_MODEL_IDS", "MODEL_DEVICE", "MODEL_DTYPE", "ALLOW_MODEL_DOWNLOAD",
         "HF_HUB_OFFLINE",
         "HF_HOME", "HF_TOKEN", "APP_PORT", "MAX_NEW_TOKENS", "MAX_UPLOAD_MB", "MAX_VIDEO_MB", "MAX_VIDEO_SECONDS",
-        "MAX_VIDEO_SIDE", "UI_LANG",
+        "MAX_VIDEO_SIDE", "UI_LANG", "LAB_DOCUMENTS_DIR",
     ):  # fmt: skip
         assert re.search(rf"^{name}=", example, re.MULTILINE), name
     settings = load_settings({}, dotenv_path=ROOT / ".env.example")

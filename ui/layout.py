@@ -15,6 +15,7 @@ PAGES = (
     ("pages/2_OCR.py", "nav.ocr", ":material/document_scanner:"),
     ("pages/3_Region.py", "nav.region", ":material/crop_free:"),
     ("pages/4_Detection.py", "nav.detection", ":material/center_focus_strong:"),
+    ("pages/5_Lab.py", "nav.lab", ":material/science:"),
 )
 _HOME = PAGES[0]
 _LANG_WIDGET = "sidebar_lang"

@@ -16,6 +16,7 @@ from PIL import Image
 
 from core.documents import PdfLimits, is_pdf, open_pdf, render_page
 from core.engines.base import Engine
+from core.engines.manager import stream_when_free
 from core.engines.registry import create_engine
 from core.engines.types import ChatMessage, GenerationRequest, Role
 from core.grounding import json_objects
@@ -90,7 +91,10 @@ def write_atomically(path: Path, payload: dict[str, Any]) -> None:
 
 
 def _generate(engine: Engine, request: GenerationRequest, stop: threading.Event) -> tuple[str, Any]:
-    stream = engine.stream(request, stop)
+    # The model may be shared with people using the other pages: wait for it rather than fail.
+    stream = stream_when_free(engine, request, stop)
+    if stream is None:
+        raise RuntimeError("cancelled")
     text = "".join(stream)
     return text, stream.stats
 
@@ -169,8 +173,12 @@ def run(
     factory: EngineFactory = create_engine,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    release_models: bool = True,
 ) -> RunSummary:
-    """Run everything not already in ``run_dir`` (so the same call resumes an interrupted run)."""
+    """Run everything not already in ``run_dir`` (so the same call resumes an interrupted run).
+
+    ``release_models=False`` leaves each model loaded, for a factory that hands out a shared one.
+    """
     stop = stop or threading.Event()
     summary = RunSummary(run_dir)
     total = len(models) * len(items)
@@ -213,7 +221,8 @@ def run(
             if progress is not None:
                 left = (total - position) * (sum(timings) / len(timings))
                 progress(position, total, left, f"{model.name} / {item.stem}")
-        engine.unload()
+        if release_models:
+            engine.unload()
     return summary
 
 

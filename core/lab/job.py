@@ -1,0 +1,80 @@
+"""A Lab run on a background thread, with progress the UI can poll and a way to cancel it."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from core.lab.config import LabModel
+from core.lab.report import write_report
+from core.lab.runner import EngineFactory, RunSummary, WorkItem, run
+from core.settings import Settings
+
+
+def safe_name(name: str) -> str:
+    """A file name without any folder part, other characters than letters, digits, '-', '_' replaced.
+
+    Letters of any script stay, so a document and its reference answers keep matching names.
+    """
+    base = Path(name.replace("\\", "/")).name
+    stem = re.sub(r"[^\w-]", "_", Path(base).stem).strip("_") or "document"
+    suffix = re.sub(r"[^\w.]", "", Path(base).suffix.lower())
+    return f"{stem[:100]}{suffix}"
+
+
+def stage_files(files: list[tuple[str, bytes]], folder: Path) -> Path:
+    """Write uploaded files under ``folder`` with safe names (a repeated name gets a numeric suffix)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files:
+        target = folder / safe_name(name)
+        counter = 2
+        while target.exists():
+            target = folder / f"{target.stem}_{counter}{target.suffix}"
+            counter += 1
+        target.write_bytes(data)
+    return folder
+
+
+@dataclass
+class LabJob:
+    models: list[LabModel]
+    items: list[WorkItem]
+    references: Path | None
+    settings: Settings
+    factory: EngineFactory
+    run_dir: Path = field(
+        default_factory=lambda: Path(tempfile.mkdtemp(prefix="vlm-lab-")) / datetime.now().strftime("%Y%m%d_%H%M%S")
+    )
+    done: int = 0
+    total: int = 0
+    seconds_left: float | None = None
+    current: str = ""
+    summary: RunSummary | None = None
+    report: dict[str, Any] | None = None
+    error: str | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        self.total = len(self.models) * len(self.items)
+        threading.Thread(target=self._work, name="vlm-lab", daemon=True).start()
+
+    def _progress(self, done: int, total: int, left: float | None, what: str) -> None:
+        self.done, self.total, self.seconds_left, self.current = done, total, left, what
+
+    def _work(self) -> None:
+        try:
+            self.summary = run(
+                self.models, self.items, self.run_dir, self.settings, factory=self.factory,
+                progress=self._progress, stop=self.stop, release_models=False,
+            )  # fmt: skip
+            self.report = write_report(self.run_dir, self.models, self.references)
+        except Exception as error:  # noqa: BLE001 - shown to the user; the app keeps running
+            self.error = f"{type(error).__name__}: {error}"
+        finally:
+            self.finished.set()

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from core.lab.synthetic import write_dataset
+from tests.app.conftest import open_page
+
+
+def _lab_page(app_env, tiny_models):
+    app_env.setenv("EXTRA_MODEL_IDS", str(tiny_models["qwen2_5_vl"]))
+    at = open_page("Home.py").run()
+    at.switch_page("pages/5_Lab.py").run()
+    assert not at.exception
+    return at
+
+
+def _uploads(tmp_path):
+    write_dataset(tmp_path / "docs", 3)
+    documents = [(p.name, p.read_bytes(), "application/octet-stream") for p in sorted((tmp_path / "docs").iterdir())
+                 if p.is_file()]  # fmt: skip
+    references = [(p.name, p.read_bytes(), "text/plain") for p in sorted((tmp_path / "docs" / "references").iterdir())]
+    return documents, references
+
+
+def test_start_needs_documents_and_models(app_env, tiny_models):
+    at = _lab_page(app_env, tiny_models)
+    at.button(key="lab_start").click().run()
+    assert any("at least one model" in warning.value for warning in at.warning)
+    assert "lab_job" not in at.session_state
+
+
+def test_two_models_three_documents_compared(app_env, tiny_models, tmp_path):
+    at = _lab_page(app_env, tiny_models)
+    documents, references = _uploads(tmp_path)
+    at.file_uploader(key="lab_uploads").set_value(documents)
+    at.file_uploader(key="lab_references").set_value(references)
+    options = at.multiselect(key="lab_models").options
+    at.multiselect(key="lab_models").set_value([o for o in options if o.startswith(("tiny-smolvlm", "qwen2_5_vl"))])
+    at.selectbox(key="lab_task").set_value("extract")
+    at.number_input(key="lab_max_new").set_value(16)
+    at.button(key="lab_start").click().run()
+    assert not at.exception
+    job = at.session_state["lab_job"]
+    assert job.finished.wait(180)
+    at.run()
+    assert not at.exception and job.error is None
+    assert job.summary.done == 6 and job.summary.failed == 0
+    rows = {row["name"]: row for row in job.report["models"]}
+    assert len(rows) == 2
+    assert all(set(row["per_field"]) == {"seller", "number", "date", "total"} for row in rows.values())
+    assert at.dataframe  # the comparison table
+    assert at.selectbox(key="lab_document").options == ["invoice_01.png", "invoice_02.pdf", "invoice_03.png"]
+
+
+def test_server_folder_instead_of_uploads(app_env, tiny_models, tmp_path):
+    write_dataset(tmp_path / "server_docs", 2)
+    app_env.setenv("LAB_DOCUMENTS_DIR", str(tmp_path / "server_docs"))
+    at = _lab_page(app_env, tiny_models)
+    at.radio(key="lab_source_en").set_value(f"Server folder: {tmp_path / 'server_docs'}").run()
+    assert not at.file_uploader  # nothing to upload
+    at.multiselect(key="lab_models").set_value([at.multiselect(key="lab_models").options[0]])
+    at.selectbox(key="lab_task").set_value("ocr")
+    at.number_input(key="lab_max_new").set_value(8)
+    at.button(key="lab_start").click().run()
+    job = at.session_state["lab_job"]
+    assert job.finished.wait(120)
+    at.run()
+    assert job.error is None and job.summary.done == 2
+    assert job.report["models"][0]["cer"] is not None  # scored against the folder's references/*.txt

@@ -1,0 +1,162 @@
+"""The Lab page's widgets: documents and models in, a background run with progress, comparison and report."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from core.engines.base import Engine
+from core.engines.registry import choices
+from core.engines.types import SamplingParams
+from core.lab.config import DEFAULT_FIELDS, TASKS, LabModel
+from core.lab.job import LabJob, stage_files
+from core.lab.report import report_markdown
+from core.lab.runner import discover, load_page
+from core.settings import Settings
+from ui import model
+from ui.i18n import language, t
+
+_JOB_KEY = "lab_job"
+
+
+def _shared_factory(model_id: str, settings: Settings) -> Engine:
+    """Lab runs use the server's one model (and its lock), like every page."""
+    return model.manager().load(model_id)
+
+
+def _server_folder(settings: Settings) -> Path | None:
+    """The server's document folder, when one is configured and the user picks it over uploading."""
+    folder = settings.lab_documents_dir
+    if folder is None or not folder.is_dir():
+        return None
+    labels = [t("lab.source_upload"), t("lab.source_server", folder=str(folder))]
+    chosen = st.radio(t("lab.source"), labels, horizontal=True, key=f"lab_source_{language()}")
+    return folder if chosen == labels[1] else None
+
+
+def _form() -> None:
+    settings = model.settings()
+    server_folder = _server_folder(settings)
+    uploads, references = [], []
+    if server_folder is None:
+        uploads = st.file_uploader(t("lab.documents"), accept_multiple_files=True, key="lab_uploads",
+                                   type=["jpg", "jpeg", "png", "webp", "pdf"])  # fmt: skip
+        references = st.file_uploader(t("lab.references"), accept_multiple_files=True, key="lab_references",
+                                      type=["json", "txt"], help=t("lab.references_help"))  # fmt: skip
+    offered = choices(model.default_model_id(), settings.extra_model_ids)
+    labels = {model.describe(card): card.model_id for card in filter(None, map(model.card_for, offered))}
+    chosen = st.multiselect(t("lab.models"), list(labels), key="lab_models")
+    columns = st.columns(3)
+    task = columns[0].selectbox(t("lab.task"), TASKS, key="lab_task")
+    max_new_tokens = columns[1].number_input(t("lab.max_new_tokens"), 8, 4096, 256, key="lab_max_new")
+    max_pages = columns[2].number_input(t("lab.max_pages"), 1, 50, 1, key="lab_max_pages")
+    questions = ""
+    if task == "vqa":
+        questions = st.text_area(t("lab.questions"), key="lab_questions")
+    if not st.button(t("lab.start"), type="primary", key="lab_start", icon=":material/play_arrow:"):
+        return
+    question_list = tuple(line.strip() for line in questions.splitlines() if line.strip())
+    if (not uploads and server_folder is None) or not chosen or (task == "vqa" and not question_list):
+        st.warning(t("lab.incomplete"))
+        return
+    if server_folder is not None:
+        documents = server_folder
+        reference_dir: Path | None = server_folder / "references" if (server_folder / "references").is_dir() else None
+    else:
+        workspace = Path(tempfile.mkdtemp(prefix="vlm-lab-inputs-"))
+        documents = stage_files([(f.name, f.getvalue()) for f in uploads], workspace / "documents")
+        staged = stage_files([(f.name, f.getvalue()) for f in references or []], workspace / "references")
+        reference_dir = staged if references else None
+    items = discover(documents, int(max_pages))
+    if not items:
+        st.warning(t("lab.no_documents"))
+        return
+    models = [
+        LabModel(name=f"m{index + 1}-{labels[label].rstrip('/').split('/')[-1]}"[:60].replace(" ", "_"),
+                 model_id=labels[label], task=task, questions=question_list, fields=DEFAULT_FIELDS,
+                 generation=SamplingParams(max_new_tokens=int(max_new_tokens)))
+        for index, label in enumerate(chosen)
+    ]  # fmt: skip
+    job = LabJob(models, items, reference_dir, settings, _shared_factory)
+    job.start()
+    st.session_state[_JOB_KEY] = job
+    st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def _progress(job: LabJob) -> None:
+    if job.finished.is_set():
+        st.rerun()  # the whole page, to show the results
+    share = job.done / job.total if job.total else 0.0
+    left = "—" if job.seconds_left is None else f"{job.seconds_left:.0f}"
+    st.progress(share, text=t("lab.progress", done=job.done, total=job.total, seconds=left, what=job.current))
+    if st.button(t("lab.cancel"), key="lab_cancel", icon=":material/cancel:"):
+        job.stop.set()
+
+
+def _results(job: LabJob) -> None:
+    if job.error:
+        st.error(t("lab.failed", detail=job.error))
+        return
+    report = job.report or {}
+    if job.summary is not None and job.summary.cancelled:
+        st.warning(t("lab.cancelled"))
+    rows = report.get("models", [])
+    st.subheader(t("lab.comparison"))
+    st.dataframe(
+        [{t("lab.col_model"): r["name"], t("lab.col_accuracy"): r.get("accuracy"),
+          t("lab.col_latency"): r["latency_mean_s"], t("lab.col_p95"): r["latency_p95_s"],
+          t("lab.col_speed"): r["tokens_per_second"], t("lab.col_failures"): r["failures"]} for r in rows],
+        hide_index=True,
+    )  # fmt: skip
+    points = [{"model": r["name"], "latency_s": r["latency_mean_s"], "accuracy": r.get("accuracy") or 0.0}
+              for r in rows if r["latency_mean_s"] is not None]  # fmt: skip
+    if points:
+        st.caption(t("lab.chart"))
+        st.scatter_chart(points, x="latency_s", y="accuracy", color="model")
+    st.download_button(t("lab.download_json"), json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"),
+                       "report.json", "application/json", key="lab_report_json")  # fmt: skip
+    st.download_button(t("lab.download_md"), report_markdown(report).encode("utf-8"), "report.md", "text/markdown",
+                       key="lab_report_md")  # fmt: skip
+    _per_document(job, report)
+
+
+def _per_document(job: LabJob, report: dict) -> None:
+    documents = report.get("documents", [])
+    if not documents:
+        return
+    st.subheader(t("lab.per_document"))
+    names = [entry["document"] for entry in documents]
+    chosen = st.selectbox(t("lab.document"), names, key="lab_document")
+    entry = documents[names.index(chosen)]
+    item = next((i for i in job.items if i.document.name == chosen), None)
+    left, right = st.columns([2, 3])
+    if item is not None:
+        try:
+            left.image(load_page(item), width="stretch")
+        except Exception:  # noqa: BLE001 - a document that cannot be shown still has its answers listed
+            left.info(t("lab.no_preview"))
+    for name, result in entry["results"].items():
+        with right.expander(name, expanded=True):
+            if result["error"]:
+                st.error(result["error"])
+                continue
+            st.code(result["raw_response"] or "", language=None, wrap_lines=True)
+            fields = (result.get("score") or {}).get("fields")
+            if fields:
+                st.markdown("  \n".join(f"{'✅' if ok else '❌'} {field}" for field, ok in fields.items()))
+            elif result["parsed"] is not None:
+                st.json(result["parsed"])
+
+
+def render() -> None:
+    job = st.session_state.get(_JOB_KEY)
+    if isinstance(job, LabJob) and not job.finished.is_set():
+        _progress(job)
+        return
+    _form()
+    if isinstance(job, LabJob):
+        _results(job)
