@@ -9,7 +9,8 @@ from pathlib import Path
 
 from core.lab.config import ConfigError, load_models
 from core.lab.report import write_report
-from core.lab.runner import discover, run, settings_for_device
+from core.lab.runner import discover, load_page, run, settings_for_device
+from core.media import InvalidInput
 from core.settings import SettingsError, load_settings
 
 
@@ -56,9 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         for model in models:
             print(f"  {model.name}: {model.model_id} ({model.task}, {model.status})")
+        unreadable = 0
         for item in items:
-            print(f"  {item.stem}")
-        return 0
+            try:
+                load_page(item)
+                print(f"  {item.stem}")
+            except InvalidInput as error:
+                unreadable += 1
+                print(f"  {item.stem}: cannot be read ({error.key})")
+        return 1 if unreadable else 0
 
     run_dir = args.resume or args.output_dir / datetime.now().strftime("%Y%m%d_%H%M%S")
     summary = run(models, items, run_dir, settings, progress=_progress)

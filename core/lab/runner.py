@@ -155,6 +155,14 @@ def run_item(engine: Engine, model: LabModel, item: WorkItem, stop: threading.Ev
     return record
 
 
+def _already_done(path: Path) -> bool:
+    """A result that exists and holds no error; failed or half-written ones are run again."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("error") is None
+    except (OSError, ValueError):
+        return False
+
+
 @dataclass
 class RunSummary:
     run_dir: Path
@@ -185,7 +193,7 @@ def run(
     timings: list[float] = []
     position = 0
     for model in models:
-        pending = [item for item in items if not (run_dir / model.name / f"{item.stem}.json").exists()]
+        pending = [item for item in items if not _already_done(run_dir / model.name / f"{item.stem}.json")]
         summary.skipped += len(items) - len(pending)
         position += len(items) - len(pending)
         if not pending:

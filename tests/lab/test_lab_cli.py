@@ -116,6 +116,13 @@ def test_dry_run_loads_nothing_and_writes_nothing(tmp_path, dataset, models_file
     assert not (tmp_path / "results").exists()
 
 
+def test_dry_run_reports_an_unreadable_document(tmp_path, dataset, models_file, capsys):
+    (dataset / "broken.png").write_bytes(b"not an image")
+    code = main(["run", "--documents", str(dataset), "--models-file", str(models_file), "--dry-run"])
+    assert code == 1
+    assert "broken: cannot be read (media.unsupported_format)" in capsys.readouterr().out
+
+
 def test_real_run_with_a_corrupt_document(tmp_path, dataset, models_file):
     (dataset / "broken.pdf").write_bytes(b"%PDF-1.7 this is not a document")
     results = tmp_path / "results"
@@ -169,3 +176,18 @@ def test_resume_after_an_interruption(tmp_path, dataset, models_file, tiny_model
     assert code == 0
     assert len(list(run_dir.glob("*/*.json"))) == 2 * 3  # every (model, document), none twice
     assert (run_dir / "report.md").is_file()
+
+
+def test_resume_runs_failed_documents_again(tmp_path, dataset, models_file):
+    from core.lab.config import load_models
+
+    models = load_models(models_file)[:1]
+    items = discover(dataset, max_pages=1)
+    run_dir = tmp_path / "results" / "again"
+    failed = run_dir / models[0].name / f"{items[0].stem}.json"
+    failed.parent.mkdir(parents=True)
+    failed.write_text(json.dumps({"error": "out of memory"}), encoding="utf-8")
+    settings = Settings(allow_download=False, hf_home=tmp_path / "hf", device="cpu")
+    summary = run(models, items, run_dir, settings)
+    assert summary.done == 3 and summary.skipped == 0
+    assert json.loads(failed.read_text(encoding="utf-8"))["error"] is None
