@@ -9,7 +9,7 @@ from typing import Any
 
 from core.lab.config import LabModel
 from core.lab.metrics import anls, cer, percentile, score_fields, wer
-from core.lab.runner import write_atomically
+from core.lab.runner import write_atomically, write_text_atomically
 
 
 def _reference(references: Path | None, document: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -126,8 +126,5 @@ def report_markdown(report: dict[str, Any]) -> str:
 def write_report(run_dir: Path, models: list[LabModel], references: Path | None) -> dict[str, Any]:
     report = build_report(run_dir, models, references)
     write_atomically(run_dir / "report.json", report)
-    markdown = run_dir / "report.md"
-    temporary = markdown.with_suffix(".md.tmp")
-    temporary.write_text(report_markdown(report), encoding="utf-8")
-    temporary.replace(markdown)
+    write_text_atomically(run_dir / "report.md", report_markdown(report))
     return report

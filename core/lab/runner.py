@@ -78,16 +78,21 @@ def parse_extraction(text: str) -> dict[str, Any] | None:
     return objects[0] if objects else None
 
 
-def write_atomically(path: Path, payload: dict[str, Any]) -> None:
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path`` and rename it, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as sink:
-            json.dump(payload, sink, ensure_ascii=False, indent=2)
+            sink.write(text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_atomically(path: Path, payload: dict[str, Any]) -> None:
+    write_text_atomically(path, json.dumps(payload, ensure_ascii=False, indent=2))
 
 
 def _generate(engine: Engine, request: GenerationRequest, stop: threading.Event) -> tuple[str, Any]:
