@@ -26,3 +26,16 @@ def app_env(monkeypatch, tmp_path, tiny_smolvlm):
 
 def open_page(path: str) -> AppTest:
     return AppTest.from_file(str(ROOT / path), default_timeout=120)
+
+
+def upload_and_open(upload: tuple[str, bytes, str], page: str | None = None, lang: str = "en") -> AppTest:
+    """Open Home, upload ``(name, data, mime)`` as a person would, then switch to ``page`` if given."""
+    at = open_page("Home.py").run()
+    if lang != "en":
+        at.session_state["lang"] = lang
+    at.file_uploader[0].set_value(upload).run()
+    assert not at.exception and not at.error
+    if page is not None:
+        at.switch_page(page).run()
+        assert not at.exception
+    return at

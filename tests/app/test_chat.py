@@ -2,18 +2,13 @@ from __future__ import annotations
 
 from core.engines.types import Role
 from core.tasks import QUICK_PROMPTS
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, upload_and_open
 from tests.conftest import image_bytes
 
 
 def _chat_with_image(lang: str = "en"):
-    at = open_page("Home.py").run()
-    if lang != "en":
-        at.session_state["lang"] = lang
-    at.file_uploader[0].set_value(("cat.jpg", image_bytes((300, 200), "orange", "JPEG"), "image/jpeg")).run()
-    at.switch_page("pages/1_Chat.py").run()
-    assert not at.exception
-    return at
+    upload = ("cat.jpg", image_bytes((300, 200), "orange", "JPEG"), "image/jpeg")
+    return upload_and_open(upload, "pages/1_Chat.py", lang)
 
 
 def _answers(at) -> list:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.app.conftest import open_page
+from tests.app.conftest import upload_and_open
 from tests.conftest import image_bytes
 
 
@@ -8,11 +8,7 @@ def _detection_page(app_env, tiny_models, active="smolvlm"):
     extras = ",".join(str(tiny_models[family]) for family in ("qwen2_5_vl", "internvl", "florence2"))
     app_env.setenv("EXTRA_MODEL_IDS", extras)
     app_env.setenv("MODEL_ID", str(tiny_models[active]))
-    at = open_page("Home.py").run()
-    at.file_uploader[0].set_value(("street.png", image_bytes((640, 480), "gray"), "image/png")).run()
-    at.switch_page("pages/4_Detection.py").run()
-    assert not at.exception
-    return at
+    return upload_and_open(("street.png", image_bytes((640, 480), "gray"), "image/png"), "pages/4_Detection.py")
 
 
 def test_a_model_that_cannot_ground_says_so_and_offers_one(app_env, tiny_models):

@@ -2,18 +2,13 @@ from __future__ import annotations
 
 import re
 
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, upload_and_open
 from tests.conftest import image_bytes
 from tests.test_documents import make_pdf
 
 
 def _ocr_with(upload):
-    at = open_page("Home.py").run()
-    at.file_uploader[0].set_value(upload).run()
-    assert not at.exception and not at.error
-    at.switch_page("pages/2_OCR.py").run()
-    assert not at.exception
-    return at
+    return upload_and_open(upload, "pages/2_OCR.py")
 
 
 def test_ocr_without_media_points_to_home(app_env):

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
 from core.boxes import Box
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, upload_and_open
 from tests.conftest import image_bytes
 
 
 def _region_page(size=(1600, 1200)):
-    at = open_page("Home.py").run()
-    at.file_uploader[0].set_value(("scene.png", image_bytes(size, "teal"), "image/png")).run()
-    at.switch_page("pages/3_Region.py").run()
-    assert not at.exception
-    return at
+    return upload_and_open(("scene.png", image_bytes(size, "teal"), "image/png"), "pages/3_Region.py")
 
 
 def test_region_without_media_points_to_home(app_env):

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
 from core.video import NormalizedVideo
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, upload_and_open
 from tests.video_clips import write_clip
 
 
 def _home_with_clip(tmp_path, seconds=4, name="clip.mp4"):
-    at = open_page("Home.py").run()
-    data = write_clip(tmp_path / name, seconds=seconds)
-    at.file_uploader[0].set_value((name, data, "video/mp4")).run()
-    assert not at.exception
-    return at
+    return upload_and_open((name, write_clip(tmp_path / name, seconds=seconds), "video/mp4"))
 
 
 def test_upload_a_clip_shows_the_sampled_frames(app_env, tmp_path):
