@@ -14,7 +14,7 @@ from core.media import InvalidInput, NormalizedImage
 from core.tasks import ChatHistory, ChatTurn, clean_question, quick_prompt
 from core.video import NormalizedVideo, format_timestamp
 from ui import model, state
-from ui.generation import CURSOR, Outcome, finish_previous, stream_into
+from ui.generation import CURSOR, Outcome, stream_into
 from ui.i18n import language, t
 
 
@@ -130,7 +130,6 @@ def frame_strip(video: NormalizedVideo, columns: int = 4) -> None:
 
 
 def render(engine: Engine, media: NormalizedImage | NormalizedVideo) -> None:
-    finish_previous()
     history = state.chat_history(media)
     opts = options(engine)
     is_video = isinstance(media, NormalizedVideo)

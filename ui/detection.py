@@ -17,7 +17,7 @@ from core.engines.types import Capability, EngineError
 from core.grounding import Detection, split_phrases
 from core.media import NormalizedImage
 from ui import model
-from ui.generation import CURSOR, Outcome, finish_previous, stream_into
+from ui.generation import CURSOR, Outcome, stream_into
 from ui.i18n import t
 
 _RESULT_KEY = "detect_result"
@@ -147,7 +147,6 @@ def _show(result: DetectionResult, media: NormalizedImage) -> None:
 
 
 def render(engine: Engine, media: NormalizedImage) -> None:
-    finish_previous()
     if not engine.card.can(Capability.GROUNDING):
         offer_grounding_model(engine)
         return

@@ -7,6 +7,7 @@ import streamlit as st
 from core.media import NormalizedImage
 from core.video import NormalizedVideo
 from ui import model, state
+from ui.generation import finish_previous
 from ui.i18n import LANGUAGES, language, set_language, t
 
 PAGES = (
@@ -47,6 +48,8 @@ def setup_page(title_key: str) -> None:
         if engine is not None:
             st.caption(model.status_line(engine))
     st.title(t(title_key))
+    # Whatever page this run draws, an answer still unwinding from the previous run is saved first.
+    finish_previous()
 
 
 def require_media(need_key: str = "chat.need_media") -> state.Media:

@@ -13,7 +13,7 @@ from core.engines.types import GenerationStats
 from core.media import NormalizedImage
 from core.ocr import LANGUAGE_HINTS, OCR_MAX_TILES, clean_ocr_output, ocr_prompt, ocr_request
 from ui import model
-from ui.generation import CURSOR, Outcome, finish_previous, stream_into
+from ui.generation import CURSOR, Outcome, stream_into
 from ui.i18n import language, t
 
 _RESULT_KEY = "ocr_result"
@@ -105,7 +105,6 @@ def _show(result: OcrResult) -> None:
 
 
 def render(engine: Engine, media: NormalizedImage) -> None:
-    finish_previous()
     max_new_tokens, max_tiles = _settings()
     preview, work = st.columns([2, 3], gap="large")
     with preview:

@@ -16,7 +16,6 @@ from core.engines.types import Capability
 from core.media import InvalidInput, NormalizedImage
 from core.tasks import ChatHistory, native_region_prompt, region_prompt
 from ui import chat
-from ui.generation import finish_previous
 from ui.i18n import language, t
 
 CANVAS_MAX_WIDTH = 500  # fits the left column of a wide page on a 1280 px screen
@@ -174,7 +173,6 @@ def _start_conversation(engine: Engine, media: NormalizedImage, box: Box) -> Reg
 
 
 def render(engine: Engine, media: NormalizedImage) -> None:
-    finish_previous()
     opts = chat.options(engine, prefix="region")
     display = display_for(media)
     st.caption(t("region.hint"))
