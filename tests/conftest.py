@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from core.settings import Settings
 from core.tiny_models import BUILDERS, build_tiny_smolvlm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,11 +27,6 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory, tiny_smolvlm: Path) ->
         if family not in built:
             built[family] = build(root / family)
     return built
-
-
-@pytest.fixture
-def offline_settings(tiny_smolvlm: Path, tmp_path: Path) -> Settings:
-    return Settings(model_id=str(tiny_smolvlm), allow_download=False, hf_home=tmp_path / "hf", device="cpu")
 
 
 def image_bytes(size: tuple[int, int] = (320, 240), color: str = "navy", fmt: str = "PNG", mode: str = "RGB") -> bytes:

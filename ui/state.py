@@ -21,12 +21,6 @@ def current_media() -> Media | None:
     return media if isinstance(media, NormalizedImage | NormalizedVideo) else None
 
 
-def current_image() -> NormalizedImage | None:
-    """The uploaded image, for pages that work on a still picture only."""
-    media = current_media()
-    return media if isinstance(media, NormalizedImage) else None
-
-
 def set_media(media: Media) -> None:
     st.session_state[MEDIA_KEY] = media
 
