@@ -1,50 +1,103 @@
-"""Object detection by phrase: the grounding prompt for each model family and the parser for its answer."""
+"""Object detection by phrase: one call from an image and phrases to detections in original pixels.
+
+Each phrase goes to the model in its family's grounding format, one request per phrase (every family
+answers that reliably, and the label of each box is known). Pages, the Lab and the CLI share it.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 from PIL import Image
 
-from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
-from core.grounding import Detection, deduplicate, parse_florence, parse_internvl, parse_qwen
+from core.engines.registry import family_of
+from core.engines.types import ChatMessage, EngineError, GenerationRequest, Role, SamplingParams
+from core.families import Family
+from core.grounding import Detection, deduplicate
+from core.serving import JobStatus, ModelClient
 
 GROUNDING_MAX_NEW_TOKENS = 512
 
-
-def grounding_prompt(family: str, phrase: str) -> str:
-    if family == "florence2":
-        return f"<CAPTION_TO_PHRASE_GROUNDING>{phrase}"
-    if family == "internvl":
-        return f"Please provide the bounding box coordinate of the region this sentence describes: <ref>{phrase}</ref>"
-    if family == "qwen2_5_vl":
-        return (
-            f'Locate every instance of "{phrase}" in the image. Report the bounding boxes in JSON: '
-            f'[{{"bbox_2d": [x1, y1, x2, y2], "label": "{phrase}"}}]. Answer [] if there is none.'
-        )
-    raise ValueError(f"the {family} family cannot ground phrases")
+PhraseUpdate = Callable[[str, str | None, JobStatus], None]  # phrase, new text piece or None, status
 
 
-def grounding_request(family: str, image: Image.Image, phrase: str) -> GenerationRequest:
-    """One phrase per request: every family answers it reliably, and the label is known for each box."""
+def grounding_request(family: Family, image: Image.Image, phrase: str) -> GenerationRequest:
     return GenerationRequest(
-        (ChatMessage(Role.USER, grounding_prompt(family, phrase), (image,)),),
+        (ChatMessage(Role.USER, family.grounding_prompt(phrase), (image,)),),
         SamplingParams(max_new_tokens=GROUNDING_MAX_NEW_TOKENS, do_sample=False),
-        keep_special_tokens=True,
+        keep_special_tokens=True,  # coordinates travel in special tokens (<loc_N>, <box>)
     )
 
 
-def parse_grounding(
-    family: str, text: str, phrase: str, width: int, height: int, input_size: tuple[int, int] | None
+def parse_phrase(
+    family: Family, text: str, phrase: str, image_size: tuple[int, int], input_size: tuple[int, int] | None
 ) -> list[Detection]:
-    """Boxes in original pixels; the phrase labels them when the model names nothing."""
-    if family == "florence2":
-        found = parse_florence(text, width, height, default_label=phrase)
-    elif family == "internvl":
-        found = parse_internvl(text, width, height, default_label=phrase)
-    elif family == "qwen2_5_vl":
-        input_width, input_height = input_size or (width, height)
-        found = parse_qwen(text, input_width, input_height, width, height, default_label=phrase)
-    else:
-        raise ValueError(f"no grounding parser for {family}")
-    # Florence repeats the phrase it grounded; a model's own label for the phrase asked is the phrase.
+    """Boxes in original pixels; the phrase labels them when the model names nothing or repeats it."""
+    found = family.parse_grounding(text, phrase, image_size, input_size)
     return deduplicate([Detection(phrase, d.box, d.score) if d.label.lower() in ("", phrase.lower()) else d
                         for d in found])  # fmt: skip
+
+
+@dataclass
+class DetectionRun:
+    """What a detection found so far; complete unless ``stopped`` or ``error``."""
+
+    model_id: str
+    phrases: list[str]
+    detections: list[Detection] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)  # "[phrase] raw answer", one per phrase asked
+    input_sizes: dict[str, tuple[int, int] | None] = field(default_factory=dict)  # what the model saw, per phrase
+    stopped: bool = False
+    error: EngineError | None = None
+    elapsed_s: float = 0.0
+
+    @property
+    def query(self) -> str:
+        return ", ".join(self.phrases)
+
+    @property
+    def raw_output(self) -> str:
+        return "\n".join(self.answers)
+
+
+def detect(
+    client: ModelClient,
+    image: Image.Image,
+    phrases: list[str],
+    *,
+    stop: threading.Event | None = None,
+    on_update: PhraseUpdate | None = None,
+    into: DetectionRun | None = None,
+) -> DetectionRun:
+    """Ground every phrase in ``image``; raises :class:`core.families.CannotGround` for a model that cannot.
+
+    Pass ``into`` to keep what was found if the caller is interrupted half-way (a Stop in the UI).
+    """
+    family = family_of(client.card)
+    run = into or DetectionRun(client.model_id, list(phrases))
+    started = time.perf_counter()
+    for phrase in phrases:
+        request = grounding_request(family, image, phrase)
+
+        def forward(piece: str | None, status: JobStatus, phrase: str = phrase) -> None:
+            if on_update is not None:
+                on_update(phrase, piece, status)
+
+        try:
+            outcome = client.generate(request, stop=stop, on_update=forward)
+        finally:
+            run.elapsed_s = time.perf_counter() - started
+        run.answers.append(f"[{phrase}] {outcome.text}")
+        run.input_sizes[phrase] = outcome.input_size
+        if outcome.error is not None:
+            run.error = outcome.error
+            break
+        found = parse_phrase(family, outcome.text, phrase, image.size, outcome.input_size)
+        run.detections = deduplicate([*run.detections, *found])
+        if outcome.stopped:
+            run.stopped = True
+            break
+    return run

@@ -1,7 +1,8 @@
-"""Grounding output of each model family, turned into detections in ORIGINAL image pixels.
+"""Detections in ORIGINAL image pixels and the pure helpers every family's grounding parser shares.
 
-Every parser is pure and forgiving: truncated or malformed output yields the boxes that can be read,
-garbage is skipped, boxes are clipped to the image, degenerate ones dropped and duplicates removed.
+The parsers themselves live with their family (``core.families``). Each is forgiving: truncated or
+malformed output yields the boxes that can be read, garbage is skipped, boxes are clipped to the
+image, degenerate ones dropped and duplicates removed.
 """
 
 from __future__ import annotations
@@ -53,48 +54,7 @@ def deduplicate(detections: list[Detection]) -> list[Detection]:
     return kept
 
 
-# --- Florence-2: "label<loc_x1><loc_y1><loc_x2><loc_y2>..." with 1000 bins per axis ---------------------
-_FLORENCE_PHRASE = re.compile(r"([^<>]*?)((?:<loc_\d{1,4}>){4,})")
-_FLORENCE_LOC = re.compile(r"<loc_(\d{1,4})>")
-
-
-def _florence_coordinate(bin_index: int, size: int) -> float:
-    return (min(bin_index, 999) + 0.5) / 1000 * size
-
-
-def parse_florence(text: str, width: int, height: int, default_label: str = "") -> list[Detection]:
-    cleaned = re.sub(r"</?s>|<pad>|<od>|</od>", "", text)
-    detections: list[Detection] = []
-    for phrase, locations in _FLORENCE_PHRASE.findall(cleaned):
-        label = phrase.strip() or default_label
-        bins = [int(value) for value in _FLORENCE_LOC.findall(locations)]
-        for start in range(0, len(bins) - 3, 4):
-            x1, y1, x2, y2 = bins[start : start + 4]
-            box = to_box(
-                _florence_coordinate(x1, width),
-                _florence_coordinate(y1, height),
-                _florence_coordinate(x2, width),
-                _florence_coordinate(y2, height),
-                width,
-                height,
-            )
-            if box is not None:
-                detections.append(Detection(label, box))
-    return deduplicate(detections)
-
-
-def florence_region(box: Box, width: int, height: int) -> str:
-    """A box in original pixels as Florence-2's four location tokens (the bin that holds each edge)."""
-
-    def to_bin(value: int, size: int) -> int:
-        return max(0, min(999, int(value / size * 1000)))
-
-    return "".join(
-        f"<loc_{to_bin(v, s)}>" for v, s in ((box.x1, width), (box.y1, height), (box.x2, width), (box.y2, height))
-    )
-
-
-# --- Qwen2.5-VL: JSON list of {"bbox_2d": [x1, y1, x2, y2], "label": ...} in pixels of the resized input ---
+# --- helpers for JSON answers ---------------------------------------------------------------------
 _OBJECT = re.compile(r"\{[^{}]*\}")
 
 
@@ -120,55 +80,13 @@ def json_objects(text: str) -> list[dict]:
     return objects
 
 
-def _numbers(value: object) -> list[float] | None:
+def numbers(value: object) -> list[float] | None:
     if not isinstance(value, list | tuple) or len(value) != 4:
         return None
     try:
         return [float(v) for v in value]
     except (TypeError, ValueError):
         return None
-
-
-def parse_qwen(
-    text: str, input_width: int, input_height: int, width: int, height: int, default_label: str = ""
-) -> list[Detection]:
-    """``input_*`` is the size the processor actually fed the model (``image_grid_thw`` x 14)."""
-    scale_x, scale_y = width / input_width, height / input_height
-    detections = []
-    for item in json_objects(text):
-        coordinates = _numbers(item.get("bbox_2d", item.get("bbox")))
-        if coordinates is None:
-            continue
-        x1, y1, x2, y2 = coordinates
-        box = to_box(x1 * scale_x, y1 * scale_y, x2 * scale_x, y2 * scale_y, width, height)
-        if box is None:
-            continue
-        label = str(item.get("label") or default_label).strip()
-        score = item.get("score")
-        detections.append(Detection(label, box, float(score) if isinstance(score, int | float) else None))
-    return deduplicate(detections)
-
-
-# --- InternVL: <ref>label</ref><box>[[x1, y1, x2, y2], ...]</box>, 0-1000 normalised ---------------------
-_INTERNVL = re.compile(r"(?:<ref>(.*?)</ref>\s*)?<box>\s*(\[.*?)(?:</box>|$)", re.DOTALL)
-_QUAD = re.compile(r"\[\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\]")
-
-
-def parse_internvl(text: str, width: int, height: int, default_label: str = "") -> list[Detection]:
-    detections = []
-    for label, boxes in _INTERNVL.findall(text):
-        for x1, y1, x2, y2 in _QUAD.findall(boxes):
-            box = to_box(
-                float(x1) / 1000 * width,
-                float(y1) / 1000 * height,
-                float(x2) / 1000 * width,
-                float(y2) / 1000 * height,
-                width,
-                height,
-            )
-            if box is not None:
-                detections.append(Detection((label or default_label).strip(), box))
-    return deduplicate(detections)
 
 
 def split_phrases(text: str) -> list[str]:

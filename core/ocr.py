@@ -1,4 +1,4 @@
-"""OCR: the prompt per model family and the cleaner that strips a model's chatter from the text.
+"""OCR: the request for a family's OCR prompt and the cleaner that strips a model's chatter from the text.
 
 The cleaner only removes what surrounds the transcription (greetings, "here is the text:", code
 fences, an echoed prompt, sign-offs); the lines of the text itself are never rewritten.
@@ -9,40 +9,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from PIL import Image
+
 from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
+from core.families.base import LANGUAGE_HINTS, NO_TEXT_MARK, Family
 
-LANGUAGE_HINTS = ("auto", "ru", "en")
-NO_TEXT_MARK = "NO_TEXT"
+__all__ = ["LANGUAGE_HINTS", "NO_TEXT_MARK", "OCR_MAX_TILES", "OcrText", "clean_ocr_output", "ocr_request"]
+
 OCR_MAX_TILES = 16  # text needs pixels: full resolution
-
-_BASE_PROMPT = (
-    "Transcribe all the text in this image exactly as written, keeping the line breaks. "
-    "Output only the text itself: no introduction, no explanation, no formatting. "
-    f"If the image contains no text, answer {NO_TEXT_MARK}."
-)
-_HINTS = {
-    "auto": "",
-    "ru": " The text is in Russian; keep it in Russian, do not translate it.",
-    "en": " The text is in English.",
-}
-# Florence-2 takes a bare task token: nothing may be added to it, not even a language hint.
-_TASK_TOKEN_PROMPTS = {"florence2": "<OCR>"}
-
-
-def ocr_prompt(family: str, language_hint: str = "auto") -> str:
-    if language_hint not in _HINTS:
-        raise ValueError(f"language hint must be one of {LANGUAGE_HINTS}")
-    if family in _TASK_TOKEN_PROMPTS:
-        return _TASK_TOKEN_PROMPTS[family]
-    return _BASE_PROMPT + _HINTS[language_hint]
 
 
 def ocr_request(
-    family: str, image: object, language_hint: str, max_new_tokens: int, max_tiles: int
+    family: Family, image: Image.Image, language_hint: str, max_new_tokens: int, max_tiles: int
 ) -> GenerationRequest:
-    prompt = ocr_prompt(family, language_hint)
     return GenerationRequest(
-        (ChatMessage(Role.USER, prompt, (image,)),),  # type: ignore[arg-type]
+        (ChatMessage(Role.USER, family.ocr_prompt(language_hint), (image,)),),
         SamplingParams(max_new_tokens=max_new_tokens, do_sample=False),
         max_tiles,
     )

@@ -19,6 +19,7 @@ LANGUAGES = ("ru", "en")
 _YES = ("yes", "true", "1", "on")
 _NO = ("no", "false", "0", "off")
 
+MAX_NEW_TOKENS_LIMIT = 8192
 DEFAULT_GPU_MODEL = "HuggingFaceTB/SmolVLM2-2.2B-Instruct"
 DEFAULT_CPU_MODEL = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
 
@@ -58,6 +59,11 @@ class Settings:
     max_video_side: int = 3840
     extra_model_ids: tuple[str, ...] = ()
     lab_documents_dir: Path | None = None
+    model_memory_gb: float | None = None  # None: from the free RAM, or the GPU's memory
+    max_loaded_models: int | None = None  # None: 2 on a CPU, 3 on a GPU
+    model_keep_alive_s: float | None = 1800.0  # None: idle models stay until room is needed
+    max_parallel: int = 1
+    max_queue: int = 16
 
     @property
     def offline(self) -> bool:
@@ -121,6 +127,41 @@ def _int(values: Mapping[str, str], names: tuple[str, ...], default: int, low: i
     return number
 
 
+def _float(values: Mapping[str, str], name: str, low: float, high: float) -> float | None:
+    found = _lookup(values, name)
+    if found is None:
+        return None
+    try:
+        number = float(found[1])
+    except ValueError:
+        raise SettingsError(name, found[1], f"a number from {low:g} to {high:g}") from None
+    if not low <= number <= high:
+        raise SettingsError(name, found[1], f"a number from {low:g} to {high:g}")
+    return number
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _duration(values: Mapping[str, str], name: str, default: float | None) -> float | None:
+    """Seconds from ``90``, ``90s``, ``30m`` or ``2h``; ``never`` (or ``-1``) means no time limit."""
+    found = _lookup(values, name)
+    if found is None:
+        return default
+    raw = found[1].lower()
+    if raw in ("never", "-1"):
+        return None
+    unit = _DURATION_UNITS.get(raw[-1:])
+    number = raw[:-1] if unit is not None else raw
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise SettingsError(name, found[1], "a duration such as 90s, 30m or 2h, 0 (unload at once) or never")
+    return seconds
+
+
 def _list(values: Mapping[str, str], name: str) -> tuple[str, ...]:
     found = _lookup(values, name)
     if found is None:
@@ -158,7 +199,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         hf_home=Path(hf_home[1]).expanduser() if hf_home else Settings().hf_home,
         hf_token=Secret(token[1] if token else ""),
         port=_int(values, ("APP_PORT", "PORT", "GRADIO_PORT"), 8501, 1, 65535),
-        max_new_tokens=_int(values, ("MAX_NEW_TOKENS",), 512, 1, 8192),
+        max_new_tokens=_int(values, ("MAX_NEW_TOKENS",), 512, 1, MAX_NEW_TOKENS_LIMIT),
         ui_lang=_choice(values, ("UI_LANG",), LANGUAGES, "ru"),
         max_upload_mb=_int(values, ("MAX_UPLOAD_MB",), 50, 1, 2048),
         max_video_mb=_int(values, ("MAX_VIDEO_MB",), 200, 1, 2048),
@@ -166,6 +207,11 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         max_video_side=_int(values, ("MAX_VIDEO_SIDE",), 3840, 64, 8192),
         extra_model_ids=_list(values, "EXTRA_MODEL_IDS"),
         lab_documents_dir=Path(lab_dir[1]).expanduser() if lab_dir else None,
+        model_memory_gb=_float(values, "MODEL_MEMORY_GB", 0.01, 4096),
+        max_loaded_models=_int(values, ("MAX_LOADED_MODELS",), 0, 1, 32) or None,
+        model_keep_alive_s=_duration(values, "MODEL_KEEP_ALIVE", 1800.0),
+        max_parallel=_int(values, ("MAX_PARALLEL",), 1, 1, 64),
+        max_queue=_int(values, ("MAX_QUEUE",), 16, 1, 10000),
     )
 
 

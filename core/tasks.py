@@ -6,9 +6,18 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from core.boxes import Box
-from core.engines.types import ChatMessage, GenerationRequest, GenerationStats, Role, SamplingParams, VideoClip
-from core.grounding import florence_region
+from core.boxes import Box, crop_with_margin
+from core.engines.registry import family_of
+from core.engines.types import (
+    Capability,
+    ChatMessage,
+    GenerationRequest,
+    GenerationStats,
+    ModelCard,
+    Role,
+    SamplingParams,
+    VideoClip,
+)
 from core.media import InvalidInput
 
 # One-click chat prompts, sent in the UI language so the answer comes back in it.
@@ -122,8 +131,22 @@ def region_prompt(box_text: str, width: int, height: int, language: str) -> str:
     return template.format(box=box_text, width=width, height=height)
 
 
-def native_region_prompt(family: str, box: Box, width: int, height: int) -> str | None:
-    """A model's own region task, with the box in its coordinates; None when it has none (use a crop)."""
-    if family == "florence2":
-        return "<REGION_TO_DESCRIPTION>" + florence_region(box, width, height)
-    return None
+@dataclass(frozen=True)
+class RegionPlan:
+    """How a region is put to a model: what it sees, the first question, and whether follow-ups make sense."""
+
+    crop: Image.Image  # the box with a margin, shown to the user either way
+    images: tuple[Image.Image, ...]
+    question: str
+    follow_ups: bool
+
+
+def plan_region(card: ModelCard, image: Image.Image, box: Box, language: str) -> RegionPlan:
+    """The family's own region task when it has one (the box in its coordinates), else a crop with context."""
+    crop = image.crop(crop_with_margin(box, image.width, image.height).as_tuple())
+    follow_ups = card.can(Capability.CHAT)
+    native = family_of(card).native_region_prompt(box, image.width, image.height)
+    if native is not None:
+        return RegionPlan(crop, (image,), native, follow_ups)
+    question = region_prompt(box.as_text(), image.width, image.height, language)
+    return RegionPlan(crop, (image, crop), question, follow_ups)

@@ -4,10 +4,9 @@ import pytest
 from PIL import Image
 
 from core.boxes import Box
-from core.detection import grounding_prompt, grounding_request, parse_grounding
+from core.detection import grounding_request, parse_phrase
+from core.families import FAMILIES, CannotGround
 from core.grounding import Detection
-from core.ocr import ocr_prompt
-from core.tasks import native_region_prompt
 
 
 @pytest.mark.parametrize(
@@ -19,16 +18,18 @@ from core.tasks import native_region_prompt
     ],
 )
 def test_grounding_prompt_per_family(family, expected):
-    assert expected in grounding_prompt(family, "red car")
+    assert expected in FAMILIES[family].grounding_prompt("red car")
 
 
 def test_smolvlm_cannot_ground():
-    with pytest.raises(ValueError):
-        grounding_prompt("smolvlm", "cat")
+    with pytest.raises(CannotGround):
+        FAMILIES["smolvlm"].grounding_prompt("cat")
+    with pytest.raises(CannotGround):
+        FAMILIES["smolvlm"].parse_grounding("[]", "cat", (10, 10), None)
 
 
 def test_request_is_greedy_and_keeps_special_tokens():
-    request = grounding_request("internvl", Image.new("RGB", (10, 10)), "cat")
+    request = grounding_request(FAMILIES["internvl"], Image.new("RGB", (10, 10)), "cat")
     assert request.keep_special_tokens and not request.sampling.do_sample
 
 
@@ -47,12 +48,13 @@ def test_request_is_greedy_and_keeps_special_tokens():
     ],
 )  # fmt: skip
 def test_parse_grounding(family, text, input_size, expected):
-    assert parse_grounding(family, text, "cat", 1000, 500, input_size) == expected
+    assert parse_phrase(FAMILIES[family], text, "cat", (1000, 500), input_size) == expected
 
 
 def test_florence_tasks_are_bare_tokens():
-    assert ocr_prompt("florence2", "ru") == "<OCR>"  # nothing may be added to a task token
-    assert native_region_prompt("florence2", Box(100, 100, 300, 200), 1000, 500) == (
+    florence = FAMILIES["florence2"]
+    assert florence.ocr_prompt("ru") == "<OCR>"  # nothing may be added to a task token
+    assert florence.native_region_prompt(Box(100, 100, 300, 200), 1000, 500) == (
         "<REGION_TO_DESCRIPTION><loc_100><loc_200><loc_300><loc_400>"
     )
-    assert native_region_prompt("qwen2_5_vl", Box(1, 1, 9, 9), 10, 10) is None
+    assert FAMILIES["qwen2_5_vl"].native_region_prompt(Box(1, 1, 9, 9), 10, 10) is None

@@ -3,17 +3,10 @@ from __future__ import annotations
 import pytest
 
 from core.boxes import Box
-from core.grounding import (
-    Detection,
-    deduplicate,
-    florence_region,
-    iou,
-    parse_florence,
-    parse_internvl,
-    parse_qwen,
-    split_phrases,
-    to_box,
-)
+from core.families.florence2 import florence_region, parse_florence
+from core.families.internvl import parse_internvl
+from core.families.qwen2_5_vl import parse_qwen
+from core.grounding import Detection, deduplicate, iou, split_phrases, to_box
 
 W, H = 1000, 500
 

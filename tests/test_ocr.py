@@ -4,11 +4,14 @@ import pytest
 from PIL import Image
 
 from core.engines.types import Role
-from core.ocr import LANGUAGE_HINTS, NO_TEXT_MARK, OCR_MAX_TILES, clean_ocr_output, ocr_prompt, ocr_request
+from core.families import FAMILIES
+from core.ocr import LANGUAGE_HINTS, NO_TEXT_MARK, OCR_MAX_TILES, clean_ocr_output, ocr_request
+
+SMOLVLM = FAMILIES["smolvlm"]
 
 INVOICE = "ООО «Ромашка»\nСчёт № 42 от 23.11.2026\nИтого: 1 234,56 ₽"
 RECEIPT = "ACME STORE\n2x Coffee   7.00\nTOTAL      7.00\nThank you!"
-PROMPT = ocr_prompt("smolvlm", "auto")
+PROMPT = SMOLVLM.ocr_prompt("auto")
 
 
 @pytest.mark.parametrize(
@@ -77,7 +80,7 @@ def test_a_document_mentioning_no_text_is_not_empty():
 
 @pytest.mark.parametrize("hint", LANGUAGE_HINTS)
 def test_prompt_asks_for_verbatim_text_with_the_language_hint(hint):
-    prompt = ocr_prompt("smolvlm", hint)
+    prompt = SMOLVLM.ocr_prompt(hint)
     assert "exactly as written" in prompt and NO_TEXT_MARK in prompt
     if hint == "ru":
         assert "Russian" in prompt
@@ -87,12 +90,12 @@ def test_prompt_asks_for_verbatim_text_with_the_language_hint(hint):
 
 def test_unknown_hint_is_refused():
     with pytest.raises(ValueError):
-        ocr_prompt("smolvlm", "de")
+        SMOLVLM.ocr_prompt("de")
 
 
 def test_ocr_request_is_greedy_and_full_resolution():
     image = Image.new("RGB", (10, 10))
-    request = ocr_request("smolvlm", image, "ru", 900, OCR_MAX_TILES)
+    request = ocr_request(SMOLVLM, image, "ru", 900, OCR_MAX_TILES)
     assert request.messages[0].role is Role.USER and request.messages[0].images == (image,)
     assert request.sampling.do_sample is False and request.sampling.max_new_tokens == 900
     assert request.max_tiles == 16

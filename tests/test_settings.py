@@ -162,3 +162,44 @@ def test_serve_script_refuses_to_start_with_an_invalid_value(tmp_path):
 def test_extra_model_ids_are_a_comma_separated_list():
     settings = load_settings({"EXTRA_MODEL_IDS": " /models/a, ,org/b "}, dotenv_path=None)
     assert settings.extra_model_ids == ("/models/a", "org/b")
+
+
+def test_serving_defaults():
+    settings = load_settings({}, dotenv_path=None)
+    assert settings.model_memory_gb is None and settings.max_loaded_models is None  # worked out from the machine
+    assert settings.model_keep_alive_s == 1800.0
+    assert (settings.max_parallel, settings.max_queue) == (1, 16)
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [("90", 90.0), ("90s", 90.0), ("30m", 1800.0), ("2h", 7200.0), ("0", 0.0), ("never", None), ("-1", None)],
+)
+def test_keep_alive_durations(raw, seconds):
+    assert load_settings({"MODEL_KEEP_ALIVE": raw}, dotenv_path=None).model_keep_alive_s == seconds
+
+
+def test_serving_values_are_read():
+    settings = load_settings(
+        {"MODEL_MEMORY_GB": "6.5", "MAX_LOADED_MODELS": "3", "MAX_PARALLEL": "2", "MAX_QUEUE": "40"}, dotenv_path=None
+    )
+    assert (settings.model_memory_gb, settings.max_loaded_models) == (6.5, 3)
+    assert (settings.max_parallel, settings.max_queue) == (2, 40)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"MODEL_MEMORY_GB": "lots"}, "MODEL_MEMORY_GB"),
+        ({"MODEL_MEMORY_GB": "0"}, "MODEL_MEMORY_GB"),
+        ({"MODEL_KEEP_ALIVE": "soon"}, "MODEL_KEEP_ALIVE"),
+        ({"MODEL_KEEP_ALIVE": "-5m"}, "MODEL_KEEP_ALIVE"),
+        ({"MAX_LOADED_MODELS": "0"}, "MAX_LOADED_MODELS"),
+        ({"MAX_PARALLEL": "0"}, "MAX_PARALLEL"),
+        ({"MAX_QUEUE": "many"}, "MAX_QUEUE"),
+    ],
+)
+def test_invalid_serving_values_name_the_variable(env, variable):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env, dotenv_path=None)
+    assert caught.value.variable == variable

@@ -1,4 +1,8 @@
-"""The one small Protocol every model adapter implements (local transformers today, a remote server later)."""
+"""The one small Protocol every model adapter implements (local transformers today, a remote server later).
+
+Only the serving pool (``core.serving.pool``) calls ``load`` and ``unload``; everything else asks the
+serving core for a generation and never holds an engine across requests.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ class GenerationStream(Protocol):
     """Iterate to receive text pieces as they are produced; ``stats`` is final once iteration ends."""
 
     stats: GenerationStats
+    input_size: tuple[int, int] | None  # (width, height) of the image as the model saw it, when it saw one
 
     def __iter__(self) -> Iterator[str]: ...
 
@@ -33,6 +38,10 @@ class Engine(Protocol):
     @property
     def runtime(self) -> RuntimeInfo: ...
 
+    def estimated_bytes(self) -> int | None:
+        """Memory the loaded model takes, known before loading where possible (None: cannot tell)."""
+        ...
+
     def load(self, on_progress: ProgressCallback | None = None) -> None: ...
 
     def unload(self) -> None: ...
@@ -40,6 +49,8 @@ class Engine(Protocol):
     def stream(self, request: GenerationRequest, stop: threading.Event | None = None) -> GenerationStream:
         """Start generating; pieces of text arrive through the returned stream.
 
-        Setting ``stop`` (or closing the stream) ends generation early and leaves the engine ready.
+        Setting ``stop`` (or closing the stream) ends generation early. Raises
+        :class:`core.engines.types.EngineNotLoaded` when the weights are not loaded: an engine never
+        loads itself.
         """
         ...

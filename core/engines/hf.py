@@ -1,6 +1,7 @@
-"""What every transformers-backed adapter shares: device and dtype, loading, the lock, threaded streaming.
+"""What every transformers-backed adapter shares: device and dtype, loading, threaded streaming.
 
-An adapter subclasses :class:`TransformersEngine` and only says how a request becomes model inputs.
+An adapter subclasses :class:`TransformersEngine` (or :class:`ChatTemplateEngine`) in its family's
+module and only says how a request becomes model inputs.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Any
 from core.engines.base import ProgressCallback
 from core.engines.device import resolve_device, resolve_dtype
 from core.engines.loading import download_command, load_local_only
-from core.engines.streaming import ThreadedGeneration
+from core.engines.streaming import ThreadedGeneration, install_stop_hooks
 from core.engines.types import (
-    EngineBusy,
+    EngineNotLoaded,
     GenerationRequest,
     ModelCard,
     ModelUnavailable,
@@ -24,6 +25,7 @@ from core.engines.types import (
     RuntimeInfo,
     VideoClip,
 )
+from core.engines.weights import estimate_model_bytes, loaded_model_bytes
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,8 @@ def chat_conversation(request: GenerationRequest) -> tuple[list[dict[str, Any]],
 class TransformersEngine:
     """One checkpoint loaded with AutoProcessor + AutoModelForImageTextToText (safetensors, SDPA, no remote code).
 
-    One generate at a time: a second caller gets :class:`EngineBusy`.
+    It does not queue or lock: the serving core decides when it runs, and it only ever loads when the
+    serving pool tells it to.
     """
 
     family = ""
@@ -73,7 +76,7 @@ class TransformersEngine:
             log.warning("MODEL_DEVICE=%s is not available here; running on %s", settings.device, choice.device)
         self._model: Any = None
         self._processor: Any = None
-        self._lock = threading.Lock()
+        self._state_lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
@@ -83,16 +86,19 @@ class TransformersEngine:
     def runtime(self) -> RuntimeInfo:
         return self._runtime
 
-    @property
-    def busy(self) -> bool:
-        return self._lock.locked()
+    def estimated_bytes(self) -> int | None:
+        if self._model is not None:
+            return loaded_model_bytes(self._model)
+        return estimate_model_bytes(self._source, self._settings, self._runtime.dtype, self.card.params_millions)
 
     def load(self, on_progress: ProgressCallback | None = None) -> None:
         if self.loaded:
             return
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # progress goes to the UI; a console bar is noise in the log
         report = on_progress or (lambda fraction, step: None)
         source = self._source
         local_only = load_local_only(source, self._settings)
@@ -123,11 +129,13 @@ class TransformersEngine:
         report(0.8, "load.device")
         model = model.to(self._runtime.device)  # type: ignore[arg-type]  # transformers' stub is too narrow
         model.eval()
-        self._processor, self._model = processor, model
+        install_stop_hooks(model)
+        with self._state_lock:
+            self._processor, self._model = processor, model
         report(1.0, "load.ready")
 
     def unload(self) -> None:
-        with self._lock:
+        with self._state_lock:
             self._model = None
             self._processor = None
         gc.collect()
@@ -152,27 +160,46 @@ class TransformersEngine:
         raise NotImplementedError
 
     def stream(self, request: GenerationRequest, stop: threading.Event | None = None) -> ThreadedGeneration:
-        if not self.loaded:
-            self.load()
-        if not self._lock.acquire(blocking=False):
-            raise EngineBusy("another generation is running")
-        try:
-            if request.messages[-1].role is not Role.USER:
-                raise ValueError("the last message must be the user's")
-            prepared = self.build_inputs(request)
-            generation = ThreadedGeneration(
-                self._model,
-                self._processor.tokenizer,
-                prepared.tensors,
-                request.sampling.generate_kwargs(),
-                stop=stop,
-                release=self._lock.release,
-                image_tiles=prepared.vision_passes,
-                skip_special_tokens=not request.keep_special_tokens,
-                prompt_in_output=not self._model.config.is_encoder_decoder,
-            )
-            generation.stats.input_size = prepared.input_size
-            return generation
-        except BaseException:
-            self._lock.release()
-            raise
+        with self._state_lock:
+            model, processor = self._model, self._processor
+        if model is None:
+            raise EngineNotLoaded(f"{self.card.model_id} is not loaded; only the serving pool loads models")
+        if request.messages[-1].role is not Role.USER:
+            raise ValueError("the last message must be the user's")
+        prepared = self.build_inputs(request)
+        return ThreadedGeneration(
+            model,
+            processor.tokenizer,
+            prepared.tensors,
+            request.sampling.generate_kwargs(),
+            stop=stop,
+            image_tiles=prepared.vision_passes,
+            skip_special_tokens=not request.keep_special_tokens,
+            input_size=prepared.input_size,
+        )
+
+
+class ChatTemplateEngine(TransformersEngine):
+    """A model whose processor takes ``text`` (from its chat template) and ``images`` in one call."""
+
+    def _image_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
+        return {}
+
+    def _input_size(self, tensors: Any) -> tuple[int, int] | None:
+        return None
+
+    def _vision_passes(self, tensors: Any, images: list[Any]) -> int:
+        return int(tensors["pixel_values"].shape[0])
+
+    def build_inputs(self, request: GenerationRequest) -> PreparedInputs:
+        conversation, images, clips = chat_conversation(request)
+        if clips:
+            raise ValueError(f"{self.card.title} is used for images here, not video")
+        prompt = self._processor.apply_chat_template(conversation, add_generation_prompt=True)
+        kwargs: dict[str, Any] = {"text": [prompt], "return_tensors": "pt"}
+        if images:
+            kwargs["images"] = images
+            kwargs.update(self._image_kwargs(request))
+        tensors = self._processor(**kwargs)
+        passes = self._vision_passes(tensors, images) if images else 0
+        return PreparedInputs(self._move(tensors), passes, self._input_size(tensors) if images else None)

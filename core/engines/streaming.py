@@ -1,7 +1,9 @@
 """Run ``model.generate`` on a worker thread and hand its text out piece by piece.
 
-Stopping is cooperative: a stopping criterion polls an Event after every token, so a stopped
-generation ends within one decoding step and leaves the model ready for the next request.
+Stopping is cooperative and reaches every phase:
+- between tokens, a stopping criterion polls the stop Event, so decoding ends within one token;
+- inside a forward pass (the image prefill can take a minute on a CPU), a pre-hook on every layer of
+  the model checks the same Event and aborts the pass, so a stop lands within one layer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,36 @@ from core.engines.types import GenerationFailed, GenerationStats
 
 # How long the consumer waits for the next piece before checking whether the worker died.
 _POLL_SECONDS = 0.2
+
+# The stop Event of the generation running on this thread, read by the layer hooks.
+_running = threading.local()
+
+
+class _Cancelled(Exception):  # noqa: N818 - internal control flow, never shown
+    """Raised inside a forward pass when its generation was asked to stop."""
+
+
+def _check_stop(module: Any, args: Any) -> None:
+    stop = getattr(_running, "stop", None)
+    if stop is not None and stop.is_set():
+        raise _Cancelled
+
+
+def install_stop_hooks(model: Any) -> int:
+    """Let a stop request interrupt a forward pass at the next layer; returns the number of layers hooked.
+
+    Every element of an ``nn.ModuleList`` is a layer (vision encoder blocks, decoder layers), whatever
+    the family calls them. Outside a generation the hook finds no Event and costs one attribute lookup.
+    """
+    import torch
+
+    hooked = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.ModuleList):
+            for layer in module:
+                layer.register_forward_pre_hook(_check_stop)
+                hooked += 1
+    return hooked
 
 
 def _stop_criterion(stop: threading.Event, on_token: Callable[[], None]) -> Any:
@@ -34,7 +66,7 @@ def _stop_criterion(stop: threading.Event, on_token: Callable[[], None]) -> Any:
 class ThreadedGeneration:
     """A :class:`core.engines.base.GenerationStream` backed by a generate() call on a worker thread.
 
-    ``release`` runs exactly once, after the worker has finished: the engine uses it to free its lock.
+    ``release`` runs exactly once, after the worker has finished.
     """
 
     def __init__(
@@ -47,7 +79,7 @@ class ThreadedGeneration:
         release: Callable[[], None] | None = None,
         image_tiles: int = 0,
         skip_special_tokens: bool = True,
-        prompt_in_output: bool = True,
+        input_size: tuple[int, int] | None = None,
     ) -> None:
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
@@ -55,9 +87,9 @@ class ThreadedGeneration:
         self._release = release
         self._released = False
         self._error: BaseException | None = None
+        self._tokens = 0
+        self.input_size = input_size
         self.stats = GenerationStats(prompt_tokens=int(inputs["input_ids"].shape[-1]), image_tiles=image_tiles)
-        # Decoder-only models return prompt + answer; encoder-decoder ones the answer after a start token.
-        self._output_offset = self.stats.prompt_tokens if prompt_in_output else 1
         self._streamer = TextIteratorStreamer(
             tokenizer, skip_prompt=True, skip_special_tokens=skip_special_tokens, timeout=_POLL_SECONDS
         )
@@ -71,19 +103,25 @@ class ThreadedGeneration:
 
     def _token_done(self) -> None:
         # Timed here rather than when text arrives: a first token can decode to nothing visible yet.
+        self._tokens += 1
         if self.stats.seconds_to_first_token is None:
             self.stats.seconds_to_first_token = time.perf_counter() - self._started
 
     def _work(self, model: Any, kwargs: dict[str, Any]) -> None:
         import torch
 
+        _running.stop = self._stop
         try:
             with torch.inference_mode():
-                output = model.generate(**kwargs)
-            self.stats.new_tokens = int(output.shape[-1]) - self._output_offset
+                model.generate(**kwargs)
+        except _Cancelled:
+            self._streamer.end()
         except BaseException as error:  # noqa: BLE001 - re-raised on the consumer's thread
             self._error = error
             self._streamer.end()
+        finally:
+            _running.stop = None
+            self.stats.new_tokens = self._tokens
 
     def __iter__(self) -> Iterator[str]:
         import queue

@@ -115,7 +115,6 @@ class GenerationStats:
     seconds_to_first_token: float | None = None
     seconds_total: float = 0.0
     stopped: bool = False
-    input_size: tuple[int, int] | None = None  # (width, height) of the image as the model saw it
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -148,5 +147,17 @@ class GenerationFailed(EngineError):
     key = "engine.failed"
 
 
-class EngineBusy(EngineError):
-    key = "engine.busy"
+class ModelTooLarge(EngineError):
+    """The model cannot fit the memory budget even with every other model unloaded."""
+
+    key = "model.too_large"
+
+
+class ServerBusy(EngineError):
+    """The queue is full: the request is refused at once instead of waiting without end."""
+
+    key = "queue.full"
+
+
+class EngineNotLoaded(RuntimeError):
+    """A programming error: only the serving pool loads weights, and it streams only from loaded engines."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from core.lab.config import ConfigError, load_models
 from core.lab.report import write_report
 from core.lab.runner import discover, load_page, run, settings_for_device
 from core.media import InvalidInput
+from core.serving import Priority, ServingCore
 from core.settings import SettingsError, load_settings
 
 
@@ -20,6 +24,28 @@ def _progress(done: int, total: int, left: float | None, what: str) -> None:
     eta = "--:--" if left is None else f"{int(left // 60):02d}:{int(left % 60):02d}"
     sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} ETA {eta} {what[:40]:<40}")
     sys.stderr.flush()
+
+
+def _stop_on_interrupt(stop: threading.Event) -> Callable[[], None]:
+    """The first Ctrl-C stops the run, dropping the page being read; a second one quits at once.
+
+    Returns what puts the previous handler back.
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        sys.stderr.write("\nstopping: the page being read will not be saved (Ctrl-C again to quit at once)\n")
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signals reach the main thread only (a test calling main() from a worker)
+    previous = signal.signal(signal.SIGINT, handler)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    return restore
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,8 +94,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if unreadable else 0
 
     run_dir = args.resume or args.output_dir / datetime.now().strftime("%Y%m%d_%H%M%S")
-    summary = run(models, items, run_dir, settings, progress=_progress)
+    serving = ServingCore(settings)
+    stop = threading.Event()
+    restore_interrupt = _stop_on_interrupt(stop)
+    try:
+        summary = run(
+            models, items, run_dir, progress=_progress, stop=stop, release=serving.release,
+            clients=lambda model_id: serving.client(model_id, "lab-cli", Priority.BATCH),
+        )  # fmt: skip
+    finally:
+        restore_interrupt()
+        serving.close()
     sys.stderr.write("\n")
+    if summary.cancelled:
+        print(f"interrupted: the page being read was not saved; finish with --resume {run_dir}", file=sys.stderr)
+        return 130
     report = write_report(run_dir, models, args.references)
     for row in report["models"]:
         print(f"{row['name']}: accuracy {row.get('accuracy')}, failures {row['failures']}")

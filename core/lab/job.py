@@ -12,8 +12,8 @@ from typing import Any
 
 from core.lab.config import LabModel
 from core.lab.report import write_report
-from core.lab.runner import EngineFactory, RunSummary, WorkItem, run
-from core.settings import Settings
+from core.lab.runner import ClientFactory, RunSummary, WorkItem, run
+from core.serving import JobStatus
 
 
 def safe_name(name: str) -> str:
@@ -45,8 +45,7 @@ class LabJob:
     models: list[LabModel]
     items: list[WorkItem]
     references: Path | None
-    settings: Settings
-    factory: EngineFactory
+    clients: ClientFactory  # the server's serving core, with this run as a batch owner
     run_dir: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="vlm-lab-")) / datetime.now().strftime("%Y%m%d_%H%M%S")
     )
@@ -54,6 +53,8 @@ class LabJob:
     total: int = 0
     seconds_left: float | None = None
     current: str = ""
+    waiting: JobStatus | None = None  # set while the current page waits for interactive users or a load
+    waiting_for: str = ""  # the model id that page waits for
     summary: RunSummary | None = None
     report: dict[str, Any] | None = None
     error: str | None = None
@@ -67,11 +68,14 @@ class LabJob:
     def _progress(self, done: int, total: int, left: float | None, what: str) -> None:
         self.done, self.total, self.seconds_left, self.current = done, total, left, what
 
+    def _waiting(self, model_id: str, status: JobStatus | None) -> None:
+        self.waiting_for, self.waiting = model_id, status
+
     def _work(self) -> None:
         try:
             self.summary = run(
-                self.models, self.items, self.run_dir, self.settings, factory=self.factory,
-                progress=self._progress, stop=self.stop, release_models=False,
+                self.models, self.items, self.run_dir, clients=self.clients,
+                progress=self._progress, stop=self.stop, on_wait=self._waiting,
             )  # fmt: skip
             self.report = write_report(self.run_dir, self.models, self.references)
         except Exception as error:  # noqa: BLE001 - shown to the user; the app keeps running

@@ -15,19 +15,19 @@ from typing import Any
 from PIL import Image
 
 from core.documents import PdfLimits, is_pdf, open_pdf, render_page
-from core.engines.base import Engine
-from core.engines.manager import stream_when_free
-from core.engines.registry import create_engine
-from core.engines.types import ChatMessage, GenerationRequest, Role
+from core.engines.registry import family_of
+from core.engines.types import ChatMessage, EngineError, GenerationRequest, GenerationStats, Role
 from core.grounding import json_objects
 from core.lab.config import LabModel
 from core.media import InvalidInput, MediaLimits, load_image
-from core.ocr import OCR_MAX_TILES, clean_ocr_output, ocr_prompt
+from core.ocr import OCR_MAX_TILES, clean_ocr_output
+from core.serving import JobStatus, ModelClient, Phase
 from core.settings import Settings
 
 DOCUMENT_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".pdf")
-EngineFactory = Callable[[str, Settings], Engine]
+ClientFactory = Callable[[str], ModelClient]  # model id -> that model through the serving core
 Progress = Callable[[int, int, float | None, str], None]  # done, total, seconds left (estimate), what
+Waiting = Callable[[str, JobStatus | None], None]  # model id, and its request's status while it waits (None: runs)
 
 
 @dataclass(frozen=True)
@@ -95,16 +95,29 @@ def write_atomically(path: Path, payload: dict[str, Any]) -> None:
     write_text_atomically(path, json.dumps(payload, ensure_ascii=False, indent=2))
 
 
-def _generate(engine: Engine, request: GenerationRequest, stop: threading.Event) -> tuple[str, Any]:
-    # The model may be shared with people using the other pages: wait for it rather than fail.
-    stream = stream_when_free(engine, request, stop)
-    if stream is None:
-        raise RuntimeError("cancelled")
-    text = "".join(stream)
-    return text, stream.stats
+class Cancelled(Exception):  # noqa: N818 - a state, not a fault
+    """The run was stopped during this page: nothing is written for it, so a resume runs it again."""
 
 
-def run_item(engine: Engine, model: LabModel, item: WorkItem, stop: threading.Event) -> dict[str, Any]:
+def _generate(
+    client: ModelClient, request: GenerationRequest, stop: threading.Event, on_wait: Waiting | None
+) -> tuple[str, GenerationStats]:
+    def report(piece: str | None, status: JobStatus) -> None:
+        if on_wait is not None:
+            on_wait(client.model_id, status if status.phase in (Phase.QUEUED, Phase.LOADING) else None)
+
+    outcome = client.generate(request, stop=stop, on_update=report)
+    if outcome.stopped:
+        raise Cancelled
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.text, outcome.stats
+
+
+def run_item(
+    client: ModelClient, model: LabModel, item: WorkItem, stop: threading.Event, on_wait: Waiting | None = None
+) -> dict[str, Any] | None:
+    """The result record of one page, or None when the run was stopped before the page's answers were complete."""
     record: dict[str, Any] = {
         "document": item.document.name,
         "page_index": item.page_index,
@@ -124,13 +137,12 @@ def run_item(engine: Engine, model: LabModel, item: WorkItem, stop: threading.Ev
     started = time.perf_counter()
     try:
         image = load_page(item)
-        family = engine.card.family
         if model.task == "vqa":
             answers = {}
             stats_list = []
             for question in model.questions:
                 request = GenerationRequest((ChatMessage(Role.USER, question, (image,)),), model.generation, 4)
-                text, stats = _generate(engine, request, stop)
+                text, stats = _generate(client, request, stop, on_wait)
                 answers[question] = text.strip()
                 stats_list.append(stats)
             record["prompt"] = list(model.questions)
@@ -140,17 +152,21 @@ def run_item(engine: Engine, model: LabModel, item: WorkItem, stop: threading.Ev
             record["new_tokens"] = sum(s.new_tokens for s in stats_list)
         else:
             if model.task == "ocr":
-                prompt = model.prompt or ocr_prompt(family, "auto")
+                prompt = model.prompt or family_of(client.card).ocr_prompt("auto")
             else:
                 prompt = model.prompt or extract_prompt(model.fields)
             tiles = OCR_MAX_TILES if model.task == "ocr" else 4
             request = GenerationRequest((ChatMessage(Role.USER, prompt, (image,)),), model.generation, tiles)
-            text, stats = _generate(engine, request, stop)
+            text, stats = _generate(client, request, stop, on_wait)
             record["prompt"] = prompt
             record["raw_response"] = text
             record["parsed"] = clean_ocr_output(text, prompt).text if model.task == "ocr" else parse_extraction(text)
             record["prompt_tokens"] = stats.prompt_tokens
             record["new_tokens"] = stats.new_tokens
+    except Cancelled:
+        return None
+    except EngineError as error:
+        record["error"] = f"{type(error).__name__}: {error}"
     except (InvalidInput, OSError, ValueError, RuntimeError) as error:
         record["error"] = f"{type(error).__name__}: {getattr(error, 'key', None) or error}"
     elapsed = time.perf_counter() - started
@@ -177,20 +193,32 @@ class RunSummary:
     cancelled: bool = False
 
 
+def _load_failed(model: LabModel, item: WorkItem, error: Exception) -> dict[str, Any]:
+    return {
+        "document": item.document.name,
+        "page_index": item.page_index,
+        "model": model.name,
+        "model_id": model.model_id,
+        "task": model.task,
+        "error": f"model did not load: {error}",
+    }
+
+
 def run(
     models: list[LabModel],
     items: list[WorkItem],
     run_dir: Path,
-    settings: Settings,
     *,
-    factory: EngineFactory = create_engine,
+    clients: ClientFactory,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
-    release_models: bool = True,
+    on_wait: Waiting | None = None,
+    release: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Run everything not already in ``run_dir`` (so the same call resumes an interrupted run).
 
-    ``release_models=False`` leaves each model loaded, for a factory that hands out a shared one.
+    Models load through the serving core behind ``clients``; ``release`` (the CLI's) unloads each one
+    once its pages are done, where a shared server leaves that to the pool.
     """
     stop = stop or threading.Event()
     summary = RunSummary(run_dir)
@@ -204,19 +232,13 @@ def run(
         if not pending:
             continue
         try:
-            engine = factory(model.model_id, settings)
-            engine.load()
-        except Exception as error:  # noqa: BLE001 - a model that cannot load fails its documents, the run goes on
+            client = clients(model.model_id)
+            if not client.load(stop=stop):
+                summary.cancelled = True
+                return summary
+        except EngineError as error:  # a model that cannot load fails its documents, the run goes on
             for item in pending:
-                record = {
-                    "document": item.document.name,
-                    "page_index": item.page_index,
-                    "model": model.name,
-                    "model_id": model.model_id,
-                    "task": model.task,
-                    "error": f"model did not load: {error}",
-                }
-                write_atomically(run_dir / model.name / f"{item.stem}.json", record)
+                write_atomically(run_dir / model.name / f"{item.stem}.json", _load_failed(model, item, error))
                 summary.failed += 1
                 position += 1
             continue
@@ -225,7 +247,10 @@ def run(
                 summary.cancelled = True
                 return summary
             started = time.perf_counter()
-            record = run_item(engine, model, item, stop)
+            record = run_item(client, model, item, stop, on_wait)
+            if record is None:
+                summary.cancelled = True
+                return summary
             write_atomically(run_dir / model.name / f"{item.stem}.json", record)
             position += 1
             timings.append(time.perf_counter() - started)
@@ -234,8 +259,8 @@ def run(
             if progress is not None:
                 left = (total - position) * (sum(timings) / len(timings))
                 progress(position, total, left, f"{model.name} / {item.stem}")
-        if release_models:
-            engine.unload()
+        if release is not None:
+            release(model.model_id)
     return summary
 
 

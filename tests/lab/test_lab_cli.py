@@ -13,7 +13,12 @@ from core.lab.__main__ import main
 from core.lab.config import ConfigError, parse_models
 from core.lab.runner import discover, run
 from core.lab.synthetic import write_dataset
+from core.serving import Priority, ServingCore
 from core.settings import Settings
+
+
+def _clients(serving: ServingCore):
+    return lambda model_id: serving.client(model_id, "lab-test", Priority.BATCH)
 
 
 @pytest.fixture
@@ -168,8 +173,11 @@ def test_resume_after_an_interruption(tmp_path, dataset, models_file, tiny_model
         if done == 2:
             stop.set()
 
-    settings = Settings(allow_download=False, hf_home=tmp_path / "hf", device="cpu")
-    first = run(models, items, run_dir, settings, progress=interrupt_after_two, stop=stop)
+    serving = ServingCore(Settings(allow_download=False, hf_home=tmp_path / "hf", device="cpu"))
+    try:
+        first = run(models, items, run_dir, clients=_clients(serving), progress=interrupt_after_two, stop=stop)
+    finally:
+        serving.close()
     assert first.cancelled and first.done == 2
     code = main(["run", "--documents", str(dataset), "--models-file", str(models_file), "--resume", str(run_dir),
                  "--device", "cpu"])  # fmt: skip
@@ -187,7 +195,10 @@ def test_resume_runs_failed_documents_again(tmp_path, dataset, models_file):
     failed = run_dir / models[0].name / f"{items[0].stem}.json"
     failed.parent.mkdir(parents=True)
     failed.write_text(json.dumps({"error": "out of memory"}), encoding="utf-8")
-    settings = Settings(allow_download=False, hf_home=tmp_path / "hf", device="cpu")
-    summary = run(models, items, run_dir, settings)
+    serving = ServingCore(Settings(allow_download=False, hf_home=tmp_path / "hf", device="cpu"))
+    try:
+        summary = run(models, items, run_dir, clients=_clients(serving))
+    finally:
+        serving.close()
     assert summary.done == 3 and summary.skipped == 0
     assert json.loads(failed.read_text(encoding="utf-8"))["error"] is None

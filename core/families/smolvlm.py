@@ -1,4 +1,8 @@
-"""SmolVLM2: tiles for images, SmolVLM's own video prompt (frames with timestamps) for clips."""
+"""SmolVLM2 (and any Idefics3 checkpoint): tiles for images, SmolVLM's own video prompt for clips.
+
+It chats, reads text and describes regions from a crop, but cannot locate objects reliably, so it has
+no grounding: Detection sends the user to a grounding family.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,15 @@ from typing import Any
 
 from core.engines.hf import PreparedInputs, TransformersEngine, chat_conversation
 from core.engines.tiling import plan_tiles
-from core.engines.types import GenerationRequest, VideoClip
+from core.engines.types import Capability, GenerationRequest, ModelCard, VideoClip
+from core.families.base import Family
+from core.settings import Settings
+
+ABILITIES = frozenset({Capability.CHAT, Capability.VIDEO, Capability.OCR, Capability.REGION})
 
 
 class SmolVLMEngine(TransformersEngine):
     family = "smolvlm"
-
-    # -- build inputs ---------------------------------------------------------------------------
 
     def _tile_side(self) -> tuple[int, int]:
         image_processor = self._processor.image_processor
@@ -64,3 +70,21 @@ def _video_kwargs(clips: list[VideoClip]) -> dict[str, Any]:
             )
         )
     return {"videos": videos, "video_metadata": metadata, "do_sample_frames": False}
+
+
+class SmolVLM(Family):
+    name = "smolvlm"
+    model_types = ("smolvlm", "idefics3")
+    name_hints = ("smolvlm",)
+    abilities = ABILITIES
+    catalogue = (
+        ModelCard("HuggingFaceTB/SmolVLM2-2.2B-Instruct", name, "SmolVLM2 2.2B", 2250, ABILITIES, 384),
+        ModelCard("HuggingFaceTB/SmolVLM2-500M-Video-Instruct", name, "SmolVLM2 500M Video", 507, ABILITIES, 512),
+        ModelCard("HuggingFaceTB/SmolVLM2-256M-Video-Instruct", name, "SmolVLM2 256M Video", 256, ABILITIES, 512),
+    )
+
+    def engine(self, card: ModelCard, settings: Settings) -> SmolVLMEngine:
+        return SmolVLMEngine(card, settings)
+
+
+FAMILY = SmolVLM()

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
 from core.engines.base import Engine
-from core.engines.manager import ModelManager
-from core.engines.registry import CATALOGUE, choices, create_engine, find_card
-from core.engines.types import Capability, ModelCard, RuntimeInfo, UnknownModel
+from core.engines.registry import CATALOGUE, choices, create_engine, family_of, find_card
+from core.engines.types import Capability, UnknownModel
+from core.families import FAMILIES
 from core.settings import Settings
 
 
@@ -58,53 +57,25 @@ def test_choices_put_the_active_model_first_then_local_extras():
     assert choices(CATALOGUE[1].model_id).count(CATALOGUE[1].model_id) == 1
 
 
-class _RecordingEngine:
-    """A neighbour of the manager under test: records load/unload, never touches weights."""
-
-    def __init__(self, model_id: str, log: list[str]) -> None:
-        self.card = ModelCard(model_id, "fake", model_id, None, frozenset({Capability.CHAT}))
-        self._loaded = False
-        self._log = log
-
-    @property
-    def loaded(self) -> bool:
-        return self._loaded
-
-    @property
-    def runtime(self) -> RuntimeInfo:
-        return RuntimeInfo("cpu", "float32")
-
-    def load(self, on_progress=None) -> None:
-        self._loaded = True
-        self._log.append(f"load {self.card.model_id}")
-
-    def unload(self) -> None:
-        self._loaded = False
-        self._log.append(f"unload {self.card.model_id}")
-
-    def stream(self, request, stop=None):
-        raise NotImplementedError
+def test_every_family_module_is_collected_with_its_catalogue():
+    assert set(FAMILIES) == {"smolvlm", "qwen2_5_vl", "internvl", "florence2"}
+    assert {card.family for card in CATALOGUE} == set(FAMILIES)
+    for name, family in FAMILIES.items():
+        assert family.name == name and family.model_types and family.abilities
+        assert all(card.family == name and card.capabilities == family.abilities for card in family.catalogue)
+        assert family_of(family.catalogue[0]) is family
 
 
-def test_manager_keeps_one_model_and_unloads_the_previous():
-    log: list[str] = []
-    manager = ModelManager(Settings(), factory=lambda model_id, settings: _RecordingEngine(model_id, log))
-    first = manager.load("a")
-    assert manager.activate("a") is first  # same id: same engine, nothing reloaded
-    manager.load("b")
-    assert log == ["load a", "unload a", "load b"]
-    assert not first.loaded
-    assert manager.engine is not None and manager.engine.card.model_id == "b"
-
-
-def test_manager_is_safe_to_switch_from_two_threads():
-    log: list[str] = []
-    manager = ModelManager(Settings(), factory=lambda model_id, settings: _RecordingEngine(model_id, log))
-    threads = [threading.Thread(target=manager.load, args=(name,)) for name in ("a", "b", "a", "b")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    loaded = [line for line in log if line.startswith("load")]
-    unloaded = [line for line in log if line.startswith("unload")]
-    assert len(loaded) - len(unloaded) == 1  # exactly one model left in memory
+@pytest.mark.parametrize(
+    ("model_id", "family"),
+    [
+        ("someone/SmolVLM2-custom", "smolvlm"),
+        ("org/Qwen2.5-VL-7B-Instruct", "qwen2_5_vl"),
+        ("org/InternVL3-2B-HF", "internvl"),
+        ("org/Florence-2-base-ft", "florence2"),
+    ],
+)
+def test_hub_ids_outside_the_catalogue_are_recognised_by_name(model_id, family):
+    card = find_card(model_id)
+    assert card.family == family and card.params_millions is None
+    assert card.capabilities == FAMILIES[family].abilities

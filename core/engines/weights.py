@@ -1,0 +1,96 @@
+"""How much memory a checkpoint takes once loaded, told before loading it.
+
+A safetensors file starts with a JSON header listing every tensor's dtype and shape, so the parameter
+count is known from a few kilobytes, without reading the weights: from a local directory, from the
+hub cache, or (when downloads are allowed) from the hub's own metadata of the files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BYTES_PER_PARAMETER = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
+# Activations, the KV cache and the processor come on top of the weights.
+WORKING_MARGIN = 1.25
+_MAX_HEADER_BYTES = 100 * 2**20
+_INDEX = "model.safetensors.index.json"
+_SINGLE = "model.safetensors"
+
+
+def header_parameter_count(path: Path) -> int:
+    """Parameters in one safetensors file, read from its header alone."""
+    with open(path, "rb") as source:
+        (length,) = struct.unpack("<Q", source.read(8))
+        if not 0 < length <= _MAX_HEADER_BYTES:
+            raise ValueError(f"{path} does not start with a safetensors header")
+        header = json.loads(source.read(length))
+    return sum(math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__")
+
+
+def _local_file(source: str, filename: str, settings: Settings) -> Path | None:
+    folder = Path(source).expanduser()
+    if folder.is_dir():
+        candidate = folder / filename
+        return candidate if candidate.is_file() else None
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(source, filename, cache_dir=str(settings.hub_cache_dir))
+    return Path(found) if isinstance(found, str) else None
+
+
+def local_parameter_count(source: str, settings: Settings) -> int | None:
+    """Parameters of a checkpoint on disk (a directory or the hub cache); None if its files are not there."""
+    index = _local_file(source, _INDEX, settings)
+    if index is not None:
+        shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+        paths = [_local_file(source, shard, settings) for shard in shards]
+        if any(path is None for path in paths):
+            return None
+        return sum(header_parameter_count(path) for path in paths if path is not None)
+    single = _local_file(source, _SINGLE, settings)
+    return header_parameter_count(single) if single is not None else None
+
+
+def _hub_parameter_count(source: str, settings: Settings) -> int | None:
+    from huggingface_hub import get_safetensors_metadata
+
+    metadata: Any = get_safetensors_metadata(source, token=str(settings.hf_token) or None, timeout=10)
+    return int(sum(metadata.parameter_count.values()))
+
+
+def parameter_count(source: str, settings: Settings) -> int | None:
+    try:
+        found = local_parameter_count(source, settings)
+        if found is None and not settings.offline and not Path(source).expanduser().exists():
+            found = _hub_parameter_count(source, settings)
+        return found
+    except Exception as error:  # noqa: BLE001 - no estimate is a fallback, never a failure to load
+        log.info("no parameter count for %s: %s", source, error)
+        return None
+
+
+def bytes_for(parameters: int, dtype: str) -> int:
+    return int(parameters * BYTES_PER_PARAMETER.get(dtype, 4) * WORKING_MARGIN)
+
+
+def estimate_model_bytes(source: str, settings: Settings, dtype: str, params_millions: int | None) -> int | None:
+    """The loaded size with its working margin: from the safetensors header, else the catalogue's count."""
+    parameters = parameter_count(source, settings)
+    if parameters is None and params_millions:
+        parameters = params_millions * 1_000_000
+    return bytes_for(parameters, dtype) if parameters else None
+
+
+def loaded_model_bytes(model: Any) -> int:
+    """What a loaded model's parameters and buffers really take, with the same working margin."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return int(sum(t.numel() * t.element_size() for t in tensors) * WORKING_MARGIN)

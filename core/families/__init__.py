@@ -1,0 +1,20 @@
+"""Model families: one module each (adapter, model types, abilities, prompts, output parser).
+
+Adding a family is one module with a ``FAMILY`` object, listed here, plus its tests.
+"""
+
+from __future__ import annotations
+
+from core.families import florence2, internvl, qwen2_5_vl, smolvlm
+from core.families.base import CannotGround, Family
+
+FAMILIES: dict[str, Family] = {
+    module.FAMILY.name: module.FAMILY for module in (smolvlm, qwen2_5_vl, internvl, florence2)
+}
+
+
+def family_named(name: str) -> Family:
+    return FAMILIES[name]
+
+
+__all__ = ["FAMILIES", "CannotGround", "Family", "family_named"]

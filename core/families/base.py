@@ -1,0 +1,68 @@
+"""What the app knows about one model family; each family module holds one subclass of :class:`Family`.
+
+The defaults here are what a chat model with no special tasks gets: the plain OCR prompt, a region
+described from a crop with context, and no grounding.
+"""
+
+from __future__ import annotations
+
+from core.boxes import Box
+from core.engines.base import Engine
+from core.engines.types import Capability, ModelCard
+from core.grounding import Detection
+from core.settings import Settings
+
+NO_TEXT_MARK = "NO_TEXT"
+
+_OCR_PROMPT = (
+    "Transcribe all the text in this image exactly as written, keeping the line breaks. "
+    "Output only the text itself: no introduction, no explanation, no formatting. "
+    f"If the image contains no text, answer {NO_TEXT_MARK}."
+)
+_OCR_HINTS = {
+    "auto": "",
+    "ru": " The text is in Russian; keep it in Russian, do not translate it.",
+    "en": " The text is in English.",
+}
+LANGUAGE_HINTS = tuple(_OCR_HINTS)
+
+
+class CannotGround(ValueError):
+    """The family has no way to locate objects; detection goes to a grounding family."""
+
+
+class Family:
+    name: str = ""
+    model_types: tuple[str, ...] = ()  # ``model_type`` values in config.json
+    name_hints: tuple[str, ...] = ()  # lower-case parts of a hub id or folder name that name the family
+    abilities: frozenset[Capability] = frozenset()
+    catalogue: tuple[ModelCard, ...] = ()
+
+    def engine(self, card: ModelCard, settings: Settings) -> Engine:
+        raise NotImplementedError
+
+    # -- prompts ---------------------------------------------------------------------------------
+
+    def ocr_prompt(self, language_hint: str = "auto") -> str:
+        if language_hint not in _OCR_HINTS:
+            raise ValueError(f"language hint must be one of {LANGUAGE_HINTS}")
+        return _OCR_PROMPT + _OCR_HINTS[language_hint]
+
+    def native_region_prompt(self, box: Box, width: int, height: int) -> str | None:
+        """The family's own region task with the box in its coordinates; None: describe a crop instead."""
+        return None
+
+    def grounding_prompt(self, phrase: str) -> str:
+        raise CannotGround(f"the {self.name} family cannot ground phrases")
+
+    # -- output ----------------------------------------------------------------------------------
+
+    def parse_grounding(
+        self, text: str, phrase: str, image_size: tuple[int, int], input_size: tuple[int, int] | None
+    ) -> list[Detection]:
+        """Boxes in ORIGINAL pixels of an image of ``image_size``; ``input_size`` is what the model saw."""
+        raise CannotGround(f"no grounding parser for {self.name}")
+
+    def card_for(self, model_id: str, title: str) -> ModelCard:
+        """A card for a checkpoint of this family outside the catalogue (a local folder, another hub id)."""
+        return ModelCard(model_id, self.name, title, None, self.abilities)

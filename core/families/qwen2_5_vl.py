@@ -1,0 +1,85 @@
+"""Qwen2.5-VL: chat-template model that grounds phrases as JSON ``bbox_2d`` lists.
+
+Its processor resizes every image to a pixel count between min and max pixels; the cap keeps memory
+and latency bounded. Boxes come in ABSOLUTE pixels of that resized input, so the size it actually
+used travels with the answer and the parser scales back to the original image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.engines.hf import ChatTemplateEngine
+from core.engines.types import Capability, GenerationRequest, ModelCard
+from core.families.base import Family
+from core.grounding import Detection, deduplicate, json_objects, numbers, to_box
+from core.settings import Settings
+
+ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capability.GROUNDING})
+# About a megapixel: 1280 patches of 28 x 28 px, the cap the model card suggests for small GPUs.
+QWEN_MAX_PIXELS = 1280 * 28 * 28
+
+
+class Qwen25VLEngine(ChatTemplateEngine):
+    family = "qwen2_5_vl"
+
+    def _image_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
+        size = dict(getattr(self._processor.image_processor, "size", None) or {})
+        longest = int(size.get("longest_edge") or QWEN_MAX_PIXELS)  # for Qwen this "edge" is a pixel count
+        size["longest_edge"] = min(longest, QWEN_MAX_PIXELS)
+        return {"size": size}
+
+    def _vision_passes(self, tensors: Any, images: list[Any]) -> int:
+        return len(images)  # one encoder pass per image, whatever its patch count
+
+    def _input_size(self, tensors: Any) -> tuple[int, int] | None:
+        patch = int(getattr(self._processor.image_processor, "patch_size", 14))
+        _, rows, columns = (int(value) for value in tensors["image_grid_thw"][0])
+        return columns * patch, rows * patch
+
+
+def parse_qwen(
+    text: str, input_width: int, input_height: int, width: int, height: int, default_label: str = ""
+) -> list[Detection]:
+    """``input_*`` is the size the processor actually fed the model (``image_grid_thw`` x 14)."""
+    scale_x, scale_y = width / input_width, height / input_height
+    detections = []
+    for item in json_objects(text):
+        coordinates = numbers(item.get("bbox_2d", item.get("bbox")))
+        if coordinates is None:
+            continue
+        x1, y1, x2, y2 = coordinates
+        box = to_box(x1 * scale_x, y1 * scale_y, x2 * scale_x, y2 * scale_y, width, height)
+        if box is None:
+            continue
+        label = str(item.get("label") or default_label).strip()
+        score = item.get("score")
+        detections.append(Detection(label, box, float(score) if isinstance(score, int | float) else None))
+    return deduplicate(detections)
+
+
+class Qwen25VL(Family):
+    name = "qwen2_5_vl"
+    model_types = ("qwen2_5_vl",)
+    name_hints = ("qwen2.5-vl",)
+    abilities = ABILITIES
+    catalogue = (ModelCard("Qwen/Qwen2.5-VL-3B-Instruct", name, "Qwen2.5-VL 3B", 3750, ABILITIES),)
+
+    def engine(self, card: ModelCard, settings: Settings) -> Qwen25VLEngine:
+        return Qwen25VLEngine(card, settings)
+
+    def grounding_prompt(self, phrase: str) -> str:
+        return (
+            f'Locate every instance of "{phrase}" in the image. Report the bounding boxes in JSON: '
+            f'[{{"bbox_2d": [x1, y1, x2, y2], "label": "{phrase}"}}]. Answer [] if there is none.'
+        )
+
+    def parse_grounding(
+        self, text: str, phrase: str, image_size: tuple[int, int], input_size: tuple[int, int] | None
+    ) -> list[Detection]:
+        width, height = image_size
+        input_width, input_height = input_size or image_size
+        return parse_qwen(text, input_width, input_height, width, height, default_label=phrase)
+
+
+FAMILY = Qwen25VL()

@@ -1,0 +1,166 @@
+"""The serving core: the pool of loaded models plus a fair, bounded queue, behind one lock.
+
+Pages, the Lab and the CLI all ask it for generations through a :class:`ModelClient` (a model id, an
+owner and a priority). It never stores which model a session chose: that belongs to the session.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.engines.device import resolve_device
+from core.engines.registry import create_engine, find_card
+from core.engines.types import GenerationRequest, ModelCard, RuntimeInfo
+from core.serving import memory
+from core.serving.job import Job, JobOutcome, JobStatus
+from core.serving.pool import EngineFactory, LoadState, ModelPool, ModelStatus
+from core.serving.queue import FairQueue, Priority
+from core.settings import Settings
+
+UpdateCallback = Callable[[str | None, JobStatus], None]
+
+
+class ServingCore:
+    def __init__(
+        self,
+        settings: Settings,
+        factory: EngineFactory = create_engine,
+        *,
+        budget_bytes: int | None = None,
+        max_loaded: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.device = resolve_device(settings.device).device
+        self.pool = ModelPool(
+            settings,
+            factory,
+            budget_bytes=budget_bytes or memory.budget_bytes(self.device, settings.model_memory_gb),
+            max_loaded=max_loaded or memory.max_loaded(self.device, settings.max_loaded_models),
+            keep_alive_s=settings.model_keep_alive_s,
+            clock=clock,
+        )
+        self.condition = self.pool.condition
+        self.queue = FairQueue(settings.max_queue, lambda lane: settings.max_parallel)
+        self.pool.demand = self.queue.first_demand
+        self._jobs: weakref.WeakSet[Job] = weakref.WeakSet()
+
+    def card(self, model_id: str) -> ModelCard:
+        """What ``model_id`` is and can do; :class:`UnknownModel` when no family runs it."""
+        return find_card(model_id)
+
+    def runtime(self, model_id: str) -> RuntimeInfo:
+        return self.pool.engine(model_id).runtime
+
+    def status(self, model_id: str) -> ModelStatus:
+        return self.pool.status(model_id)
+
+    def preload(self, model_id: str, *, may_evict: bool = True) -> None:
+        self.pool.request_load(model_id, may_evict=may_evict)
+
+    def submit(
+        self, model_id: str, request: GenerationRequest, *, owner: str, priority: Priority = Priority.INTERACTIVE
+    ) -> Job:
+        """Queue a generation; :class:`ServerBusy` at once when the queue is full."""
+        lane = self.pool.engine(model_id).runtime.device
+        with self.condition:
+            ticket = self.queue.enter(owner, lane, model_id, priority)
+            job = Job(self, ticket, request)
+            self._jobs.add(job)
+            self.condition.notify_all()
+        job.start()
+        return job
+
+    def jobs_of(self, owner: str) -> list[Job]:
+        """The owner's requests that have not ended yet, oldest first."""
+        with self.condition:
+            return sorted((j for j in self._jobs if j.owner == owner and not j.done.is_set()),
+                          key=lambda j: j.ticket.sequence)  # fmt: skip
+
+    def cancel_owner(self, owner: str) -> None:
+        for job in self.jobs_of(owner):
+            job.cancel()
+
+    def release(self, model_id: str) -> None:
+        """Unload ``model_id`` once nobody uses or waits for it."""
+        self.pool.unload_when_idle(model_id)
+
+    def client(self, model_id: str, owner: str, priority: Priority = Priority.INTERACTIVE) -> ModelClient:
+        return ModelClient(self, model_id, owner, priority)
+
+    def close(self) -> None:
+        for job in list(self._jobs):
+            job.cancel()
+        self.pool.close()
+
+
+@dataclass(frozen=True)
+class ModelClient:
+    """One model as one owner sees it: its card and state, and generations through the queue."""
+
+    serving: ServingCore
+    model_id: str
+    owner: str
+    priority: Priority = Priority.INTERACTIVE
+
+    @property
+    def card(self) -> ModelCard:
+        return self.serving.card(self.model_id)
+
+    @property
+    def runtime(self) -> RuntimeInfo:
+        return self.serving.runtime(self.model_id)
+
+    @property
+    def status(self) -> ModelStatus:
+        return self.serving.status(self.model_id)
+
+    def submit(self, request: GenerationRequest) -> Job:
+        return self.serving.submit(self.model_id, request, owner=self.owner, priority=self.priority)
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        *,
+        stop: threading.Event | None = None,
+        on_update: UpdateCallback | None = None,
+        heartbeat_s: float = 0.25,
+    ) -> JobOutcome:
+        """Run ``request`` to the end (or until ``stop``); ``on_update`` sees every piece and status change.
+
+        If ``on_update`` raises, the request is cancelled before the exception goes on.
+        """
+        job = self.submit(request)
+        try:
+            for piece in job.updates(heartbeat_s):
+                if stop is not None and stop.is_set():
+                    job.cancel()
+                if on_update is not None:
+                    on_update(piece, job.status)
+        finally:
+            job.cancel()
+        job.wait()
+        return job.outcome()
+
+    def load(self, *, stop: threading.Event | None = None, poll_s: float = 0.25) -> bool:
+        """Load the model now (unloading idle ones if needed) and wait; False when ``stop`` was set first.
+
+        Raises the model's :class:`EngineError` when it cannot be loaded.
+        """
+        self.serving.preload(self.model_id)
+        condition = self.serving.condition
+        with condition:
+            while not (stop is not None and stop.is_set()):
+                status = self.serving.status(self.model_id)
+                if status.state is LoadState.READY:
+                    return True
+                if status.state is LoadState.FAILED and status.error is not None:
+                    raise status.error
+                if status.state is LoadState.UNLOADED:
+                    self.serving.preload(self.model_id)
+                condition.wait(poll_s)
+        return False

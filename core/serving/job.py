@@ -1,0 +1,193 @@
+"""One request's way through the serving core, on a thread of its own: queued, loading, prefill, decoding.
+
+The job thread owns the request's place in line and its use of the model, and gives both back when
+it ends, however it ends: finished, stopped in any phase, failed, or abandoned by a closed tab. The
+caller only reads updates and may cancel; it never has to clean up.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from core.engines.base import Engine, GenerationStream
+from core.engines.types import EngineError, GenerationFailed, GenerationRequest, GenerationStats
+from core.serving.pool import LoadState, ModelStatus
+from core.serving.queue import Ticket
+
+if TYPE_CHECKING:
+    from core.serving.core import ServingCore
+
+log = logging.getLogger(__name__)
+
+
+class Phase(StrEnum):
+    QUEUED = "queued"  # waiting for its turn (``position``)
+    LOADING = "loading"  # its model is being loaded (``load_fraction``) or waits for memory
+    PREFILL = "prefill"  # the model reads the prompt and the image: no token yet
+    DECODING = "decoding"
+    FINISHED = "finished"
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    phase: Phase
+    position: int = 0  # 2 = one request ahead (running or waiting)
+    behind_own: bool = False  # only this owner's own earlier requests are ahead
+    load_fraction: float = 0.0
+    load_step: str = ""
+    stopping: bool = False
+
+
+@dataclass
+class JobOutcome:
+    text: str = ""
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    stopped: bool = False
+    error: EngineError | None = None
+    input_size: tuple[int, int] | None = None  # (width, height) of the image as the model saw it
+
+
+_END = object()
+
+
+class Job:
+    def __init__(self, serving: ServingCore, ticket: Ticket, request: GenerationRequest) -> None:
+        self.ticket = ticket
+        self.request = request
+        self.done = threading.Event()
+        self._serving = serving
+        self._stop = threading.Event()
+        self._updates: queue.Queue[object] = queue.Queue()
+        self._pieces: list[str] = []
+        self._status = JobStatus(Phase.QUEUED)
+        self._stream: GenerationStream | None = None
+        self._error: EngineError | None = None
+        self._thread = threading.Thread(target=self._run, name=f"vlm-job-{ticket.sequence}", daemon=True)
+
+    # -- the caller's side -------------------------------------------------------------------------
+
+    @property
+    def owner(self) -> str:
+        return self.ticket.owner
+
+    @property
+    def model_id(self) -> str:
+        return self.ticket.model_id
+
+    @property
+    def status(self) -> JobStatus:
+        return self._status
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Stop in whatever phase the job is: it leaves the queue, or ends at the next layer or token."""
+        if self.done.is_set() or self._stop.is_set():
+            return
+        self._stop.set()
+        with self._serving.condition:
+            self._publish(JobStatus(self._status.phase, stopping=True))
+            self._serving.condition.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.done.wait(timeout)
+
+    def updates(self, heartbeat_s: float = 0.25) -> Iterator[str | None]:
+        """Text pieces as they come, and None whenever the status changed or ``heartbeat_s`` passed.
+
+        The heartbeat lets a UI redraw (and notice a Stop or a closed tab) while nothing else happens.
+        """
+        while True:
+            try:
+                item = self._updates.get(timeout=heartbeat_s)
+            except queue.Empty:
+                yield None
+                continue
+            if item is _END:
+                return
+            yield item if isinstance(item, str) else None
+
+    def outcome(self) -> JobOutcome:
+        """The answer so far (final once ``done`` is set); the stats object keeps filling in until then."""
+        stream = self._stream
+        finished = stream is not None and self.done.is_set()
+        stopped = stream.stats.stopped if finished and stream is not None else self._stop.is_set()
+        return JobOutcome(
+            text="".join(self._pieces),
+            stats=stream.stats if stream is not None else GenerationStats(stopped=stopped),
+            stopped=stopped,
+            error=self._error,
+            input_size=stream.input_size if stream is not None else None,
+        )
+
+    # -- the job thread ----------------------------------------------------------------------------
+
+    def _publish(self, status: JobStatus) -> None:
+        if status != self._status:
+            self._status = status
+            self._updates.put(None)
+
+    def _waiting_status(self, model: ModelStatus) -> JobStatus:
+        """Queued behind others (its place counts the ones running), or first with its model loading."""
+        ahead = self._serving.queue.ahead(self.ticket)
+        if not ahead:
+            return JobStatus(Phase.LOADING, load_fraction=model.fraction, load_step=model.step)
+        return JobStatus(
+            Phase.QUEUED,
+            position=len(ahead) + 1,
+            behind_own=all(other.owner == self.owner for other in ahead),
+        )
+
+    def _wait_for_turn(self) -> Engine | None:
+        """Block until this job may generate; the engine to use, or None when stopped while waiting."""
+        serving = self._serving
+        serving.pool.request_load(self.model_id)
+        with serving.condition:
+            while not self._stop.is_set():
+                model = serving.pool.status(self.model_id)
+                if model.state is LoadState.FAILED and model.error is not None:
+                    raise model.error
+                if model.state is LoadState.UNLOADED:  # unloaded for an earlier request: ask again
+                    serving.pool.request_load(self.model_id)
+                    continue
+                if model.state is LoadState.READY and serving.queue.is_next(self.ticket):
+                    serving.queue.start(self.ticket)
+                    return serving.pool.begin_use(self.model_id)
+                self._publish(self._waiting_status(model))
+                serving.condition.wait()
+        return None
+
+    def _run(self) -> None:
+        engine: Engine | None = None
+        try:
+            engine = self._wait_for_turn()
+            if engine is not None:
+                self._publish(JobStatus(Phase.PREFILL))
+                self._stream = engine.stream(self.request, self._stop)
+                for piece in self._stream:
+                    self._pieces.append(piece)
+                    self._updates.put(piece)
+                    if self._status.phase is Phase.PREFILL:
+                        self._publish(JobStatus(Phase.DECODING))
+        except EngineError as error:
+            self._error = error
+        except Exception as error:  # noqa: BLE001 - reported to the caller, never lost on this thread
+            log.exception("request of %s on %s failed", self.owner, self.model_id)
+            self._error = GenerationFailed(f"{type(error).__name__}: {error}")
+        finally:
+            serving = self._serving
+            with serving.condition:
+                serving.queue.leave(self.ticket)
+                if engine is not None:
+                    serving.pool.end_use(self.model_id)
+                self._status = JobStatus(Phase.FINISHED)
+                serving.condition.notify_all()
+            self.done.set()
+            self._updates.put(_END)
