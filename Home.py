@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.engines.types import EngineError
 from core.video import NormalizedVideo
 from ui import layout, model, state, upload
 from ui.i18n import t
@@ -37,9 +38,14 @@ with upload_col:
 with model_col:
     st.subheader(t("model.header"))
     model.picker()
-    engine = model.active_engine()
-    if engine.runtime.device_note:
-        st.warning(t(engine.runtime.device_note))
-    st.caption(t("model.abilities", abilities=model.abilities(engine.card)))
-    if model.ensure_loaded(engine):
-        st.success(model.status_line(engine))
+    chosen = model.client()
+    try:
+        card, runtime = chosen.card, chosen.runtime
+    except EngineError as error:
+        model.show_engine_error(error)
+        st.stop()
+    if runtime.device_note:
+        st.warning(t(runtime.device_note))
+    st.caption(t("model.abilities", abilities=model.abilities(card)))
+    if model.load_with_progress(chosen):
+        st.success(model.status_line(chosen))

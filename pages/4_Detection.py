@@ -4,4 +4,4 @@ from ui import detection, layout, model
 
 layout.setup_page("detect.title")
 media = layout.require_image("region.need_media")
-detection.render(model.active_engine(), media)
+detection.render(model.require(), media)

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import streamlit as st
 from PIL import Image
 
-from core.engines.base import Engine
 from core.engines.tiling import TILE_BUDGETS
 from core.engines.types import GenerationStats, Role, SamplingParams, VideoClip
 from core.media import InvalidInput, NormalizedImage
+from core.serving import ModelClient
+from core.settings import MAX_NEW_TOKENS_LIMIT
 from core.tasks import ChatHistory, ChatTurn, clean_question, quick_prompt
 from core.video import NormalizedVideo, format_timestamp
 from ui import model, state
@@ -24,12 +25,12 @@ class ChatOptions:
     max_tiles: int
 
 
-def options(engine: Engine, prefix: str = "chat") -> ChatOptions:
+def options(chosen: ModelClient, prefix: str = "chat") -> ChatOptions:
     """Generation settings in the sidebar; small tile budget by default on CPU to keep answers quick."""
     configured = model.settings().max_new_tokens
     with st.sidebar.expander(t("chat.settings"), expanded=False):
         max_new_tokens = st.slider(
-            t("chat.max_new_tokens"), 16, max(2048, configured), configured, 16, key=f"{prefix}_max_new"
+            t("chat.max_new_tokens"), 16, MAX_NEW_TOKENS_LIMIT, configured, 16, key=f"{prefix}_max_new"
         )
         sampling = st.toggle(t("chat.sampling"), key=f"{prefix}_sampling", help=t("chat.sampling_help"))
         temperature = st.slider(
@@ -37,12 +38,12 @@ def options(engine: Engine, prefix: str = "chat") -> ChatOptions:
         )
         top_p = st.slider(t("chat.top_p"), 0.05, 1.0, 0.9, 0.05, key=f"{prefix}_top_p", disabled=not sampling)
         st.markdown(f"**{t('chat.advanced')}**")
-        default_tiles = 4 if engine.runtime.device == "cpu" else 16
+        default_tiles = 4 if chosen.runtime.device == "cpu" else 16
         max_tiles = st.select_slider(
             t("chat.tiles"),
             options=list(TILE_BUDGETS),
             value=default_tiles,
-            help=t("chat.tiles_help", tile=engine.card.tile_px or 512),
+            help=t("chat.tiles_help", tile=chosen.card.tile_px or 512),
             key=f"{prefix}_tiles",
         )
     return ChatOptions(SamplingParams(max_new_tokens, sampling, temperature, top_p), int(max_tiles))
@@ -88,7 +89,7 @@ def read_question(raw: str | None) -> str | None:
 
 
 def ask(
-    engine: Engine,
+    chosen: ModelClient,
     history: ChatHistory,
     question: str,
     opts: ChatOptions,
@@ -110,7 +111,7 @@ def ask(
             )
 
         stream_into(
-            engine,
+            chosen,
             request,
             key=key,
             show=lambda text: text_slot.markdown(text + CURSOR),
@@ -129,9 +130,9 @@ def frame_strip(video: NormalizedVideo, columns: int = 4) -> None:
             column.image(frames[index], caption=format_timestamp(video.clip.timestamps[index]), width="stretch")
 
 
-def render(engine: Engine, media: NormalizedImage | NormalizedVideo) -> None:
+def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo) -> None:
     history = state.chat_history(media)
-    opts = options(engine)
+    opts = options(chosen)
     is_video = isinstance(media, NormalizedVideo)
 
     top = st.columns([1, 3])
@@ -158,6 +159,6 @@ def render(engine: Engine, media: NormalizedImage | NormalizedVideo) -> None:
         if question is None:
             return
         if isinstance(media, NormalizedVideo):
-            ask(engine, history, question, opts, videos=(media.clip,))
+            ask(chosen, history, question, opts, videos=(media.clip,))
         else:
-            ask(engine, history, question, opts, images=(media.image,))
+            ask(chosen, history, question, opts, images=(media.image,))

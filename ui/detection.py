@@ -10,14 +10,14 @@ import streamlit as st
 from PIL import Image
 
 from core.annotate import annotate, png_bytes, report, report_json
-from core.detection import grounding_request, parse_grounding
-from core.engines.base import Engine
-from core.engines.registry import CATALOGUE, find_card
+from core.detection import DetectionRun, detect
+from core.engines.registry import CATALOGUE
 from core.engines.types import Capability, EngineError
 from core.grounding import Detection, split_phrases
 from core.media import NormalizedImage
+from core.serving import JobStatus, ModelClient, Phase
 from ui import model
-from ui.generation import CURSOR, Outcome, stream_into
+from ui.generation import CURSOR, describe_wait
 from ui.i18n import t
 
 _RESULT_KEY = "detect_result"
@@ -41,7 +41,7 @@ class DetectionResult:
         return f"detections_{self.created_at:%Y%m%d_%H%M%S}"
 
 
-def grounding_models(active: Engine) -> list[str]:
+def grounding_models() -> list[str]:
     """Models that can ground: the extra local ones first, then the catalogue."""
     ids = []
     for model_id in (*model.settings().extra_model_ids, *(card.model_id for card in CATALOGUE)):
@@ -51,57 +51,53 @@ def grounding_models(active: Engine) -> list[str]:
     return ids
 
 
-def offer_grounding_model(engine: Engine) -> None:
-    """The active model cannot ground: say so, and offer to switch (saying what is unloaded)."""
-    st.warning(t("detect.cannot", model=engine.card.title))
-    options = grounding_models(engine)
-    labels = {model.describe(find_card(model_id)): model_id for model_id in options}
-    chosen = st.selectbox(t("detect.choose_model"), list(labels), key="detect_switch_choice")
-    if chosen is None:
+def offer_grounding_model(chosen: ModelClient) -> None:
+    """This session's model cannot ground: say so, and offer to switch this session to one that can."""
+    st.warning(t("detect.cannot", model=chosen.card.title))
+    labels = {model.describe(card): card.model_id for card in filter(None, map(model.card_for, grounding_models()))}
+    picked = st.selectbox(t("detect.choose_model"), list(labels), key="detect_switch_choice")
+    if picked is None:
         return
-    st.caption(t("model.switch_note", old=engine.card.title, new=chosen))
+    st.caption(t("detect.switch_note"))
     if st.button(t("detect.switch"), key="detect_switch", type="primary"):
         try:
-            model.manager().activate(labels[chosen])
+            model.choose(labels[picked])
         except EngineError as error:
             model.show_engine_error(error)
             return
+        st.toast(t("model.switch_note", new=picked))
         st.rerun()
 
 
-def _run(engine: Engine, media: NormalizedImage, phrases: list[str]) -> None:
-    found: list[Detection] = []
-    raw: list[str] = []
-    state = {"stopped": False, "error": None}
-    started = time.perf_counter()
+def _run(chosen: ModelClient, media: NormalizedImage, phrases: list[str]) -> None:
     live = st.empty()
+    status_slot = st.empty()
+    st.button(t("chat.stop"), key="detect_stop", icon=":material/stop_circle:")
+    run = DetectionRun(chosen.model_id, phrases)
+    texts: dict[str, str] = {}
+    title = chosen.card.title
+    started = time.monotonic()
 
-    for index, phrase in enumerate(phrases):
+    def show(phrase: str, piece: str | None, status: JobStatus) -> None:
+        if piece:
+            texts[phrase] = texts.get(phrase, "") + piece
+            live.code(f"[{phrase}] {texts[phrase]}{CURSOR}", language=None, wrap_lines=True)
+        elif status.phase is not Phase.DECODING:
+            index = phrases.index(phrase) + 1
+            waiting = t("detect.running", phrase=phrase, index=index, total=len(phrases))
+            status_slot.caption(describe_wait(status, title, waiting, time.monotonic() - started))
+        else:
+            status_slot.empty()
 
-        def collect(outcome: Outcome, phrase: str = phrase) -> None:
-            raw.append(f"[{phrase}] {outcome.text}")
-            state["stopped"] = state["stopped"] or outcome.stopped
-            state["error"] = state["error"] or outcome.error
-            if outcome.error is None:
-                found.extend(
-                    parse_grounding(engine.card.family, outcome.text, phrase, media.width, media.height,
-                                    outcome.stats.input_size)
-                )  # fmt: skip
-
-        stream_into(
-            engine,
-            grounding_request(engine.card.family, media.image, phrase),
-            key=f"detect_{index}",
-            show=lambda text, phrase=phrase: live.code(f"[{phrase}] {text}{CURSOR}", language=None, wrap_lines=True),
-            on_finish=collect,
-            waiting_text=t("detect.running", phrase=phrase, index=index + 1, total=len(phrases)),
-        )
-        if state["stopped"] or state["error"]:
-            break
-    st.session_state[_RESULT_KEY] = DetectionResult(
-        media.digest, engine.card.model_id, ", ".join(phrases), found, "\n".join(raw),
-        time.perf_counter() - started, bool(state["stopped"]), state["error"], annotate(media.image, found),
-    )  # fmt: skip
+    try:
+        detect(chosen, media.image, phrases, on_update=show, into=run)
+    finally:  # a Stop (or leaving the page) keeps what the finished phrases found
+        interrupted = len(run.answers) < len(phrases) and run.error is None
+        st.session_state[_RESULT_KEY] = DetectionResult(
+            media.digest, chosen.model_id, run.query, run.detections, run.raw_output, run.elapsed_s,
+            run.stopped or interrupted, model.error_text(run.error) if run.error else None,
+            annotate(media.image, run.detections),
+        )  # fmt: skip
     st.rerun()
 
 
@@ -146,11 +142,9 @@ def _show(result: DetectionResult, media: NormalizedImage) -> None:
         st.code(result.raw_output or "—", language=None, wrap_lines=True)
 
 
-def render(engine: Engine, media: NormalizedImage) -> None:
-    if not engine.card.can(Capability.GROUNDING):
-        offer_grounding_model(engine)
-        return
-    if not model.ensure_loaded(engine):
+def render(chosen: ModelClient, media: NormalizedImage) -> None:
+    if not chosen.card.can(Capability.GROUNDING):
+        offer_grounding_model(chosen)
         return
     query = st.text_input(t("detect.query"), key="detect_query", placeholder=t("detect.placeholder"))
     if st.button(t("detect.run"), type="primary", key="detect_run", icon=":material/center_focus_strong:"):
@@ -158,7 +152,7 @@ def render(engine: Engine, media: NormalizedImage) -> None:
         if not phrases:
             st.warning(t("detect.empty"))
         else:
-            _run(engine, media, phrases)
+            _run(chosen, media, phrases)
     result = st.session_state.get(_RESULT_KEY)
     if isinstance(result, DetectionResult) and result.media_digest == media.digest:
         _show(result, media)

@@ -1,27 +1,29 @@
-"""Streaming one model answer into the page, with a Stop button, whichever page asks.
+"""Streaming one model answer into the page through the serving core, with Stop, whichever page asks.
 
 Streamlit interrupts a running script with an exception at its next UI call when anything reruns it
-(Stop, a new question, leaving the page). ``stream_into`` turns that into a clean stop: the partial
-answer is handed to ``on_finish`` and the model is freed before the exception goes on.
+(Stop, a new question, leaving the page) or when the tab is closed. The loop below redraws at least
+every heartbeat, even while the request waits in line or the model reads the image, so that
+interruption comes within a fraction of a second; ``finally`` then cancels the request (it leaves the
+queue, or the model stops at its next layer) and hands the partial answer to ``on_finish``.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import streamlit as st
 
-from core.engines.base import Engine
-from core.engines.manager import stream_when_free
 from core.engines.types import EngineError, GenerationRequest, GenerationStats
-from ui.i18n import t
+from core.serving import Job, JobStatus, ModelClient, Phase
+from ui import model
+from ui.i18n import ordinal, t
 
 _RUNNING_KEY = "generation_running"
-# Long enough for a stopped generation to finish its current decoding step, even on a slow CPU.
-_FINISH_TIMEOUT_S = 60.0
+HEARTBEAT_S = 0.25
+# How long a new run waits for this session's stopped answer to end before drawing the page anyway.
+_STOPPING_WAIT_S = 5.0
 CURSOR = " ▌"
 
 
@@ -31,28 +33,49 @@ class Outcome:
     stopped: bool = False
     error: str | None = None
     stats: GenerationStats = field(default_factory=GenerationStats)
-
-
-@dataclass(frozen=True)
-class _Running:
-    stop: threading.Event
-    finished: threading.Event
+    input_size: tuple[int, int] | None = None
 
 
 def finish_previous() -> None:
-    """Stop this session's previous generation, if any, and wait until its result is saved.
+    """Stop this session's previous request, if it is still going, and say so while it ends.
 
-    Streamlit may start the next run while the old one is still unwinding on its own thread;
-    without this wait the new run would render before the old answer is stored.
+    Its partial answer is already saved; waiting here keeps the session from queueing behind itself.
     """
     running = st.session_state.get(_RUNNING_KEY)
-    if isinstance(running, _Running):
-        running.stop.set()
-        running.finished.wait(_FINISH_TIMEOUT_S)
+    if not isinstance(running, Job) or running.done.is_set():
+        return
+    running.cancel()
+    note = st.empty()
+    note.caption(f"⏹ {t('generation.stopping_previous')}")
+    running.wait(_STOPPING_WAIT_S)
+    note.empty()
+
+
+def describe_wait(status: JobStatus, model_title: str, waiting_text: str, seconds: float) -> str:
+    """What the person sees while no text comes: their place in line, the load, or the model thinking."""
+    if status.stopping:
+        return t("generation.stopping")
+    if status.phase is Phase.QUEUED:
+        if status.behind_own:
+            return t("queue.own_previous")
+        return t("queue.position", position=ordinal(status.position))
+    if status.phase is Phase.LOADING:
+        if status.load_step == "load.waiting_memory":
+            return t("load.waiting_memory")
+        return t("queue.loading", model=model_title, percent=round(status.load_fraction * 100))
+    return t("generation.elapsed", text=waiting_text, seconds=int(seconds))
+
+
+def _sidebar_state(status: JobStatus) -> str | None:
+    if status.phase is Phase.QUEUED:
+        return t("queue.sidebar_position", position=ordinal(status.position))
+    if status.phase in (Phase.PREFILL, Phase.DECODING):
+        return t("queue.sidebar_running")
+    return None
 
 
 def stream_into(
-    engine: Engine,
+    chosen: ModelClient,
     request: GenerationRequest,
     *,
     key: str,
@@ -63,39 +86,45 @@ def stream_into(
     """Generate, calling ``show`` with the text so far; ``on_finish`` always runs, even when stopped."""
     stop_slot = st.empty()
     stop_slot.button(t("chat.stop"), key=f"{key}_stop", icon=":material/stop_circle:")
-    status = st.empty()
-    status.caption(waiting_text)
-    stop = threading.Event()
-    running = _Running(stop, threading.Event())
-    st.session_state[_RUNNING_KEY] = running
-    waited_since = time.monotonic()
-
-    def show_busy() -> None:
-        status.info(t("engine.busy", seconds=int(time.monotonic() - waited_since)))
-
-    outcome = Outcome(stopped=True)
-    pieces: list[str] = []
-    stream = None
+    status_slot = st.empty()
+    status_slot.caption(waiting_text)
     try:
-        stream = stream_when_free(engine, request, stop, on_wait=show_busy)
-        if stream is not None:
-            status.empty()
-            for piece in stream:
+        job = chosen.submit(request)
+    except EngineError as error:  # the queue is full, or the model cannot be run
+        stop_slot.empty()
+        status_slot.empty()
+        on_finish(Outcome(error=model.error_text(error)))
+        return
+    st.session_state[_RUNNING_KEY] = job
+    title = chosen.card.title
+    started = time.monotonic()
+    pieces: list[str] = []
+    try:
+        for piece in job.updates(HEARTBEAT_S):
+            if piece:
                 pieces.append(piece)
                 show("".join(pieces))
-            outcome.stopped = stream.stats.stopped
-    except EngineError as error:
-        outcome.error = t("engine.failed", detail=str(error))
-        outcome.stopped = False
+                continue
+            status = job.status
+            if status.phase is Phase.DECODING and not status.stopping:
+                status_slot.empty()
+            else:
+                status_slot.caption(describe_wait(status, title, waiting_text, time.monotonic() - started))
+            sidebar = _sidebar_state(status)
+            if sidebar is not None:
+                model.show_in_sidebar(model.status_line(chosen, sidebar))
     finally:
-        stop.set()
-        if stream is not None:
-            stream.close()
-            outcome.stats = stream.stats
-        outcome.text = "".join(pieces)
-        try:
-            on_finish(outcome)
-        finally:
-            running.finished.set()
+        job.cancel()  # nothing happens if it finished; otherwise it ends at once in whatever phase
+        result = job.outcome()
+        on_finish(
+            Outcome(
+                text=result.text,
+                stopped=result.stopped,
+                error=model.error_text(result.error) if result.error is not None else None,
+                stats=result.stats,
+                input_size=result.input_size,
+            )
+        )
     stop_slot.empty()
-    status.empty()
+    status_slot.empty()
+    model.show_in_sidebar(model.status_line(chosen))

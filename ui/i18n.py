@@ -60,21 +60,38 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     # model
     "model.header": {"ru": "Модель", "en": "Model"},
-    "model.picker": {"ru": "Активная модель", "en": "Active model"},
+    "model.picker": {"ru": "Модель этой сессии", "en": "Model of this session"},
     "model.picker_help": {
-        "ru": "Модель одна на весь сервер: при смене текущая выгружается из памяти.",
-        "en": "One model per server: choosing another one unloads the current one from memory.",
+        "ru": "Выбор действует только в этой вкладке: у других пользователей остаются их модели. Сервер держит "
+        "в памяти несколько моделей, пока они помещаются, и выгружает неиспользуемые.",
+        "en": "The choice applies to this tab only: other users keep their models. The server keeps several "
+        "models in memory while they fit and unloads unused ones.",
     },
     "model.switch_note": {
-        "ru": "Модель {old} будет выгружена, загрузится {new}.",
-        "en": "{old} will be unloaded and {new} loaded.",
+        "ru": "Эта сессия теперь работает с {new}. У других пользователей модели не меняются.",
+        "en": "This session now uses {new}. Other users keep their own models.",
     },
+    "model.session_caption": {"ru": "Модель сессии", "en": "Session model"},
     "model.status": {
         "ru": "{title} · устройство {device} · {dtype} · {state}",
         "en": "{title} · device {device} · {dtype} · {state}",
     },
     "model.state_loaded": {"ru": "загружена", "en": "loaded"},
     "model.state_not_loaded": {"ru": "не загружена", "en": "not loaded"},
+    "model.state_pending": {"ru": "ждёт свободной памяти", "en": "waiting for memory"},
+    "model.state_loading": {"ru": "загружается, {percent} %", "en": "loading, {percent} %"},
+    "model.state_unloading": {"ru": "выгружается", "en": "being unloaded"},
+    "model.state_failed": {"ru": "не загрузилась", "en": "failed to load"},
+    "model.too_large": {
+        "ru": "Модель {model} не помещается в память: ей нужно около {need_gb} ГБ, а бюджет моделей — {budget_gb} ГБ "
+        "(MODEL_MEMORY_GB). Выберите модель поменьше или увеличьте бюджет.",
+        "en": "Model {model} does not fit: it needs about {need_gb} GB and the model budget is {budget_gb} GB "
+        "(MODEL_MEMORY_GB). Choose a smaller model or raise the budget.",
+    },
+    "model.load_failed": {
+        "ru": "Модель {model} не загрузилась: {detail}",
+        "en": "Model {model} failed to load: {detail}",
+    },
     "model.params": {"ru": "{millions} млн параметров", "en": "{millions}M parameters"},
     "model.abilities": {"ru": "Умеет: {abilities}", "en": "Can do: {abilities}"},
     "ability.chat": {"ru": "чат", "en": "chat"},
@@ -91,6 +108,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "load.device": {"ru": "Перенос модели на устройство…", "en": "Moving the model to the device…"},
     "load.ready": {"ru": "Модель готова.", "en": "The model is ready."},
+    "load.waiting_memory": {
+        "ru": "Ждём свободной памяти: другие модели сейчас заняты…",
+        "en": "Waiting for memory: the other loaded models are in use…",
+    },
     "model.missing": {
         "ru": "Модель {model} не найдена в кэше {cache_dir}. Скачайте её командой (нужен интернет):",
         "en": "Model {model} was not found in the cache {cache_dir}. Fetch it with this command (needs internet):",
@@ -120,9 +141,26 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Запрошен MPS, но он недоступен — модель работает на CPU.",
         "en": "MPS was requested but is not available — the model runs on the CPU.",
     },
-    "engine.busy": {
-        "ru": "Модель занята запросом другого пользователя — ваш вопрос в очереди ({seconds} с)…",
-        "en": "The model is busy with another user's request — your question is waiting ({seconds} s)…",
+    "queue.position": {
+        "ru": "В очереди: вы {position} — ответ начнётся, как только подойдёт ваша очередь.",
+        "en": "Queued: you are {position} in line — your answer starts as soon as your turn comes.",
+    },
+    "queue.own_previous": {
+        "ru": "Ждём окончания вашего предыдущего запроса…",
+        "en": "Waiting for your previous request to finish…",
+    },
+    "queue.full": {
+        "ru": "Сервер занят: в очереди уже {limit} запросов. Попробуйте ещё раз через минуту.",
+        "en": "The server is busy: {limit} requests are already waiting. Try again in a moment.",
+    },
+    "queue.loading": {"ru": "Загрузка модели {model}: {percent} %", "en": "Loading {model}: {percent} %"},
+    "queue.sidebar_position": {"ru": "в очереди: {position}", "en": "queued: {position} in line"},
+    "queue.sidebar_running": {"ru": "отвечает", "en": "answering"},
+    "generation.elapsed": {"ru": "{text} {seconds} с", "en": "{text} {seconds} s"},
+    "generation.stopping": {"ru": "Остановка…", "en": "Stopping…"},
+    "generation.stopping_previous": {
+        "ru": "Останавливаем предыдущий ответ…",
+        "en": "Stopping the previous answer…",
     },
     "engine.failed": {
         "ru": "Генерация завершилась ошибкой: {detail}",
@@ -308,6 +346,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{model} cannot locate objects reliably. Choose a model that can:",
     },
     "detect.choose_model": {"ru": "Модель для поиска объектов", "en": "Grounding model"},
+    "detect.switch_note": {
+        "ru": "Переключится только эта сессия: у других пользователей останутся их модели.",
+        "en": "Only this session switches: other users keep their models.",
+    },
     "detect.switch": {"ru": "Переключиться", "en": "Switch"},
     "detect.query": {
         "ru": "Что найти (несколько фраз — через запятую)",
@@ -364,6 +406,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{done} of {total} · about {seconds} s left · {what}",
     },
     "lab.cancel": {"ru": "Отменить", "en": "Cancel"},
+    "lab.waiting": {
+        "ru": "Прогон ждёт: интерактивные запросы пользователей идут первыми ({detail}).",
+        "en": "The run is waiting: people's interactive requests go first ({detail}).",
+    },
     "lab.cancelled": {
         "ru": "Прогон отменён; в отчёте то, что успело выполниться.",
         "en": "The run was cancelled; the report covers what had finished.",
@@ -450,3 +496,11 @@ def t(key: str, **params: object) -> str:
         return key
     text = entry.get(language()) or entry["en"]
     return text.format(**params) if params else text
+
+
+def ordinal(number: int) -> str:
+    """``2`` as "2nd" or "2-й", for places in line."""
+    if language() == "ru":
+        return f"{number}-й"
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

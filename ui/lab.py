@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import json
 import tempfile
+import uuid
 from pathlib import Path
 
 import streamlit as st
 
-from core.engines.base import Engine
 from core.engines.registry import choices
 from core.engines.types import SamplingParams
 from core.lab.config import DEFAULT_FIELDS, TASKS, LabModel
 from core.lab.job import LabJob, stage_files
 from core.lab.report import report_markdown
-from core.lab.runner import discover, load_page
+from core.lab.runner import ClientFactory, discover, load_page
+from core.serving import Phase, Priority
 from core.settings import Settings
 from ui import model
+from ui.generation import describe_wait
 from ui.i18n import language, t
 
 _JOB_KEY = "lab_job"
 
 
-def _shared_factory(model_id: str, settings: Settings) -> Engine:
-    """Lab runs use the server's one model (and its lock), like every page."""
-    return model.manager().load(model_id)
+def _batch_clients() -> ClientFactory:
+    """The Lab asks the server's serving core for each model as batch work: people's questions go first,
+    and no session's model choice changes."""
+    serving, owner = model.serving(), f"lab:{uuid.uuid4().hex[:8]}"
+    return lambda model_id: serving.client(model_id, owner, Priority.BATCH)
 
 
 def _server_folder(settings: Settings) -> Path | None:
@@ -80,7 +84,7 @@ def _form() -> None:
                  generation=SamplingParams(max_new_tokens=int(max_new_tokens)))
         for index, label in enumerate(chosen)
     ]  # fmt: skip
-    job = LabJob(models, items, reference_dir, settings, _shared_factory)
+    job = LabJob(models, items, reference_dir, _batch_clients())
     job.start()
     st.session_state[_JOB_KEY] = job
     st.rerun()
@@ -93,6 +97,11 @@ def _progress(job: LabJob) -> None:
     share = job.done / job.total if job.total else 0.0
     left = "—" if job.seconds_left is None else f"{job.seconds_left:.0f}"
     st.progress(share, text=t("lab.progress", done=job.done, total=job.total, seconds=left, what=job.current))
+    waiting = job.waiting
+    if waiting is not None:
+        card = model.card_for(job.waiting_for)
+        detail = describe_wait(waiting, card.title if card else job.waiting_for, "", 0)
+        st.caption(t("lab.waiting", detail=detail) if waiting.phase is Phase.QUEUED else detail)
     if st.button(t("lab.cancel"), key="lab_cancel", icon=":material/cancel:"):
         job.stop.set()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.engines.types import EngineError
 from core.media import NormalizedImage
 from core.video import NormalizedVideo
 from ui import model, state
@@ -44,12 +45,21 @@ def setup_page(title_key: str) -> None:
         )
         for path, label_key, icon in PAGES:
             st.page_link(path, label=t(label_key), icon=icon)
-        engine = model.manager().engine
-        if engine is not None:
-            st.caption(model.status_line(engine))
+        _session_model_line()
     st.title(t(title_key))
     # Whatever page this run draws, an answer still unwinding from the previous run is saved first.
     finish_previous()
+
+
+def _session_model_line() -> None:
+    """This session's model and its state; a waiting request later writes its place in line here."""
+    slot = st.empty()
+    model.remember_sidebar_slot(slot)
+    chosen = model.client()
+    try:
+        slot.caption(model.status_line(chosen))
+    except EngineError:
+        slot.caption(t("model.unknown", model=chosen.model_id))
 
 
 def require_media(need_key: str = "chat.need_media") -> state.Media:

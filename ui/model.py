@@ -1,16 +1,25 @@
-"""The one model manager of this server process, and showing its state and errors."""
+"""This session's model, the process-wide serving core, and showing a model's state and errors.
+
+The serving core is one ``st.cache_resource`` object shared by every session; which model a session
+uses lives in that session's own state, so one person's choice never changes another's.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core.engines.base import Engine
 from core.engines.device import resolve_device
-from core.engines.manager import ModelManager
-from core.engines.registry import find_card
+from core.engines.registry import choices, find_card
 from core.engines.types import Capability, EngineError, ModelCard, ModelUnavailable
+from core.serving import LoadState, ModelClient, ModelStatus, Priority, ServingCore
 from core.settings import Settings, SettingsError, load_settings
 from ui.i18n import t
+
+_MODEL_KEY = "session_model"  # a plain key: it survives page switches, unlike widget keys
+_PICKER_KEY = "home_model"
+_PICKER_CHOICES = "home_model_choices"  # label -> model id, so the widget holds plain strings
+_SIDEBAR_KEY = "sidebar_model_slot"
 
 
 def settings() -> Settings:
@@ -23,10 +32,16 @@ def settings() -> Settings:
         raise  # unreachable: st.stop() raises
 
 
-@st.cache_resource(show_spinner=False)
-def manager() -> ModelManager:
-    """Created once per process and shared by every page and session."""
-    return ModelManager(settings())
+@st.cache_resource(show_spinner=False, on_release=lambda serving: serving.close())
+def serving() -> ServingCore:
+    """Created once per process and shared by every session: it holds no session's choices."""
+    return ServingCore(settings())
+
+
+def session_id() -> str:
+    """Who this browser tab is, for the queue (so its own earlier request is recognised as its own)."""
+    context = get_script_run_ctx()
+    return context.session_id if context is not None else "no-session"
 
 
 def default_model_id() -> str:
@@ -34,10 +49,20 @@ def default_model_id() -> str:
     return current.model_source(resolve_device(current.device).device)
 
 
-def active_engine() -> Engine:
-    """The active engine (weights not necessarily loaded): the chosen one, else the configured default."""
-    shared = manager()
-    return shared.engine if shared.engine is not None else shared.activate(default_model_id())
+def session_model_id() -> str:
+    """The model this session chose on Home; a new session starts with the server's default."""
+    chosen = st.session_state.get(_MODEL_KEY)
+    return chosen if isinstance(chosen, str) else default_model_id()
+
+
+def choose(model_id: str) -> None:
+    """Use ``model_id`` in this session from now on; raises :class:`UnknownModel` for a model no family runs."""
+    find_card(model_id)
+    st.session_state[_MODEL_KEY] = model_id
+
+
+def client(priority: Priority = Priority.INTERACTIVE) -> ModelClient:
+    return serving().client(session_model_id(), session_id(), priority)
 
 
 def show_engine_error(error: EngineError) -> None:
@@ -52,34 +77,33 @@ def show_engine_error(error: EngineError) -> None:
         st.info(t("model.offline_hint"))
 
 
-def ensure_loaded(engine: Engine) -> bool:
-    """Load the weights with a progress bar; on failure show why and return False."""
-    if engine.loaded:
-        return True
-    bar = st.progress(0.0, text=t("model.loading", model=engine.card.title))
-    try:
-        manager().load(engine.card.model_id, lambda fraction, step: bar.progress(fraction, text=t(step)))
-    except EngineError as error:
-        bar.empty()
-        show_engine_error(error)
-        return False
-    bar.empty()
-    return True
+def error_text(error: EngineError) -> str:
+    """One line for an error shown inside an answer (the history keeps text, not widgets)."""
+    params = {"detail": str(error), **error.params}
+    return t(error.key, **params)
 
 
-def require(capability: Capability) -> Engine:
-    """The loaded active engine if it can do ``capability``; otherwise explain and stop the page."""
+def require(capability: Capability | None = None) -> ModelClient:
+    """This session's model if it can do ``capability`` (if one is given); otherwise explain and stop the page.
+
+    The weights start loading in the background if they fit without unloading anyone's model, so the
+    first question does not wait for the whole load.
+    """
+    chosen = client()
     try:
-        engine = active_engine()
+        card = chosen.card
     except EngineError as error:
         show_engine_error(error)
         st.stop()
-    if not engine.card.can(capability):
-        st.warning(t("model.no_ability", model=engine.card.title, ability=t(f"ability.{capability.value}")))
+    if capability is not None and not card.can(capability):
+        st.warning(t("model.no_ability", model=card.title, ability=t(f"ability.{capability.value}")))
         st.stop()
-    if not ensure_loaded(engine):
+    try:
+        serving().preload(chosen.model_id, may_evict=False)
+    except EngineError as error:
+        show_engine_error(error)
         st.stop()
-    return engine
+    return chosen
 
 
 def abilities(card: ModelCard) -> str:
@@ -101,26 +125,82 @@ def card_for(model_id: str) -> ModelCard | None:
         return None
 
 
-def status_line(engine: Engine) -> str:
-    runtime = engine.runtime
-    state = t("model.state_loaded") if engine.loaded else t("model.state_not_loaded")
-    return t("model.status", title=engine.card.title, device=runtime.device, dtype=runtime.dtype, state=state)
+def state_text(status: ModelStatus) -> str:
+    if status.state is LoadState.LOADING:
+        return t("model.state_loading", percent=round(status.fraction * 100))
+    keys = {
+        LoadState.READY: "model.state_loaded",
+        LoadState.PENDING: "model.state_pending",
+        LoadState.UNLOADING: "model.state_unloading",
+        LoadState.FAILED: "model.state_failed",
+    }
+    return t(keys.get(status.state, "model.state_not_loaded"))
 
 
-_PICKER_KEY = "home_model"
-_PICKER_CHOICES = "home_model_choices"  # label -> model id, so the widget holds plain strings
+def status_line(chosen: ModelClient, state: str | None = None) -> str:
+    runtime = chosen.runtime
+    return t(
+        "model.status",
+        title=chosen.card.title,
+        device=runtime.device,
+        dtype=runtime.dtype,
+        state=state or state_text(chosen.status),
+    )
+
+
+def remember_sidebar_slot(slot: object) -> None:
+    """The sidebar's model line of this run: a waiting request or a load updates it in place."""
+    st.session_state[_SIDEBAR_KEY] = slot
+
+
+def show_in_sidebar(text: str) -> None:
+    slot = st.session_state.get(_SIDEBAR_KEY)
+    if slot is not None:
+        slot.caption(text)
+
+
+def load_with_progress(chosen: ModelClient) -> bool:
+    """Load this session's model now, with a progress bar; on failure show why and return False."""
+    core = serving()
+    try:
+        core.preload(chosen.model_id)
+    except EngineError as error:
+        show_engine_error(error)
+        return False
+    bar = None
+    while True:
+        status = core.status(chosen.model_id)
+        if status.state is LoadState.READY:
+            break
+        if status.state is LoadState.FAILED and status.error is not None:
+            if bar is not None:
+                bar.empty()
+            show_engine_error(status.error)
+            return False
+        if status.state is LoadState.UNLOADED:
+            core.preload(chosen.model_id)
+        if bar is None:
+            bar = st.progress(0.0, text=t("model.loading", model=chosen.card.title))
+        # Redrawn on every wake-up, changed or not: that is where Streamlit can stop this run.
+        bar.progress(status.fraction, text=t(status.step or "model.loading", model=chosen.card.title))
+        with core.condition:
+            core.condition.wait(0.25)
+    if bar is not None:
+        bar.empty()
+    show_in_sidebar(status_line(chosen))
+    return True
 
 
 def _switch_model() -> None:
     chosen = st.session_state[_PICKER_CHOICES][st.session_state[_PICKER_KEY]]
-    previous = manager().engine
+    previous = session_model_id()
     try:
-        manager().activate(chosen)
+        choose(chosen)
     except EngineError as error:
         st.session_state["home_model_error"] = error
         return
-    if previous is not None and previous.card.model_id != chosen:
-        st.toast(t("model.switch_note", old=previous.card.title, new=_title(chosen)))
+    if previous != chosen:
+        st.toast(t("model.switch_note", new=_title(chosen)))
 
 
 def _title(model_id: str) -> str:
@@ -129,10 +209,8 @@ def _title(model_id: str) -> str:
 
 
 def picker() -> None:
-    """Choose the server's model; the previous one is unloaded when another is chosen."""
-    from core.engines.registry import choices
-
-    active = active_engine().card.model_id
+    """Choose this session's model; other sessions keep theirs."""
+    active = session_model_id()
     # The configured model stays on offer after switching away from it.
     offered = (default_model_id(), *settings().extra_model_ids)
     labels = {_title(model_id): model_id for model_id in choices(active, offered)}

@@ -7,11 +7,12 @@ from datetime import datetime
 
 import streamlit as st
 
-from core.engines.base import Engine
+from core.engines.registry import family_of
 from core.engines.tiling import TILE_BUDGETS
 from core.engines.types import GenerationStats
 from core.media import NormalizedImage
-from core.ocr import LANGUAGE_HINTS, OCR_MAX_TILES, clean_ocr_output, ocr_prompt, ocr_request
+from core.ocr import LANGUAGE_HINTS, OCR_MAX_TILES, clean_ocr_output, ocr_request
+from core.serving import ModelClient
 from ui import model
 from ui.generation import CURSOR, Outcome, stream_into
 from ui.i18n import language, t
@@ -57,9 +58,10 @@ def _language_hint() -> str:
     return LANGUAGE_HINTS[labels.index(chosen)]
 
 
-def _run(engine: Engine, media: NormalizedImage, hint: str, max_new_tokens: int, max_tiles: int) -> None:
-    request = ocr_request(engine.card.family, media.image, hint, max_new_tokens, max_tiles)
-    prompt = ocr_prompt(engine.card.family, hint)
+def _run(chosen: ModelClient, media: NormalizedImage, hint: str, max_new_tokens: int, max_tiles: int) -> None:
+    family = family_of(chosen.card)
+    request = ocr_request(family, media.image, hint, max_new_tokens, max_tiles)
+    prompt = family.ocr_prompt(hint)
     live = st.empty()
 
     def save(outcome: Outcome) -> None:
@@ -70,7 +72,7 @@ def _run(engine: Engine, media: NormalizedImage, hint: str, max_new_tokens: int,
         )  # fmt: skip
 
     stream_into(
-        engine,
+        chosen,
         request,
         key="ocr",
         show=lambda text: live.code(text + CURSOR, language=None, wrap_lines=True),
@@ -104,7 +106,7 @@ def _show(result: OcrResult) -> None:
         st.code(text, language=None, wrap_lines=True)
 
 
-def render(engine: Engine, media: NormalizedImage) -> None:
+def render(chosen: ModelClient, media: NormalizedImage) -> None:
     max_new_tokens, max_tiles = _settings()
     preview, work = st.columns([2, 3], gap="large")
     with preview:
@@ -112,7 +114,7 @@ def render(engine: Engine, media: NormalizedImage) -> None:
     with work:
         hint = _language_hint()
         if st.button(t("ocr.run"), type="primary", key="ocr_run", icon=":material/document_scanner:"):
-            _run(engine, media, hint, max_new_tokens, max_tiles)
+            _run(chosen, media, hint, max_new_tokens, max_tiles)
         result = st.session_state.get(_RESULT_KEY)
         if isinstance(result, OcrResult) and result.media_digest == media.digest:
             _show(result)

@@ -10,11 +10,10 @@ import streamlit as st
 from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
-from core.boxes import Box, CanvasFit, box_to_canvas_rect, canvas_rect_to_box, crop_with_margin, parse_box
-from core.engines.base import Engine
-from core.engines.types import Capability
+from core.boxes import Box, CanvasFit, box_to_canvas_rect, canvas_rect_to_box, parse_box
 from core.media import InvalidInput, NormalizedImage
-from core.tasks import ChatHistory, native_region_prompt, region_prompt
+from core.serving import ModelClient
+from core.tasks import ChatHistory, RegionPlan, plan_region
 from ui import chat
 from ui.i18n import language, t
 
@@ -47,10 +46,8 @@ class Display:
 class RegionConversation:
     media_digest: str
     box: Box
-    crop: Image.Image
+    plan: RegionPlan  # what goes to the model: the crop with context, or the image and a native region task
     history: ChatHistory
-    images: tuple[Image.Image, ...]  # what goes to the model: the crop with context, or the image alone
-    question: str  # the first question: a native region task, or the crop prompt
 
 
 def display_for(media: NormalizedImage) -> Display:
@@ -156,24 +153,15 @@ def _conversation(media: NormalizedImage, box: Box) -> RegionConversation | None
     return None
 
 
-def _start_conversation(engine: Engine, media: NormalizedImage, box: Box) -> RegionConversation:
-    crop_box = crop_with_margin(box, media.width, media.height)
-    crop = media.image.crop(crop_box.as_tuple())
-    native = native_region_prompt(engine.card.family, box, media.width, media.height)
-    if native is not None:  # the model reads the box itself: the whole image and the box in its coordinates
-        images: tuple[Image.Image, ...] = (media.image,)
-        question = native
-    else:
-        images = (media.image, crop)
-        question = region_prompt(box.as_text(), media.width, media.height, language())
-    history = ChatHistory(f"{media.digest}:{box.as_text()}")
-    conversation = RegionConversation(media.digest, box, crop, history, images, question)
+def _start_conversation(chosen: ModelClient, media: NormalizedImage, box: Box) -> RegionConversation:
+    plan = plan_region(chosen.card, media.image, box, language())
+    conversation = RegionConversation(media.digest, box, plan, ChatHistory(f"{media.digest}:{box.as_text()}"))
     st.session_state[_CONVERSATION_KEY] = conversation
     return conversation
 
 
-def render(engine: Engine, media: NormalizedImage) -> None:
-    opts = chat.options(engine, prefix="region")
+def render(chosen: ModelClient, media: NormalizedImage) -> None:
+    opts = chat.options(chosen, prefix="region")
     display = display_for(media)
     st.caption(t("region.hint"))
     left, right = st.columns([3, 2], gap="large")
@@ -204,18 +192,17 @@ def render(engine: Engine, media: NormalizedImage) -> None:
         conversation = _conversation(media, box)
         describe = st.button(t("region.describe"), type="primary", key="region_describe", icon=":material/search:")
         if describe:
-            conversation = _start_conversation(engine, media, box)
+            conversation = _start_conversation(chosen, media, box)
         if conversation is None:
             return
-        st.image(conversation.crop, caption=t("region.crop_caption"), width=min(320, conversation.crop.width * 2))
+        plan = conversation.plan
+        st.image(plan.crop, caption=t("region.crop_caption"), width=min(320, plan.crop.width * 2))
         chat.render_history(conversation.history)
         if describe:
-            chat.ask(
-                engine, conversation.history, conversation.question, opts, images=conversation.images, key="region"
-            )
-        if not engine.card.can(Capability.CHAT):
+            chat.ask(chosen, conversation.history, plan.question, opts, images=plan.images, key="region")
+        if not plan.follow_ups:
             return  # a task-token model answers the region task only, without follow-up questions
         question = chat.read_question(st.chat_input(t("region.follow_up"), key="region_input"))
         if question is None:
             return
-        chat.ask(engine, conversation.history, question, opts, images=conversation.images, key="region")
+        chat.ask(chosen, conversation.history, question, opts, images=plan.images, key="region")

@@ -6,6 +6,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from core.documents import PdfDocument, is_pdf, open_pdf, render_page
+from core.engines.types import EngineError
 from core.media import InvalidInput, MediaLimits, load_image, thumbnail
 from core.settings import Settings
 from core.video import NormalizedVideo, Sampling, VideoLimits, decode_video, looks_like_playlist, sniff_video
@@ -27,13 +28,17 @@ def current_document() -> PdfDocument | None:
 
 
 def sampling() -> Sampling:
-    """How videos are sampled: the session's choice, the active model's video edge."""
-    engine = model.active_engine()
-    default_frames = _CPU_FRAMES if engine.runtime.device == "cpu" else _GPU_FRAMES
+    """How videos are sampled: the session's choice, the session model's video edge."""
+    chosen = model.client()
+    try:
+        device, tile = chosen.runtime.device, chosen.card.tile_px
+    except EngineError:  # an unknown model is explained on Home; sample as for a CPU meanwhile
+        device, tile = "cpu", None
+    default_frames = _CPU_FRAMES if device == "cpu" else _GPU_FRAMES
     return Sampling(
         fps=float(st.session_state.get(_FPS_KEY, 1.0)),
         max_frames=int(st.session_state.get(_FRAMES_KEY, default_frames)),
-        frame_edge=engine.card.tile_px or 512,
+        frame_edge=tile or 512,
     )
 
 

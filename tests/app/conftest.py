@@ -1,4 +1,4 @@
-"""AppTest fixtures: each test gets a fresh process-wide model manager pointed at the tiny model."""
+"""AppTest fixtures: each test gets a fresh process-wide serving core, the tiny model as the default."""
 
 from __future__ import annotations
 

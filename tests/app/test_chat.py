@@ -93,3 +93,26 @@ def test_new_image_starts_a_new_conversation(app_env):
     at.switch_page("pages/1_Chat.py").run()
     assert not at.exception
     assert not at.chat_message
+
+
+def test_a_full_queue_is_refused_with_a_message_and_the_chat_goes_on(app_env, tiny_smolvlm):
+    from tests.serving.conftest import Gate, ask
+    from ui.model import serving
+
+    app_env.setenv("MAX_QUEUE", "1")
+    at = _chat_with_image()
+    core = serving()
+    gate = Gate(core.pool.engine(str(tiny_smolvlm)))
+    running = core.submit(str(tiny_smolvlm), ask(), owner="someone")
+    assert gate.entered.wait(10)
+    waiting = core.submit(str(tiny_smolvlm), ask(), owner="someone else")
+    try:
+        at.chat_input(key="chat_input").set_value("Anyone there?").run()
+        assert not at.exception
+        answer = _answers(at)[0]
+        assert any("The server is busy: 1 requests are already waiting" in e.value for e in answer.error)
+    finally:
+        gate.release()
+    assert running.wait(20) and waiting.wait(20)
+    at.chat_input(key="chat_input").set_value("And now?").run()
+    assert at.session_state["chat_history"].turns[-1].error is None

@@ -19,10 +19,13 @@ def test_a_model_that_cannot_ground_says_so_and_offers_one(app_env, tiny_models)
     assert any("Florence-2 large" in option for option in options)  # the catalogue's grounding models too
     choice = next(option for option in options if option.startswith("qwen2_5_vl"))
     at.selectbox(key="detect_switch_choice").set_value(choice).run()
-    assert any("tiny-smolvlm will be unloaded" in caption.value for caption in at.caption)
+    assert any("Only this session switches" in caption.value for caption in at.caption)
     at.button(key="detect_switch").click().run()
     assert not at.exception
     assert at.text_input(key="detect_query")  # the grounding model is active: the query box appears
+    assert at.session_state["session_model"] == str(tiny_models["qwen2_5_vl"])
+    other = upload_and_open(("other.png", image_bytes((64, 64), "red"), "image/png"), "pages/4_Detection.py")
+    assert any("cannot locate objects reliably" in warning.value for warning in other.warning)  # still SmolVLM
 
 
 def test_detect_shows_image_table_or_message_and_downloads(app_env, tiny_models):
@@ -59,6 +62,6 @@ def test_florence_region_uses_the_native_prompt_without_follow_ups(app_env, tiny
     at.button(key="region_describe").click().run()
     assert not at.exception
     conversation = at.session_state["region_conversation"]
-    assert conversation.question == "<REGION_TO_DESCRIPTION><loc_100><loc_100><loc_500><loc_500>"
-    assert len(conversation.images) == 1  # the whole image; the box travels in the prompt
+    assert conversation.plan.question == "<REGION_TO_DESCRIPTION><loc_100><loc_100><loc_500><loc_500>"
+    assert len(conversation.plan.images) == 1  # the whole image; the box travels in the prompt
     assert not at.chat_input  # Florence-2 answers the task only

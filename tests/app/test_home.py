@@ -81,20 +81,39 @@ def test_cuda_fallback_is_shown(app_env):
     assert any("CUDA" in text for text in _texts(at.warning))
 
 
-def test_choosing_another_model_releases_the_current_one(app_env):
-    from ui.model import manager
+def test_choosing_another_model_changes_this_session_only(app_env, tiny_models):
+    from ui.model import serving
 
-    at = open_page("Home.py").run()
-    tiny_engine = manager().engine
-    assert tiny_engine is not None and tiny_engine.loaded
-    labels = at.session_state["home_model_choices"]
-    other = next(label for label in labels if "256M" in label)
-    at.selectbox(key="home_model").set_value(other).run()
-    assert not at.exception
-    assert not tiny_engine.loaded  # the previous weights were released
-    assert manager().engine.card.model_id == "HuggingFaceTB/SmolVLM2-256M-Video-Instruct"
-    assert any("will be unloaded" in toast.value for toast in at.toast)
+    app_env.setenv("EXTRA_MODEL_IDS", str(tiny_models["qwen2_5_vl"]))
+    mine = open_page("Home.py").run()
+    theirs = open_page("Home.py").run()  # another browser session on the same server
+    assert any("tiny-smolvlm" in text and "loaded" in text for text in _texts(theirs.success))
+    labels = mine.session_state["home_model_choices"]
+    other = next(label for label in labels if label.startswith("qwen2_5_vl"))
+    mine.selectbox(key="home_model").set_value(other).run()
+    assert not mine.exception
+    assert mine.session_state["session_model"] == str(tiny_models["qwen2_5_vl"])
+    assert any("This session now uses qwen2_5_vl" in toast.value for toast in mine.toast)
+    assert any(text.startswith("qwen2_5_vl") and "loaded" in text for text in _texts(mine.success))
+
+    theirs.run()
+    assert "session_model" not in theirs.session_state  # still the server's default
+    assert any("tiny-smolvlm" in text for text in _texts(theirs.success))
+    # Both fit the memory budget, so both stay loaded: nobody's model was pulled from under them.
+    assert set(serving().pool.resident()) == {str(tiny_models["smolvlm"]), str(tiny_models["qwen2_5_vl"])}
     # The configured model stays on offer, so the user can switch back.
-    assert any(option.startswith("tiny-smolvlm") for option in at.selectbox(key="home_model").options)
-    # The catalogue model is not cached here: the page says how to fetch it rather than failing.
+    assert any(option.startswith("tiny-smolvlm") for option in mine.selectbox(key="home_model").options)
+
+
+def test_a_catalogue_model_that_is_not_cached_says_how_to_fetch_it(app_env):
+    at = open_page("Home.py").run()
+    labels = at.session_state["home_model_choices"]
+    at.selectbox(key="home_model").set_value(next(label for label in labels if "256M" in label)).run()
+    assert not at.exception
     assert any(code.value.startswith("hf download HuggingFaceTB/SmolVLM2-256M-Video-Instruct") for code in at.code)
+
+
+def test_the_sidebar_shows_this_sessions_model_and_state(app_env):
+    at = open_page("Home.py").run()
+    line = "tiny-smolvlm · device cpu · float32 · loaded"
+    assert any(caption.value.startswith(line) for caption in at.sidebar.caption)

@@ -65,3 +65,42 @@ def test_server_folder_instead_of_uploads(app_env, tiny_models, tmp_path):
     at.run()
     assert job.error is None and job.summary.done == 2
     assert job.report["models"][0]["cer"] is not None  # scored against the folder's references/*.txt
+
+
+def test_a_lab_run_waits_for_peoples_questions_and_says_so(app_env, tiny_models, tmp_path):
+    import time
+
+    from tests.serving.conftest import Gate, ask
+    from ui.model import serving
+
+    at = _lab_page(app_env, tiny_models)
+    documents, _ = _uploads(tmp_path)
+    at.file_uploader(key="lab_uploads").set_value(documents[:1])
+    at.multiselect(key="lab_models").set_value([o for o in at.multiselect(key="lab_models").options
+                                                if o.startswith("tiny-smolvlm")])  # fmt: skip
+    at.selectbox(key="lab_task").set_value("ocr")
+    at.number_input(key="lab_max_new").set_value(8)
+
+    core, model_id = serving(), str(tiny_models["smolvlm"])
+    core.client(model_id, "person").load()
+    gate = Gate(core.pool.engine(model_id))
+    person = core.submit(model_id, ask(), owner="person")  # someone's question is being answered
+    assert gate.entered.wait(10)
+    try:
+        at.button(key="lab_start").click().run()
+        job = at.session_state["lab_job"]
+        for _ in range(50):
+            captions = [caption.value for caption in at.caption]
+            if any("The run is waiting: people's interactive requests go first" in c for c in captions):
+                break
+            time.sleep(0.1)
+            at.run()
+        else:
+            raise AssertionError(f"no waiting note in {captions}")
+        assert "you are 2nd in line" in next(c for c in captions if "The run is waiting" in c)
+    finally:
+        gate.release()
+    assert person.wait(20) and job.finished.wait(60)
+    at.run()
+    assert job.error is None and job.summary.done == 1
+    assert "session_model" not in at.session_state  # the Lab never changed this session's model

@@ -42,7 +42,7 @@ def test_describe_and_follow_up(app_env):
     at.button(key="region_describe").click().run()
     assert not at.exception
     conversation = at.session_state["region_conversation"]
-    assert conversation.crop.size == (780, 910)  # 600 x 700 plus a 15 % margin on every side
+    assert conversation.plan.crop.size == (780, 910)  # 600 x 700 plus a 15 % margin on every side
     assert [m.name for m in at.chat_message] == ["user", "assistant"]
     assert "100,200,700,900" in conversation.history.turns[0].text
     at.chat_input(key="region_input").set_value("What colour is it?").run()
