@@ -1,9 +1,10 @@
 """Chat latency of SmolVLM2 per tile budget, on random weights of the real shapes.
 
 Random weights of the real shapes cost what the real checkpoints cost, so this measures the speed a
-user will see without downloading anything. It goes through the app's own engine (processor, tile
-plan, threaded generate) and prints one JSON line per tile budget: tiles encoded, prompt tokens,
-seconds to the first token, decode tokens/s and the total.
+user will see without downloading anything. It goes through the app's own serving core (the pool
+loads the model; each request queues, then runs the processor, the tile plan and a threaded generate)
+and prints one JSON line per tile budget: tiles encoded, prompt tokens, seconds to the first token,
+decode tokens/s and the total.
 
     python bench/chat_latency.py --size 500m --budgets 1 4 16 --new-tokens 32
 """
@@ -33,8 +34,8 @@ def main() -> None:
     import torch
     from PIL import Image
 
-    from core.engines.registry import create_engine
     from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
+    from core.serving import ServingCore
     from core.settings import Settings
 
     image = Image.new("RGB", tuple(args.image), "gray")
@@ -43,19 +44,21 @@ def main() -> None:
         path = build_smolvlm(Path(scratch) / args.size, REAL_SMOLVLM_SHAPES[args.size])
         print(f"built random-weight SmolVLM2-{args.size} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         settings = Settings(model_id=str(path), allow_download=False, device="cpu", dtype="float32")
-        engine = create_engine(str(path), settings)
-        engine.load()
+        serving = ServingCore(settings)
+        client = serving.client(str(path), "bench")
+        client.load()
         warmup = GenerationRequest((ChatMessage(Role.USER, "Hi", (image,)),), SamplingParams(max_new_tokens=2), 1)
-        list(engine.stream(warmup))
+        client.generate(warmup)
         for budget in args.budgets:
             request = GenerationRequest(
                 (ChatMessage(Role.USER, "Describe this image briefly.", (image,)),),
                 SamplingParams(max_new_tokens=args.new_tokens),
                 budget,
             )
-            stream = engine.stream(request)
-            list(stream)
-            stats = stream.stats
+            outcome = client.generate(request)
+            if outcome.error is not None:
+                raise SystemExit(f"generation failed: {outcome.error}")
+            stats = outcome.stats
             row = {
                 "model": f"SmolVLM2-{args.size} (random weights)",
                 "image": f"{args.image[0]}x{args.image[1]}",
@@ -69,7 +72,7 @@ def main() -> None:
                 "torch_threads": torch.get_num_threads(),
             }
             print(json.dumps(row), flush=True)
-        engine.unload()
+        serving.close()
 
 
 if __name__ == "__main__":

@@ -47,3 +47,19 @@ def pick(page, label: str, option_start: str) -> None:
     select.get_by_role("combobox").click()
     page.get_by_role("option").filter(has_text=option_start).first.click()
     wait_idle(page)
+
+
+def longest_answers(page) -> None:
+    """Set this session's *Max new tokens* to its maximum: a tiny model then writes for most of a minute."""
+    page.locator('[data-testid="stSidebar"]').get_by_text("Generation settings").click()
+    thumb = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"]').first.get_by_role("slider")
+    thumb.focus()
+    thumb.press("End")
+    page.wait_for_timeout(300)
+    wait_idle(page)
+
+
+def sidebar_line(page, pattern: str):
+    import re
+
+    return page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(pattern))

@@ -22,42 +22,38 @@ def test_detect_and_download(page, server_url, tmp_path):
     picture.write_bytes(image_bytes(SIZE, "sienna", "JPEG"))
     upload(page, server_url, picture, "800×600 px")
     go_to(page, "Detection", "Detection")
-    try:
-        page.get_by_text("cannot locate objects reliably").wait_for()
-        pick(page, "Grounding model", "qwen2_5_vl")
-        page.get_by_text(re.compile("tiny-smolvlm will be unloaded")).wait_for()
-        page.get_by_role("button", name="Switch").click()
-        field = page.get_by_role("textbox", name=re.compile("What to find"))
-        field.fill("cat, red car")
-        field.press("Enter")
-        wait_idle(page)
-        page.get_by_role("button", name="Detect").click()
-        page.get_by_text(re.compile(r"^Objects found: \d+")).wait_for()
-        wait_idle(page)
+    page.get_by_text("cannot locate objects reliably").wait_for()
+    pick(page, "Grounding model", "qwen2_5_vl")
+    page.get_by_text("Only this session switches").wait_for()
+    page.get_by_role("button", name="Switch").click()
+    field = page.get_by_role("textbox", name=re.compile("What to find"))
+    field.fill("cat, red car")
+    field.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Detect").click()
+    page.get_by_text(re.compile(r"^Objects found: \d+")).wait_for()
+    wait_idle(page)
 
-        with page.expect_download() as caught:
-            page.get_by_role("button", name="Download image (PNG)").click()
-        png = caught.value
-        assert re.fullmatch(r"detections_\d{8}_\d{6}\.png", png.suggested_filename)
-        png.save_as(tmp_path / "out.png")
-        assert Image.open(tmp_path / "out.png").size == SIZE
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download image (PNG)").click()
+    png = caught.value
+    assert re.fullmatch(r"detections_\d{8}_\d{6}\.png", png.suggested_filename)
+    png.save_as(tmp_path / "out.png")
+    assert Image.open(tmp_path / "out.png").size == SIZE
 
-        with page.expect_download() as caught:
-            page.get_by_role("button", name="Download report (JSON)").click()
-        report_file = caught.value
-        assert report_file.suggested_filename.endswith(".json")
-        report_file.save_as(tmp_path / "out.json")
-        report = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
-        assert report["image"] == {"name": "yard.jpg", "width": 800, "height": 600}
-        assert report["query"] == "cat, red car"
-        assert report["model"].endswith("qwen2_5_vl")
-        assert isinstance(report["raw_output"], str) and report["elapsed_s"] >= 0
-        for detection in report["detections"]:
-            x1, y1, x2, y2 = detection["box"]
-            assert 0 <= x1 < x2 <= 800 and 0 <= y1 < y2 <= 600
-        assert Image.open(io.BytesIO((tmp_path / "out.png").read_bytes())).mode == "RGB"
-    finally:
-        # The model is shared by the whole server: hand the other browser tests their chat model back.
-        go_to(page, "Home", "")
-        pick(page, "Active model", "tiny-smolvlm")
-        page.get_by_text(re.compile(r"tiny-smolvlm · device cpu · float32 · loaded")).first.wait_for()
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download report (JSON)").click()
+    report_file = caught.value
+    assert report_file.suggested_filename.endswith(".json")
+    report_file.save_as(tmp_path / "out.json")
+    report = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert report["image"] == {"name": "yard.jpg", "width": 800, "height": 600}
+    assert report["query"] == "cat, red car"
+    assert report["model"].endswith("qwen2_5_vl")
+    assert isinstance(report["raw_output"], str) and report["elapsed_s"] >= 0
+    for detection in report["detections"]:
+        x1, y1, x2, y2 = detection["box"]
+        assert 0 <= x1 < x2 <= 800 and 0 <= y1 < y2 <= 600
+    assert Image.open(io.BytesIO((tmp_path / "out.png").read_bytes())).mode == "RGB"
+    # The switch belonged to this session, and its sidebar line names the new model.
+    assert page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(r"^qwen2_5_vl · device cpu")).is_visible()

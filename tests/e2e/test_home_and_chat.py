@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.conftest import image_bytes
@@ -100,26 +98,3 @@ def test_bad_file_gets_a_clear_message(page, server_url, tmp_path):
     upload(page, server_url, fake)
     page.get_by_text("not an image in a supported format").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
-
-
-def test_second_user_waits_while_the_model_is_busy(browser, page, server_url, tmp_path):
-    """Two sessions share one model: the second question waits, says so, then gets its answer."""
-    _upload(page, server_url, tmp_path)
-    go_to(page, "Chat", "Chat")
-    other_context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    other = other_context.new_page()
-    other.set_default_timeout(60_000)
-    try:
-        picture = tmp_path / "other.png"
-        picture.write_bytes(image_bytes((300, 300), "teal"))
-        upload(other, server_url, picture, "300×300 px")
-        go_to(other, "Chat", "Chat")
-
-        page.get_by_role("button", name="Describe in detail").click()
-        page.locator(ANSWERS).nth(1).get_by_text("▌").wait_for()  # the first session's answer is streaming
-        ask(other, "Is it my turn?")
-        other.get_by_text(re.compile("The model is busy with another user's request")).wait_for(timeout=30_000)
-        other.locator(ANSWERS).nth(1).get_by_text("tokens").wait_for(timeout=120_000)
-        page.locator(ANSWERS).nth(1).get_by_text("tokens").wait_for(timeout=120_000)
-    finally:
-        other_context.close()
