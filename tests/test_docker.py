@@ -71,8 +71,10 @@ def test_env_example_documents_every_variable_and_is_valid():
         "MODEL_ID", "MODEL_PATH", "EXTRA_MODEL_IDS", "MODEL_DEVICE", "MODEL_DTYPE", "ALLOW_MODEL_DOWNLOAD",
         "HF_HUB_OFFLINE",
         "HF_HOME", "HF_TOKEN", "APP_PORT", "MAX_NEW_TOKENS", "MAX_UPLOAD_MB", "MAX_VIDEO_MB", "MAX_VIDEO_SECONDS",
-        "MAX_VIDEO_SIDE", "UI_LANG", "LAB_DOCUMENTS_DIR",
+        "MAX_VIDEO_SIDE", "UI_LANG", "LAB_DOCUMENTS_DIR", "MODEL_MEMORY_GB", "MAX_LOADED_MODELS", "MODEL_KEEP_ALIVE",
+        "MAX_PARALLEL", "MAX_QUEUE",
     ):  # fmt: skip
         assert re.search(rf"^{name}=", example, re.MULTILINE), name
     settings = load_settings({}, dotenv_path=ROOT / ".env.example")
     assert settings.ui_lang == "ru" and settings.port == 8501
+    assert settings.model_keep_alive_s == 1800.0 and settings.model_memory_gb is None
