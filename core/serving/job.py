@@ -93,7 +93,7 @@ class Job:
             return
         self._stop.set()
         with self._serving.condition:
-            self._publish(JobStatus(self._status.phase, stopping=True))
+            self._publish(self._status)  # the same phase, now marked as stopping
             self._serving.condition.notify_all()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -130,6 +130,8 @@ class Job:
     # -- the job thread ----------------------------------------------------------------------------
 
     def _publish(self, status: JobStatus) -> None:
+        if self._stop.is_set() and not status.stopping and status.phase is not Phase.FINISHED:
+            status = JobStatus(status.phase, status.position, status.behind_own, stopping=True)
         if status != self._status:
             self._status = status
             self._updates.put(None)

@@ -147,7 +147,8 @@ class ModelPool:
         if not slot.estimated:
             cost = slot.engine.estimated_bytes()  # reads a file header or asks the hub: outside the lock
             with self.condition:
-                slot.cost, slot.estimated = (slot.cost if slot.estimated else cost), True
+                if not slot.estimated:  # another caller may have estimated it meanwhile
+                    slot.cost, slot.estimated = cost, True
         with self.condition:
             if slot.state in (LoadState.UNLOADED, LoadState.FAILED):
                 if slot.cost is not None and slot.cost > self.budget_bytes:
