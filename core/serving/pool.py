@@ -80,7 +80,8 @@ class _Slot:
 
 
 def _gb(size: int | float) -> str:
-    return f"{size / 2**30:.1f}"
+    gigabytes = size / 2**30
+    return f"{gigabytes:.1f}" if gigabytes >= 1 else f"{gigabytes:.2g}"
 
 
 class ModelPool:

@@ -117,3 +117,14 @@ def test_the_sidebar_shows_this_sessions_model_and_state(app_env):
     at = open_page("Home.py").run()
     line = "tiny-smolvlm · device cpu · float32 · loaded"
     assert any(caption.value.startswith(line) for caption in at.sidebar.caption)
+
+
+def test_a_model_bigger_than_the_memory_budget_is_refused_with_both_sizes(app_env):
+    app_env.setenv("MODEL_MEMORY_GB", "2")
+    app_env.setenv("MODEL_ID", "HuggingFaceTB/SmolVLM2-2.2B-Instruct")  # 2.25 B parameters, float32 on a CPU
+    at = open_page("Home.py").run()
+    assert not at.exception
+    message = " ".join(_texts(at.error))
+    assert "Model SmolVLM2 2.2B does not fit: it needs about 10.5 GB" in message
+    assert "the model budget is 2.0 GB (MODEL_MEMORY_GB)" in message
+    assert not at.code  # refused before looking for the weights: no download command to show
