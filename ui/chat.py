@@ -49,18 +49,20 @@ def options(chosen: ModelClient, prefix: str = "chat") -> ChatOptions:
     return ChatOptions(SamplingParams(max_new_tokens, sampling, temperature, top_p), int(max_tiles))
 
 
-def _stats_caption(stats: GenerationStats) -> str:
-    first = stats.seconds_to_first_token
+def stats_caption(stats: GenerationStats, video: bool = False) -> str:
+    """Tokens, time, first token, decode speed and what the vision encoder saw (tiles, or frames of a video)."""
+    first, speed = stats.seconds_to_first_token, stats.tokens_per_second
     return t(
-        "chat.stats",
+        "chat.stats_video" if video else "chat.stats",
         tokens=stats.new_tokens,
         seconds=f"{stats.seconds_total:.1f}",
         first="—" if first is None else f"{first:.1f}",
+        speed="—" if speed is None else f"{speed:.1f}",
         tiles=stats.image_tiles,
     )
 
 
-def render_history(history: ChatHistory) -> None:
+def render_history(history: ChatHistory, video: bool = False) -> None:
     for turn in history.turns:
         with st.chat_message(turn.role.value):
             if turn.error is not None:
@@ -72,7 +74,7 @@ def render_history(history: ChatHistory) -> None:
             if turn.stopped:
                 notes.append(f"⏹ {t('chat.stopped')}")
             if turn.stats is not None:
-                notes.append(_stats_caption(turn.stats))
+                notes.append(stats_caption(turn.stats, video))
             if notes:
                 st.caption(" · ".join(notes))
 
@@ -153,7 +155,7 @@ def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo) -> Non
             pressed = quick_prompt(f"brief{suffix}", language())
         if quick[1].button(t("chat.quick_detailed"), key="chat_quick_detailed", width="stretch"):
             pressed = quick_prompt(f"detailed{suffix}", language())
-        render_history(history)
+        render_history(history, video=is_video)
         typed = st.chat_input(t("chat.input_video" if is_video else "chat.input"), key="chat_input")
         question = read_question(pressed if pressed is not None else typed)
         if question is None:

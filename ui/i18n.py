@@ -457,8 +457,12 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "chat.empty_answer": {"ru": "(модель не вернула текста)", "en": "(the model returned no text)"},
     "chat.stats": {
-        "ru": "{tokens} ток. · {seconds} с · первый токен через {first} с · тайлов: {tiles}",
-        "en": "{tokens} tokens · {seconds} s · first token after {first} s · tiles: {tiles}",
+        "ru": "{tokens} ток. · {seconds} с · первый токен через {first} с · {speed} ток./с · тайлов: {tiles}",
+        "en": "{tokens} tokens · {seconds} s · first token after {first} s · {speed} tokens/s · tiles: {tiles}",
+    },
+    "chat.stats_video": {
+        "ru": "{tokens} ток. · {seconds} с · первый токен через {first} с · {speed} ток./с · кадров: {tiles}",
+        "en": "{tokens} tokens · {seconds} s · first token after {first} s · {speed} tokens/s · frames: {tiles}",
     },
     "chat.settings": {"ru": "Параметры генерации", "en": "Generation settings"},
     "chat.max_new_tokens": {"ru": "Максимум новых токенов", "en": "Max new tokens"},

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -50,3 +53,28 @@ def resolve_dtype(requested: str, device: str) -> str:
     if device == "mps":
         return "float16"
     return "float32"
+
+
+def physical_cores() -> int:
+    """The cores this process may run on, each hyper-threaded pair counted once."""
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
+    cores = set()
+    for cpu in allowed:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            cores.add(((topology / "physical_package_id").read_text().strip(), (topology / "core_id").read_text()))
+        except OSError:
+            return max(1, len(allowed))  # no topology to read (not Linux): count what is allowed
+    return max(1, len(cores))
+
+
+def configure_cpu_threads() -> tuple[int, int]:
+    """One intra-op thread per physical core (a second thread on a sibling only fights for the same
+    units) and a single inter-op thread: generation runs one op after another. Returns what torch uses."""
+    import torch
+
+    torch.set_num_threads(physical_cores())
+    # Once parallel work has started in this process torch refuses a change: keep its setting then.
+    with contextlib.suppress(RuntimeError):
+        torch.set_num_interop_threads(1)
+    return torch.get_num_threads(), torch.get_num_interop_threads()

@@ -6,13 +6,14 @@ owner and a priority). It never stores which model a session chose: that belongs
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.engines.device import resolve_device
+from core.engines.device import configure_cpu_threads, resolve_device
 from core.engines.registry import create_engine, find_card
 from core.engines.types import GenerationRequest, ModelCard, RuntimeInfo
 from core.serving import memory
@@ -22,6 +23,7 @@ from core.serving.queue import FairQueue, Priority
 from core.settings import Settings
 
 UpdateCallback = Callable[[str | None, JobStatus], None]
+log = logging.getLogger(__name__)
 
 
 class ServingCore:
@@ -36,6 +38,9 @@ class ServingCore:
     ) -> None:
         self.settings = settings
         self.device = resolve_device(settings.device).device
+        if self.device == "cpu":
+            intra, interop = configure_cpu_threads()
+            log.info("torch on the CPU: %d intra-op threads, %d inter-op", intra, interop)
         self.pool = ModelPool(
             settings,
             factory,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from core.engines.types import Role
 from core.tasks import QUICK_PROMPTS
 from tests.app.conftest import open_page, upload_and_open
@@ -29,7 +31,9 @@ def test_ask_renders_a_streamed_answer_with_stats(app_env):
     assert not at.exception
     assert [m.name for m in at.chat_message] == ["user", "assistant"]
     answer = _answers(at)[0]
-    assert answer.caption and "tokens" in answer.caption[0].value
+    caption = answer.caption[0].value
+    # tokens, total time, first token, decode speed and the tiles the encoder saw
+    assert re.fullmatch(r"\d+ tokens · [\d.]+ s · first token after [\d.]+ s · [\d.]+ tokens/s · tiles: \d+", caption)
     history = at.session_state["chat_history"]
     assert history.turns[0].text == "What is in the picture?"
     assert history.turns[1].role is Role.ASSISTANT and history.turns[1].stats.new_tokens > 0

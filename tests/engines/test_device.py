@@ -39,3 +39,17 @@ def test_resolve_dtype(requested, device, expected):
 
 def test_this_machine_has_no_gpu_so_auto_is_cpu():
     assert resolve_device("auto").device in ("cpu", "cuda", "mps")
+
+
+def test_threads_follow_the_physical_cores_with_one_inter_op_thread():
+    import subprocess
+    import sys
+
+    from core.engines.device import physical_cores
+    from tests.conftest import ROOT
+
+    script = "from core.engines.device import configure_cpu_threads; print(*configure_cpu_threads())"
+    printed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    intra, interop = (int(value) for value in printed.stdout.split())
+    assert intra == physical_cores() >= 1
+    assert interop == 1
