@@ -26,7 +26,7 @@ def test_upload_clip_see_frames_and_chat(page, server_url, tmp_path):
     page.locator(ANSWERS).nth(3).get_by_text("tokens").wait_for()
     wait_idle(page)
     assert page.locator(ANSWERS).count() == 4
-    assert "tiles: 4" in page.locator(ANSWERS).nth(3).inner_text()  # the same four frames, not decoded again
+    assert "frames: 4" in page.locator(ANSWERS).nth(3).inner_text()  # the same four frames, not decoded again
 
 
 def test_playlist_posing_as_mp4(page, server_url, tmp_path):
