@@ -15,7 +15,7 @@ def test_upload_clip_see_frames_and_chat(page, server_url, tmp_path):
     write_clip(clip, seconds=4)
     upload(page, server_url, clip, "the model is shown 4 of 40 frames")
     for stamp in ("0:00", "0:01", "0:02", "0:03"):
-        assert page.get_by_text(stamp, exact=True).first.is_visible()
+        page.get_by_text(stamp, exact=True).first.wait_for()  # the strip can draw just after the caption
 
     go_to(page, "Chat", "Chat")
     page.get_by_text("4 frames · 3.9 s").wait_for()
