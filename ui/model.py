@@ -161,32 +161,22 @@ def show_in_sidebar(text: str) -> None:
 
 def load_with_progress(chosen: ModelClient) -> bool:
     """Load this session's model now, with a progress bar; on failure show why and return False."""
-    core = serving()
+    bars: list = []
+
+    def draw(status: ModelStatus) -> None:
+        if not bars:
+            bars.append(st.progress(0.0, text=t("model.loading", model=chosen.card.title)))
+        # Redrawn on every wake-up, changed or not: that is where Streamlit can stop this run.
+        bars[0].progress(status.fraction, text=t(status.step or "model.loading", model=chosen.card.title))
+
     try:
-        core.preload(chosen.model_id)
+        chosen.load(on_progress=draw)
     except EngineError as error:
         show_engine_error(error)
         return False
-    bar = None
-    while True:
-        status = core.status(chosen.model_id)
-        if status.state is LoadState.READY:
-            break
-        if status.state is LoadState.FAILED and status.error is not None:
-            if bar is not None:
-                bar.empty()
-            show_engine_error(status.error)
-            return False
-        if status.state is LoadState.UNLOADED:
-            core.preload(chosen.model_id)
-        if bar is None:
-            bar = st.progress(0.0, text=t("model.loading", model=chosen.card.title))
-        # Redrawn on every wake-up, changed or not: that is where Streamlit can stop this run.
-        bar.progress(status.fraction, text=t(status.step or "model.loading", model=chosen.card.title))
-        with core.condition:
-            core.condition.wait(0.25)
-    if bar is not None:
-        bar.empty()
+    finally:
+        for bar in bars:
+            bar.empty()
     show_in_sidebar(status_line(chosen))
     return True
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.engines.device import configure_cpu_threads, resolve_device
-from core.engines.registry import create_engine, find_card
+from core.engines.registry import create_engine
 from core.engines.types import GenerationRequest, ModelCard, RuntimeInfo
 from core.serving import memory
 from core.serving.job import Job, JobOutcome, JobStatus
@@ -55,8 +55,12 @@ class ServingCore:
         self._jobs: weakref.WeakSet[Job] = weakref.WeakSet()
 
     def card(self, model_id: str) -> ModelCard:
-        """What ``model_id`` is and can do; :class:`UnknownModel` when no family runs it."""
-        return find_card(model_id)
+        """What ``model_id`` is and can do; :class:`UnknownModel` when no family runs it.
+
+        Read from the pool's engine object, made once per model, so a page redrawing its status line
+        several times a second does not read the checkpoint's config.json each time.
+        """
+        return self.pool.engine(model_id).card
 
     def runtime(self, model_id: str) -> RuntimeInfo:
         return self.pool.engine(model_id).runtime
@@ -151,21 +155,29 @@ class ModelClient:
         job.wait()
         return job.outcome()
 
-    def load(self, *, stop: threading.Event | None = None, poll_s: float = 0.25) -> bool:
+    def load(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        on_progress: Callable[[ModelStatus], None] | None = None,
+        poll_s: float = 0.25,
+    ) -> bool:
         """Load the model now (unloading idle ones if needed) and wait; False when ``stop`` was set first.
 
-        Raises the model's :class:`EngineError` when it cannot be loaded.
+        ``on_progress`` sees the model's status at every wake-up, outside the serving lock (a page redraws
+        its progress bar there). Raises the model's :class:`EngineError` when it cannot be loaded.
         """
         self.serving.preload(self.model_id)
-        condition = self.serving.condition
-        with condition:
-            while not (stop is not None and stop.is_set()):
-                status = self.serving.status(self.model_id)
-                if status.state is LoadState.READY:
-                    return True
-                if status.state is LoadState.FAILED and status.error is not None:
-                    raise status.error
-                if status.state is LoadState.UNLOADED:
-                    self.serving.preload(self.model_id)
-                condition.wait(poll_s)
+        while not (stop is not None and stop.is_set()):
+            status = self.serving.status(self.model_id)
+            if status.state is LoadState.READY:
+                return True
+            if status.state is LoadState.FAILED and status.error is not None:
+                raise status.error
+            if status.state is LoadState.UNLOADED:
+                self.serving.preload(self.model_id)
+            if on_progress is not None:
+                on_progress(status)
+            with self.serving.condition:
+                self.serving.condition.wait(poll_s)
         return False
