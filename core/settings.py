@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 LANGUAGES = ("ru", "en")
+QUANT_CHOICES = ("auto", "none", "int8")
 _YES = ("yes", "true", "1", "on")
 _NO = ("no", "false", "0", "off")
 
@@ -64,6 +65,8 @@ class Settings:
     model_keep_alive_s: float | None = 1800.0  # None: idle models stay until room is needed
     max_parallel: int = 1
     max_queue: int = 16
+    model_quant: str = "auto"  # auto | none | int8 (see core.engines.quantization)
+    prefix_cache_mb: int = 512  # sessions' re-usable image prefixes (KV caches), least recently used dropped
 
     @property
     def offline(self) -> bool:
@@ -212,6 +215,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         model_keep_alive_s=_duration(values, "MODEL_KEEP_ALIVE", 1800.0),
         max_parallel=_int(values, ("MAX_PARALLEL",), 1, 1, 64),
         max_queue=_int(values, ("MAX_QUEUE",), 16, 1, 10000),
+        model_quant=_choice(values, ("MODEL_QUANT",), QUANT_CHOICES, "auto"),
+        prefix_cache_mb=_int(values, ("PREFIX_CACHE_MB",), 512, 0, 1_000_000),
     )
 
 

@@ -107,6 +107,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Downloading the weights from the Hugging Face Hub (once; this can take a few minutes)…",
     },
     "load.device": {"ru": "Перенос модели на устройство…", "en": "Moving the model to the device…"},
+    "load.quantize": {"ru": "Перевод весов в int8…", "en": "Converting the weights to int8…"},
     "load.ready": {"ru": "Модель готова.", "en": "The model is ready."},
     "load.waiting_memory": {
         "ru": "Ждём свободной памяти: другие модели сейчас заняты…",

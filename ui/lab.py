@@ -28,7 +28,7 @@ def _batch_clients() -> ClientFactory:
     """The Lab asks the server's serving core for each model as batch work: people's questions go first,
     and no session's model choice changes."""
     serving, owner = model.serving(), f"lab:{uuid.uuid4().hex[:8]}"
-    return lambda model_id: serving.client(model_id, owner, Priority.BATCH)
+    return lambda model_id, quant: serving.client(model_id, owner, Priority.BATCH, quantization=quant)
 
 
 def _server_folder(settings: Settings) -> Path | None:

@@ -143,7 +143,7 @@ def status_line(chosen: ModelClient, state: str | None = None) -> str:
         "model.status",
         title=chosen.card.title,
         device=runtime.device,
-        dtype=runtime.dtype,
+        dtype="int8" if runtime.quantization == "int8" else runtime.dtype,
         state=state or state_text(chosen.status),
     )
 

@@ -15,6 +15,7 @@ from typing import Any
 from core.engines.base import ProgressCallback
 from core.engines.device import resolve_device, resolve_dtype
 from core.engines.loading import download_command, load_local_only
+from core.engines.quantization import quantize_int8, resolve_quantization
 from core.engines.streaming import ThreadedGeneration, install_stop_hooks
 from core.engines.types import (
     EngineNotLoaded,
@@ -67,10 +68,15 @@ class TransformersEngine:
         self._settings = settings
         self._source = source or card.model_id
         choice = resolve_device(settings.device)
+        quant = resolve_quantization(settings.model_quant, choice.device)
+        if quant.note:
+            log.info("MODEL_QUANT=%s on %s: %s (%s)", settings.model_quant, choice.device, quant.scheme, quant.note)
         self._runtime = RuntimeInfo(
             device=choice.device,
-            dtype=resolve_dtype(settings.dtype, choice.device),
+            # int8 kernels take float32 activations; the weights are int8 whatever MODEL_DTYPE says
+            dtype="float32" if quant.scheme == "int8" else resolve_dtype(settings.dtype, choice.device),
             device_note=choice.note_key,
+            quantization=quant.scheme,
         )
         if choice.note_key:
             log.warning("MODEL_DEVICE=%s is not available here; running on %s", settings.device, choice.device)
@@ -89,7 +95,10 @@ class TransformersEngine:
     def estimated_bytes(self) -> int | None:
         if self._model is not None:
             return loaded_model_bytes(self._model)
-        return estimate_model_bytes(self._source, self._settings, self._runtime.dtype, self.card.params_millions)
+        runtime = self._runtime
+        return estimate_model_bytes(
+            self._source, self._settings, runtime.dtype, self.card.params_millions, runtime.quantization
+        )
 
     def load(self, on_progress: ProgressCallback | None = None) -> None:
         if self.loaded:
@@ -129,6 +138,10 @@ class TransformersEngine:
         report(0.8, "load.device")
         model = model.to(self._runtime.device)  # type: ignore[arg-type]  # transformers' stub is too narrow
         model.eval()
+        if self._runtime.quantization == "int8":
+            report(0.9, "load.quantize")
+            replaced = quantize_int8(model)
+            log.info("%s: %d linear layers quantized to int8", source, replaced)
         install_stop_hooks(model)
         with self._state_lock:
             self._processor, self._model = processor, model

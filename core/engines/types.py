@@ -105,6 +105,7 @@ class RuntimeInfo:
     device: str
     dtype: str
     device_note: str | None = None  # e.g. why cuda was asked for but cpu is used
+    quantization: str = "none"  # "int8": linear layers hold int8 weights (CPU)
 
 
 @dataclass

@@ -22,18 +22,25 @@ BYTES_PER_PARAMETER = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 # Activations, the KV cache and the processor come on top of the weights.
 WORKING_MARGIN = 1.25
 _MAX_HEADER_BYTES = 100 * 2**20
+# Share of a VLM's parameters in linear layers when the header cannot be read (SmolVLM2: 0.86-0.9).
+DEFAULT_LINEAR_SHARE = 0.85
 _INDEX = "model.safetensors.index.json"
 _SINGLE = "model.safetensors"
 
 
-def header_parameter_count(path: Path) -> int:
-    """Parameters in one safetensors file, read from its header alone."""
+def header_shapes(path: Path) -> dict[str, list[int]]:
+    """Every tensor's shape in one safetensors file, read from its header alone."""
     with open(path, "rb") as source:
         (length,) = struct.unpack("<Q", source.read(8))
         if not 0 < length <= _MAX_HEADER_BYTES:
             raise ValueError(f"{path} does not start with a safetensors header")
         header = json.loads(source.read(length))
-    return sum(math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__")
+    return {name: entry["shape"] for name, entry in header.items() if name != "__metadata__"}
+
+
+def header_parameter_count(path: Path) -> int:
+    """Parameters in one safetensors file, read from its header alone."""
+    return sum(math.prod(shape) for shape in header_shapes(path).values())
 
 
 def _local_file(source: str, filename: str, settings: Settings) -> Path | None:
@@ -47,17 +54,23 @@ def _local_file(source: str, filename: str, settings: Settings) -> Path | None:
     return Path(found) if isinstance(found, str) else None
 
 
-def local_parameter_count(source: str, settings: Settings) -> int | None:
-    """Parameters of a checkpoint on disk (a directory or the hub cache); None if its files are not there."""
+def local_shapes(source: str, settings: Settings) -> dict[str, list[int]] | None:
+    """Tensor shapes of a checkpoint on disk (a directory or the hub cache); None if its files are not there."""
     index = _local_file(source, _INDEX, settings)
     if index is not None:
         shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
         paths = [_local_file(source, shard, settings) for shard in shards]
         if any(path is None for path in paths):
             return None
-        return sum(header_parameter_count(path) for path in paths if path is not None)
+        return {name: shape for path in paths if path is not None for name, shape in header_shapes(path).items()}
     single = _local_file(source, _SINGLE, settings)
-    return header_parameter_count(single) if single is not None else None
+    return header_shapes(single) if single is not None else None
+
+
+def local_parameter_count(source: str, settings: Settings) -> int | None:
+    """Parameters of a checkpoint on disk; None if its files are not there."""
+    shapes = local_shapes(source, settings)
+    return sum(math.prod(shape) for shape in shapes.values()) if shapes is not None else None
 
 
 def _hub_parameter_count(source: str, settings: Settings) -> int | None:
@@ -78,19 +91,47 @@ def parameter_count(source: str, settings: Settings) -> int | None:
         return None
 
 
-def bytes_for(parameters: int, dtype: str) -> int:
-    return int(parameters * BYTES_PER_PARAMETER.get(dtype, 4) * WORKING_MARGIN)
+def bytes_for(parameters: int, dtype: str, *, int8_share: float = 0.0) -> int:
+    """Loaded size with the working margin; ``int8_share`` of the parameters held as int8 instead."""
+    full = parameters * (1 - int8_share) * BYTES_PER_PARAMETER.get(dtype, 4)
+    return int((full + parameters * int8_share) * WORKING_MARGIN)
 
 
-def estimate_model_bytes(source: str, settings: Settings, dtype: str, params_millions: int | None) -> int | None:
-    """The loaded size with its working margin: from the safetensors header, else the catalogue's count."""
-    parameters = parameter_count(source, settings)
+def estimate_model_bytes(
+    source: str, settings: Settings, dtype: str, params_millions: int | None, quantization: str = "none"
+) -> int | None:
+    """The loaded size with its working margin: from the safetensors header, else the catalogue's count.
+
+    With int8, the linear layers' weights count one byte each (their share read from the header).
+    """
+    from core.engines.quantization import linear_weight_share
+
+    share = DEFAULT_LINEAR_SHARE
+    try:
+        shapes = local_shapes(source, settings)
+    except Exception as error:  # noqa: BLE001 - no estimate is a fallback, never a failure to load
+        log.info("no tensor shapes for %s: %s", source, error)
+        shapes = None
+    if shapes:
+        parameters: int | None = sum(math.prod(shape) for shape in shapes.values())
+        share = linear_weight_share(shapes)
+    else:
+        parameters = parameter_count(source, settings)
     if parameters is None and params_millions:
         parameters = params_millions * 1_000_000
-    return bytes_for(parameters, dtype) if parameters else None
+    if not parameters:
+        return None
+    return bytes_for(parameters, dtype, int8_share=share if quantization == "int8" else 0.0)
 
 
 def loaded_model_bytes(model: Any) -> int:
-    """What a loaded model's parameters and buffers really take, with the same working margin."""
+    """What a loaded model's parameters, buffers and packed int8 weights really take, with the margin."""
+    from core.engines.quantization import is_quantized_linear
+
     tensors = [*model.parameters(), *model.buffers()]
-    return int(sum(t.numel() * t.element_size() for t in tensors) * WORKING_MARGIN)
+    total = sum(t.numel() * t.element_size() for t in tensors)
+    for module in model.modules():
+        if is_quantized_linear(module) and callable(getattr(module, "weight", None)):
+            weight = module.weight()
+            total += weight.numel() * weight.element_size() + 4 * weight.shape[0]  # int8 + per-row scales
+    return int(total * WORKING_MARGIN)

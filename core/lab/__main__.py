@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = run(
             models, items, run_dir, progress=_progress, stop=stop, release=serving.release,
-            clients=lambda model_id: serving.client(model_id, "lab-cli", Priority.BATCH),
+            clients=lambda model_id, quant: serving.client(model_id, "lab-cli", Priority.BATCH, quantization=quant),
         )  # fmt: skip
     finally:
         restore_interrupt()

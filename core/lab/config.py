@@ -30,6 +30,7 @@ class LabModel:
     fields: tuple[str, ...] = DEFAULT_FIELDS
     generation: SamplingParams = field(default_factory=lambda: SamplingParams(max_new_tokens=512))
     status: str = "needs_more_data"
+    quantization: str | None = None  # int8 | none; None follows MODEL_QUANT
 
 
 def _text(entry: str, raw: dict, name: str, required: bool) -> str | None:
@@ -92,6 +93,9 @@ def parse_models(data: object) -> list[LabModel]:
         if task == "vqa" and not questions:
             raise ConfigError(entry, "questions", "a vqa entry needs at least one question")
         fields = _strings(entry, raw, "fields") or DEFAULT_FIELDS
+        quantization = raw.get("quantization")
+        if quantization is not None and quantization not in ("int8", "none"):
+            raise ConfigError(entry, "quantization", "must be int8 or none (leave it out to follow MODEL_QUANT)")
         models.append(
             LabModel(
                 name=name,
@@ -102,6 +106,7 @@ def parse_models(data: object) -> list[LabModel]:
                 fields=fields,
                 generation=_generation(entry, raw),
                 status=status,
+                quantization=quantization,
             )
         )
     return models

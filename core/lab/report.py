@@ -57,6 +57,7 @@ def build_report(run_dir: Path, models: list[LabModel], references: Path | None)
         row: dict[str, Any] = {
             "name": model.name,
             "model_id": model.model_id,
+            "weights": next((r["weights"] for r in records if r.get("weights")), None),
             "task": model.task,
             "status": model.status,
             "results": len(records),
@@ -107,12 +108,14 @@ def report_markdown(report: dict[str, Any]) -> str:
         "",
         f"Run: `{report['run_dir']}`",
         "",
-        "| model | task | status | accuracy | mean latency, s | p95 latency, s | tokens/s | results | failures |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | weights | task | status | accuracy | mean latency, s | p95 latency, s | tokens/s | results "
+        "| failures |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["models"]:
-        cells = [row["name"], row["task"], row["status"], row.get("accuracy"), row["latency_mean_s"],
-                 row["latency_p95_s"], row["tokens_per_second"], row["results"], row["failures"]]  # fmt: skip
+        cells = [row["name"], row.get("weights"), row["task"], row["status"], row.get("accuracy"),
+                 row["latency_mean_s"], row["latency_p95_s"], row["tokens_per_second"],
+                 row["results"], row["failures"]]  # fmt: skip
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     for row in report["models"]:
         if row.get("per_field"):

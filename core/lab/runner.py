@@ -22,10 +22,12 @@ from core.lab.config import LabModel
 from core.media import InvalidInput, MediaLimits, load_image
 from core.ocr import OCR_MAX_TILES, clean_ocr_output
 from core.serving import JobStatus, ModelClient, Phase
+from core.serving.core import split_model_key
 from core.settings import Settings
 
 DOCUMENT_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".pdf")
-ClientFactory = Callable[[str], ModelClient]  # model id -> that model through the serving core
+# (model id, quantization or None for MODEL_QUANT) -> that model through the serving core
+ClientFactory = Callable[[str, "str | None"], ModelClient]
 Progress = Callable[[int, int, float | None, str], None]  # done, total, seconds left (estimate), what
 Waiting = Callable[[str, JobStatus | None], None]  # model id, and its request's status while it waits (None: runs)
 
@@ -104,7 +106,8 @@ def _generate(
 ) -> tuple[str, GenerationStats]:
     def report(piece: str | None, status: JobStatus) -> None:
         if on_wait is not None:
-            on_wait(client.model_id, status if status.phase in (Phase.QUEUED, Phase.LOADING) else None)
+            waiting = status.phase in (Phase.QUEUED, Phase.LOADING)
+            on_wait(split_model_key(client.model_id)[0], status if waiting else None)
 
     outcome = client.generate(request, stop=stop, on_update=report)
     if outcome.stopped:
@@ -112,6 +115,11 @@ def _generate(
     if outcome.error is not None:
         raise outcome.error
     return outcome.text, outcome.stats
+
+
+def _weights(client: ModelClient) -> str:
+    runtime = client.runtime
+    return "int8" if runtime.quantization == "int8" else runtime.dtype
 
 
 def run_item(
@@ -123,6 +131,7 @@ def run_item(
         "page_index": item.page_index,
         "model": model.name,
         "model_id": model.model_id,
+        "weights": _weights(client),
         "task": model.task,
         "prompt": None,
         "raw_response": None,
@@ -232,7 +241,7 @@ def run(
         if not pending:
             continue
         try:
-            client = clients(model.model_id)
+            client = clients(model.model_id, model.quantization)
             if not client.load(stop=stop):
                 summary.cancelled = True
                 return summary
@@ -260,7 +269,7 @@ def run(
                 left = (total - position) * (sum(timings) / len(timings))
                 progress(position, total, left, f"{model.name} / {item.stem}")
         if release is not None:
-            release(model.model_id)
+            release(client.model_id)
     return summary
 
 

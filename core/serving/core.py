@@ -11,8 +11,9 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from core.engines.base import Engine
 from core.engines.device import configure_cpu_threads, resolve_device
 from core.engines.registry import create_engine
 from core.engines.types import GenerationRequest, ModelCard, RuntimeInfo
@@ -24,6 +25,26 @@ from core.settings import Settings
 
 UpdateCallback = Callable[[str | None, JobStatus], None]
 log = logging.getLogger(__name__)
+_QUANT_MARK = "@quant="
+
+
+def model_key(model_id: str, quantization: str | None = None) -> str:
+    """The pool's name for a model run with a quantization other than MODEL_QUANT's (the Lab lists the
+    same checkpoint twice to measure what int8 costs); the plain id when it follows the setting."""
+    return f"{model_id}{_QUANT_MARK}{quantization}" if quantization else model_id
+
+
+def split_model_key(key: str) -> tuple[str, str | None]:
+    model_id, mark, quantization = key.rpartition(_QUANT_MARK)
+    return (model_id, quantization) if mark else (key, None)
+
+
+def _keyed(factory: EngineFactory) -> EngineFactory:
+    def create(key: str, settings: Settings) -> Engine:
+        model_id, quantization = split_model_key(key)
+        return factory(model_id, replace(settings, model_quant=quantization) if quantization else settings)
+
+    return create
 
 
 class ServingCore:
@@ -43,7 +64,7 @@ class ServingCore:
             log.info("torch on the CPU: %d intra-op threads, %d inter-op", intra, interop)
         self.pool = ModelPool(
             settings,
-            factory,
+            _keyed(factory),
             budget_bytes=budget_bytes or memory.budget_bytes(self.device, settings.model_memory_gb),
             max_loaded=max_loaded or memory.max_loaded(self.device, settings.max_loaded_models),
             keep_alive_s=settings.model_keep_alive_s,
@@ -98,8 +119,16 @@ class ServingCore:
         """Unload ``model_id`` once nobody uses or waits for it."""
         self.pool.unload_when_idle(model_id)
 
-    def client(self, model_id: str, owner: str, priority: Priority = Priority.INTERACTIVE) -> ModelClient:
-        return ModelClient(self, model_id, owner, priority)
+    def client(
+        self,
+        model_id: str,
+        owner: str,
+        priority: Priority = Priority.INTERACTIVE,
+        *,
+        quantization: str | None = None,
+    ) -> ModelClient:
+        """``quantization`` (``int8`` / ``none``) overrides MODEL_QUANT for this model, as a separate pool entry."""
+        return ModelClient(self, model_key(model_id, quantization), owner, priority)
 
     def close(self) -> None:
         for job in list(self._jobs):
@@ -109,7 +138,10 @@ class ServingCore:
 
 @dataclass(frozen=True)
 class ModelClient:
-    """One model as one owner sees it: its card and state, and generations through the queue."""
+    """One model as one owner sees it: its card and state, and generations through the queue.
+
+    ``model_id`` is the pool's key: the checkpoint's id, with a quantization mark when one was asked for.
+    """
 
     serving: ServingCore
     model_id: str

@@ -28,8 +28,8 @@ def test_the_header_gives_exactly_the_parameters_the_loaded_model_has(tiny_smolv
 def test_sharded_checkpoints_add_up_their_shards(tiny_smolvlm, tmp_path):
     sharded = tmp_path / "sharded"
     sharded.mkdir()
-    header = {"a": {"dtype": "F32", "shape": [10, 20], "data_offsets": [0, 800]}, "__metadata__": {}}
-    for shard in ("one.safetensors", "two.safetensors"):
+    for name, shard in (("a", "one.safetensors"), ("b", "two.safetensors")):
+        header = {name: {"dtype": "F32", "shape": [10, 20], "data_offsets": [0, 800]}, "__metadata__": {}}
         encoded = json.dumps(header).encode()
         (sharded / shard).write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"\0" * 800)
     (sharded / "model.safetensors.index.json").write_text(

@@ -18,7 +18,7 @@ from core.settings import Settings
 
 
 def _clients(serving: ServingCore):
-    return lambda model_id: serving.client(model_id, "lab-test", Priority.BATCH)
+    return lambda model_id, quant: serving.client(model_id, "lab-test", Priority.BATCH, quantization=quant)
 
 
 @pytest.fixture
@@ -41,11 +41,13 @@ def models_file(tmp_path, tiny_models):
                         "task": "extract",
                         "generation": {"max_new_tokens": 16},
                         "status": "chosen",
+                        "quantization": "none",
                     },
                     {
                         "name": "qwen-ocr",
                         "model_id": str(tiny_models["qwen2_5_vl"]),
                         "task": "ocr",
+                        "quantization": "int8",
                         "generation": {"max_new_tokens": 16},
                     },
                 ]
@@ -158,7 +160,8 @@ def test_real_run_with_a_corrupt_document(tmp_path, dataset, models_file):
     assert rows["smol-extract"]["failures"] == 1 and rows["smol-extract"]["status"] == "chosen"
     assert set(rows["smol-extract"]["per_field"]) == {"seller", "number", "date", "total"}
     assert rows["qwen-ocr"]["cer"] is not None and rows["qwen-ocr"]["latency_p95_s"] is not None
-    assert "| smol-extract | extract | chosen |" in (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "| qwen-ocr | int8 | ocr |" in (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "| smol-extract | float32 | extract | chosen |" in (run_dir / "report.md").read_text(encoding="utf-8")
 
 
 def test_resume_after_an_interruption(tmp_path, dataset, models_file, tiny_models):

@@ -32,7 +32,7 @@ def setup(tmp_path, tiny_smolvlm):
 
 
 def _clients(core):
-    return lambda model_id: core.client(model_id, "lab:test", Priority.BATCH)
+    return lambda model_id, quant: core.client(model_id, "lab:test", Priority.BATCH, quantization=quant)
 
 
 def test_cancel_mid_answer_then_resume(serving, setup, tmp_path):

@@ -1,0 +1,98 @@
+"""Int8 weights on a CPU: when to use them, and how a model is quantized once, at load.
+
+The scheme is dynamic int8: every ``nn.Linear`` (vision encoder, connector and language model) keeps
+int8 weights with one scale per output channel, and activations are quantized per call, so matrix
+products run on the CPU's int8 kernels (oneDNN / fbgemm). Embeddings and norms stay float32.
+
+Why ``torch.ao.quantization.quantize_dynamic`` and not torchao or optimum-quanto, although torch has
+deprecated it: measured with ``bench/quant_options.py`` on the real shape of SmolVLM2-256M, it is the
+only int8 option that made the first token faster than float32 in eager mode on a CPU; torchao's
+dynamic int8 ran 4x slower than float32 without ``torch.compile``, and both weight-only schemes
+(torchao, quanto) were slower than float32 at decoding. The README's Performance section has the
+table. When a torch release drops it, :func:`int8_available` turns false and ``auto`` falls back to
+float32 with a log line, so the app keeps working.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CHOICES = ("auto", "none", "int8")
+# CPU flags of int8 dot-product instructions: without them int8 matrix products are emulated on
+# AVX2 and decoding measured slower than float32 (the first token still gains a little).
+_INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8", "asimddp")
+
+
+@dataclass(frozen=True)
+class QuantChoice:
+    scheme: str  # "int8" | "none"
+    note: str = ""  # why auto decided as it did, for the log and the settings check
+
+
+def cpu_has_int8_dot(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    try:
+        flags = set(cpuinfo.read_text(encoding="utf-8", errors="replace").split())
+    except OSError:
+        return False
+    return any(flag in flags for flag in _INT8_DOT_FLAGS)
+
+
+def int8_available() -> bool:
+    import torch
+
+    quantization = getattr(torch.ao, "quantization", None)
+    engines = set(torch.backends.quantized.supported_engines)
+    return hasattr(quantization, "quantize_dynamic") and bool(engines & {"x86", "fbgemm", "onednn", "qnnpack"})
+
+
+def resolve_quantization(requested: str, device: str, *, int8_dot: bool | None = None) -> QuantChoice:
+    """``auto``: int8 on a CPU with int8 dot-product instructions, none elsewhere (GPUs run bf16/fp16)."""
+    if requested not in CHOICES:
+        raise ValueError(f"MODEL_QUANT must be one of {', '.join(CHOICES)}, not {requested!r}")
+    if requested == "none":
+        return QuantChoice("none")
+    if device != "cpu":
+        note = "int8 here is a CPU path; the GPU runs bf16/fp16"
+        return QuantChoice("none", note)
+    if not int8_available():
+        return QuantChoice("none", "this torch has no dynamic int8 quantization")
+    if requested == "int8":
+        return QuantChoice("int8")
+    if int8_dot if int8_dot is not None else cpu_has_int8_dot():
+        return QuantChoice("int8", "the CPU has int8 dot-product instructions")
+    return QuantChoice("none", "the CPU lacks int8 dot-product instructions (VNNI/AMX); float32 decodes faster")
+
+
+def quantize_int8(model: Any) -> int:
+    """Quantize every ``nn.Linear`` of ``model`` in place; returns how many were replaced."""
+    import warnings
+
+    import torch
+
+    linear = sum(isinstance(module, torch.nn.Linear) for module in model.modules())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its deprecation notice, once per layer
+        torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    return linear
+
+
+def is_quantized_linear(module: Any) -> bool:
+    return type(module).__module__.startswith("torch.ao.nn.quantized")
+
+
+def linear_weight_share(shapes: dict[str, list[int]]) -> float:
+    """The share of parameters that are linear-layer weights (2-D, not embeddings), from tensor shapes."""
+    total = linear = 0
+    for name, shape in shapes.items():
+        size = 1
+        for side in shape:
+            size *= side
+        total += size
+        if len(shape) == 2 and "embed" not in name:
+            linear += size
+    return linear / total if total else 0.0

@@ -1,0 +1,116 @@
+"""Int8 weights: when ``MODEL_QUANT`` turns them on, and what a quantized tiny model really runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from core.engines.quantization import cpu_has_int8_dot, linear_weight_share, resolve_quantization
+from core.engines.registry import create_engine
+from core.engines.weights import estimate_model_bytes, local_shapes
+from core.lab.config import ConfigError, parse_models
+from core.serving import ServingCore
+from core.settings import Settings, SettingsError, load_settings
+from tests.serving.conftest import ask, cpu_settings
+
+
+@pytest.mark.parametrize(
+    ("requested", "device", "int8_dot", "scheme"),
+    [
+        ("auto", "cpu", True, "int8"),
+        ("auto", "cpu", False, "none"),  # AVX2 only: float32 decodes faster there
+        ("auto", "cuda", True, "none"),
+        ("int8", "cpu", False, "int8"),  # asked for explicitly: honoured
+        ("int8", "cuda", True, "none"),
+        ("none", "cpu", True, "none"),
+    ],
+)
+def test_auto_means_int8_on_a_cpu_with_int8_dot_products(requested, device, int8_dot, scheme) -> None:
+    choice = resolve_quantization(requested, device, int8_dot=int8_dot)
+    assert choice.scheme == scheme
+    if requested == "auto" and scheme == "none":
+        assert choice.note  # the log says why
+
+
+def test_an_unknown_choice_is_refused() -> None:
+    with pytest.raises(ValueError, match="MODEL_QUANT"):
+        resolve_quantization("int4", "cpu")
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("flags\t: fpu sse2 avx2 avx512f avx512_vnni\n")
+    assert cpu_has_int8_dot(info)
+    info.write_text("flags\t: fpu sse2 avx2\n")
+    assert not cpu_has_int8_dot(info)
+    assert not cpu_has_int8_dot(tmp_path / "missing")
+
+
+def test_model_quant_setting() -> None:
+    assert load_settings({}, None).model_quant == "auto"
+    assert load_settings({"MODEL_QUANT": "INT8"}, None).model_quant == "int8"
+    with pytest.raises(SettingsError, match="MODEL_QUANT"):
+        load_settings({"MODEL_QUANT": "int4"}, None)
+
+
+def test_linear_share_counts_two_dimensional_weights_but_not_embeddings() -> None:
+    shapes = {"embed_tokens.weight": [10, 4], "layer.q.weight": [4, 4], "layer.q.bias": [4], "norm.weight": [4]}
+    assert linear_weight_share(shapes) == pytest.approx(16 / 64)
+
+
+def test_int8_estimate_is_smaller_and_follows_the_header(tiny_smolvlm: Path, tmp_path: Path) -> None:
+    settings = cpu_settings(tmp_path)
+    full = estimate_model_bytes(str(tiny_smolvlm), settings, "float32", None)
+    int8 = estimate_model_bytes(str(tiny_smolvlm), settings, "float32", None, "int8")
+    share = linear_weight_share(local_shapes(str(tiny_smolvlm), settings) or {})
+    assert full and int8 and 0 < share < 1
+    assert int8 == pytest.approx(full * (1 - share) + full * share / 4, rel=1e-6)
+
+
+def test_an_int8_model_is_quantized_at_load_and_still_answers(tiny_smolvlm: Path, tmp_path: Path) -> None:
+    serving = ServingCore(cpu_settings(tmp_path, model_quant="int8"))
+    try:
+        client = serving.client(str(tiny_smolvlm), "me")
+        assert client.runtime.quantization == "int8" and client.runtime.dtype == "float32"
+        estimate = serving.pool.engine(client.model_id).estimated_bytes()
+        fp32 = create_engine(str(tiny_smolvlm), cpu_settings(tmp_path, model_quant="none")).estimated_bytes()
+        assert estimate is not None and fp32 is not None and estimate < fp32
+        assert client.load()
+        model = serving.pool.engine(client.model_id)._model  # type: ignore[attr-defined]
+        kinds = {type(module).__module__ for module in model.modules()}
+        assert not any(type(m) is torch.nn.Linear for m in model.modules())  # vision and text layers alike
+        assert "torch.ao.nn.quantized.dynamic.modules.linear" in kinds
+        outcome = client.generate(ask())
+        assert outcome.error is None and outcome.stats.new_tokens > 0
+        loaded = client.status.bytes
+        assert loaded is not None and loaded < fp32  # the pool's real figure counts the packed int8 weights
+    finally:
+        serving.close()
+
+
+def test_the_lab_can_run_one_checkpoint_twice_with_and_without_int8(tiny_smolvlm: Path, tmp_path: Path) -> None:
+    serving = ServingCore(cpu_settings(tmp_path, model_quant="none"))
+    try:
+        plain = serving.client(str(tiny_smolvlm), "lab")
+        int8 = serving.client(str(tiny_smolvlm), "lab", quantization="int8")
+        assert plain.model_id != int8.model_id  # two pool entries
+        assert (plain.runtime.quantization, int8.runtime.quantization) == ("none", "int8")
+        assert int8.card.model_id == str(tiny_smolvlm)
+        assert int8.load() and plain.load()
+        assert int8.generate(ask()).error is None
+    finally:
+        serving.close()
+
+
+def test_models_yaml_quantization_field() -> None:
+    base = {"name": "a", "model_id": "HuggingFaceTB/SmolVLM2-256M-Video-Instruct", "task": "ocr"}
+    assert parse_models({"models": [base]})[0].quantization is None
+    assert parse_models({"models": [{**base, "quantization": "int8"}]})[0].quantization == "int8"
+    with pytest.raises(ConfigError, match="quantization"):
+        parse_models({"models": [{**base, "quantization": "int4"}]})
+
+
+def test_settings_default_follows_the_cpu() -> None:
+    assert Settings().model_quant == "auto"
