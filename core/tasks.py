@@ -97,7 +97,8 @@ class ChatHistory:
         messages = _drop_unanswered(messages)
         first = messages[0]
         messages[0] = ChatMessage(first.role, first.text, images, videos)
-        return GenerationRequest(tuple(messages), sampling, max_tiles)
+        # One conversation about one medium: its prefix's KV cache is kept for the next question.
+        return GenerationRequest(tuple(messages), sampling, max_tiles, reuse_prefix=True)
 
 
 def _drop_unanswered(messages: list[ChatMessage]) -> list[ChatMessage]:

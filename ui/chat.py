@@ -52,14 +52,18 @@ def options(chosen: ModelClient, prefix: str = "chat") -> ChatOptions:
 def stats_caption(stats: GenerationStats, video: bool = False) -> str:
     """Tokens, time, first token, decode speed and what the vision encoder saw (tiles, or frames of a video)."""
     first, speed = stats.seconds_to_first_token, stats.tokens_per_second
-    return t(
+    caption = t(
         "chat.stats_video" if video else "chat.stats",
         tokens=stats.new_tokens,
         seconds=f"{stats.seconds_total:.1f}",
-        first="—" if first is None else f"{first:.1f}",
+        first="—" if first is None else f"{first:.2f}" if first < 1 else f"{first:.1f}",
         speed="—" if speed is None else f"{speed:.1f}",
         tiles=stats.image_tiles,
     )
+    if stats.reused_prompt_tokens:
+        reused = t("chat.stats_reused_video" if video else "chat.stats_reused", tokens=stats.reused_prompt_tokens)
+        caption = f"{caption} · {reused}"
+    return caption
 
 
 def render_history(history: ChatHistory, video: bool = False) -> None:

@@ -461,6 +461,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "{tokens} ток. · {seconds} с · первый токен через {first} с · {speed} ток./с · тайлов: {tiles}",
         "en": "{tokens} tokens · {seconds} s · first token after {first} s · {speed} tokens/s · tiles: {tiles}",
     },
+    "chat.stats_reused": {
+        "ru": "изображение из кэша ({tokens} ток. не пересчитаны)",
+        "en": "image from the cache ({tokens} tokens not recomputed)",
+    },
+    "chat.stats_reused_video": {
+        "ru": "видео из кэша ({tokens} ток. не пересчитаны)",
+        "en": "video from the cache ({tokens} tokens not recomputed)",
+    },
     "chat.stats_video": {
         "ru": "{tokens} ток. · {seconds} с · первый токен через {first} с · {speed} ток./с · кадров: {tiles}",
         "en": "{tokens} tokens · {seconds} s · first token after {first} s · {speed} tokens/s · frames: {tiles}",

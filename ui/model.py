@@ -6,6 +6,9 @@ uses lives in that session's own state, so one person's choice never changes ano
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -20,6 +23,7 @@ _MODEL_KEY = "session_model"  # a plain key: it survives page switches, unlike w
 _PICKER_KEY = "home_model"
 _PICKER_CHOICES = "home_model_choices"  # label -> model id, so the widget holds plain strings
 _SIDEBAR_KEY = "sidebar_model_slot"
+_ALIVE_KEY = "session_alive"
 
 
 def settings() -> Settings:
@@ -61,8 +65,27 @@ def choose(model_id: str) -> None:
     st.session_state[_MODEL_KEY] = model_id
 
 
+class _SessionAlive:
+    """Kept in session state only: when Streamlit drops an ended session, this goes with it."""
+
+
+def watch_session_end(state: Any, core: ServingCore, owner: str) -> None:
+    """Free what the serving core keeps for ``owner`` once ``state`` (its session state) is collected."""
+    if _ALIVE_KEY not in state:
+        sentinel = _SessionAlive()
+        state[_ALIVE_KEY] = sentinel
+        weakref.finalize(sentinel, core.forget, owner)
+
+
 def client(priority: Priority = Priority.INTERACTIVE) -> ModelClient:
-    return serving().client(session_model_id(), session_id(), priority)
+    core, owner = serving(), session_id()
+    watch_session_end(st.session_state, core, owner)
+    return core.client(session_model_id(), owner, priority)
+
+
+def forget_session_caches() -> None:
+    """This session's media changed or went: its cached image prefixes describe nothing any more."""
+    serving().forget(session_id())
 
 
 def show_engine_error(error: EngineError) -> None:

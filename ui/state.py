@@ -7,6 +7,7 @@ import streamlit as st
 from core.media import NormalizedImage
 from core.tasks import ChatHistory
 from core.video import NormalizedVideo
+from ui import model
 
 Media = NormalizedImage | NormalizedVideo
 
@@ -22,10 +23,12 @@ def current_media() -> Media | None:
 
 
 def set_media(media: Media) -> None:
+    model.forget_session_caches()
     st.session_state[MEDIA_KEY] = media
 
 
 def clear_media() -> None:
+    model.forget_session_caches()
     st.session_state.pop(MEDIA_KEY, None)
     st.session_state.pop(UPLOAD_ID_KEY, None)
     st.session_state.pop(CHAT_HISTORY_KEY, None)

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Protocol, runtime_checkable
 
+from core.engines.prefix import PrefixSlot
 from core.engines.types import GenerationRequest, GenerationStats, ModelCard, RuntimeInfo
 
 ProgressCallback = Callable[[float, str], None]
@@ -46,8 +47,16 @@ class Engine(Protocol):
 
     def unload(self) -> None: ...
 
-    def stream(self, request: GenerationRequest, stop: threading.Event | None = None) -> GenerationStream:
+    def stream(
+        self,
+        request: GenerationRequest,
+        stop: threading.Event | None = None,
+        prefix_cache: PrefixSlot | None = None,
+    ) -> GenerationStream:
         """Start generating; pieces of text arrive through the returned stream.
+
+        ``prefix_cache`` is where this session keeps its media prefix for this model; an engine that
+        cannot re-use one ignores it (see :mod:`core.engines.prefix`).
 
         Setting ``stop`` (or closing the stream) ends generation early. Raises
         :class:`core.engines.types.EngineNotLoaded` when the weights are not loaded: an engine never

@@ -15,6 +15,7 @@ from typing import Any
 from core.engines.base import ProgressCallback
 from core.engines.device import resolve_device, resolve_dtype
 from core.engines.loading import download_command, load_local_only
+from core.engines.prefix import PrefixSlot, prefix_preparer
 from core.engines.quantization import quantize_int8, resolve_quantization
 from core.engines.streaming import ThreadedGeneration, install_stop_hooks
 from core.engines.types import (
@@ -172,7 +173,22 @@ class TransformersEngine:
     def build_inputs(self, request: GenerationRequest) -> PreparedInputs:
         raise NotImplementedError
 
-    def stream(self, request: GenerationRequest, stop: threading.Event | None = None) -> ThreadedGeneration:
+    # Families whose model takes a cache of the image prefix and then the rest of the prompt without
+    # the pixels: the inputs that carry the media, and the config fields naming the media tokens.
+    prefix_media_inputs: tuple[str, ...] = ()
+    prefix_media_token_fields: tuple[str, ...] = ("image_token_id", "video_token_id")
+
+    def _media_token_ids(self) -> tuple[int, ...]:
+        config = self._model.config
+        found = (getattr(config, name, None) for name in self.prefix_media_token_fields)
+        return tuple(int(value) for value in found if value is not None)
+
+    def stream(
+        self,
+        request: GenerationRequest,
+        stop: threading.Event | None = None,
+        prefix_cache: PrefixSlot | None = None,
+    ) -> ThreadedGeneration:
         with self._state_lock:
             model, processor = self._model, self._processor
         if model is None:
@@ -180,6 +196,15 @@ class TransformersEngine:
         if request.messages[-1].role is not Role.USER:
             raise ValueError("the last message must be the user's")
         prepared = self.build_inputs(request)
+        prepare = None
+        if prefix_cache is not None and request.reuse_prefix and self.prefix_media_inputs:
+            prepare = prefix_preparer(
+                model,
+                prepared.tensors,
+                self.prefix_media_inputs,
+                self._media_token_ids(),
+                prefix_cache,
+            )
         return ThreadedGeneration(
             model,
             processor.tokenizer,
@@ -189,6 +214,7 @@ class TransformersEngine:
             image_tiles=prepared.vision_passes,
             skip_special_tokens=not request.keep_special_tokens,
             input_size=prepared.input_size,
+            prepare=prepare,
         )
 
 

@@ -80,6 +80,7 @@ class ThreadedGeneration:
         image_tiles: int = 0,
         skip_special_tokens: bool = True,
         input_size: tuple[int, int] | None = None,
+        prepare: Callable[[dict[str, Any], GenerationStats], dict[str, Any]] | None = None,
     ) -> None:
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
@@ -97,6 +98,7 @@ class ThreadedGeneration:
         kwargs.update(generate_kwargs)
         kwargs["streamer"] = self._streamer
         kwargs["stopping_criteria"] = StoppingCriteriaList([_stop_criterion(self._stop, self._token_done)])
+        self._prepare = prepare  # runs on the worker first (the prefix cache's own forward pass)
         self._started = time.perf_counter()
         self._thread = threading.Thread(target=self._work, args=(model, kwargs), name="vlm-generate", daemon=True)
         self._thread.start()
@@ -113,6 +115,8 @@ class ThreadedGeneration:
         _running.stop = self._stop
         try:
             with torch.inference_mode():
+                if self._prepare is not None:
+                    kwargs = self._prepare(kwargs, self.stats)
                 model.generate(**kwargs)
         except _Cancelled:
             self._streamer.end()

@@ -79,6 +79,7 @@ class GenerationRequest:
     sampling: SamplingParams = field(default_factory=SamplingParams)
     max_tiles: int | None = None
     keep_special_tokens: bool = False  # grounding answers carry their coordinates in special tokens
+    reuse_prefix: bool = False  # a conversation about one medium: keep its prefix's KV cache for the next turn
 
     def __post_init__(self) -> None:
         if not self.messages or self.messages[-1].role is not Role.USER:
@@ -113,6 +114,7 @@ class GenerationStats:
     prompt_tokens: int = 0
     new_tokens: int = 0
     image_tiles: int = 0
+    reused_prompt_tokens: int = 0  # taken from this session's cached media prefix instead of recomputed
     seconds_to_first_token: float | None = None
     seconds_total: float = 0.0
     stopped: bool = False

@@ -19,6 +19,8 @@ ABILITIES = frozenset({Capability.CHAT, Capability.VIDEO, Capability.OCR, Capabi
 
 class SmolVLMEngine(TransformersEngine):
     family = "smolvlm"
+    # Frames of a video are images to Idefics3, so one media token covers both.
+    prefix_media_inputs = ("pixel_values", "pixel_attention_mask")
 
     def _tile_side(self) -> tuple[int, int]:
         image_processor = self._processor.image_processor

@@ -20,6 +20,7 @@ from core.engines.types import GenerationRequest, ModelCard, RuntimeInfo
 from core.serving import memory
 from core.serving.job import Job, JobOutcome, JobStatus
 from core.serving.pool import EngineFactory, LoadState, ModelPool, ModelStatus
+from core.serving.prefix_cache import PrefixCacheStore
 from core.serving.queue import FairQueue, Priority
 from core.settings import Settings
 
@@ -73,6 +74,8 @@ class ServingCore:
         self.condition = self.pool.condition
         self.queue = FairQueue(settings.max_queue, lambda lane: settings.max_parallel)
         self.pool.demand = self.queue.first_demand
+        self.prefixes = PrefixCacheStore(settings.prefix_cache_mb * 2**20)
+        self.pool.on_unload = self.prefixes.drop_model
         self._jobs: weakref.WeakSet[Job] = weakref.WeakSet()
 
     def card(self, model_id: str) -> ModelCard:
@@ -114,6 +117,10 @@ class ServingCore:
     def cancel_owner(self, owner: str) -> None:
         for job in self.jobs_of(owner):
             job.cancel()
+
+    def forget(self, owner: str) -> None:
+        """Free what ``owner`` keeps between requests (its media prefixes): its media changed or it left."""
+        self.prefixes.drop_owner(owner)
 
     def release(self, model_id: str) -> None:
         """Unload ``model_id`` once nobody uses or waits for it."""

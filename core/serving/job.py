@@ -167,12 +167,14 @@ class Job:
         return None
 
     def _run(self) -> None:
+        serving = self._serving
         engine: Engine | None = None
         try:
             engine = self._wait_for_turn()
             if engine is not None:
                 self._publish(JobStatus(Phase.PREFILL))
-                self._stream = engine.stream(self.request, self._stop)
+                prefix = serving.prefixes.slot(self.owner, self.model_id)
+                self._stream = engine.stream(self.request, self._stop, prefix_cache=prefix)
                 for piece in self._stream:
                     self._pieces.append(piece)
                     self._updates.put(piece)
@@ -184,7 +186,6 @@ class Job:
             log.exception("request of %s on %s failed", self.owner, self.model_id)
             self._error = GenerationFailed(f"{type(error).__name__}: {error}")
         finally:
-            serving = self._serving
             with serving.condition:
                 serving.queue.leave(self.ticket)
                 if engine is not None:

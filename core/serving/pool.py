@@ -103,6 +103,7 @@ class ModelPool:
         self.keep_alive_s = keep_alive_s
         self.condition = threading.Condition(threading.RLock())
         self.demand: Demand = lambda model_id: None
+        self.on_unload: Callable[[str], None] = lambda model_id: None  # what else held state of this model
         self._factory = factory
         self._clock = clock
         self._slots: dict[str, _Slot] = {}
@@ -307,6 +308,7 @@ class ModelPool:
     def _unload(self, slot: _Slot) -> None:
         try:
             slot.engine.unload()
+            self.on_unload(slot.model_id)
             log.info("unloaded %s", slot.model_id)
         except Exception:  # noqa: BLE001 - an engine that fails to unload must not stop the pool
             log.exception("unloading %s failed", slot.model_id)

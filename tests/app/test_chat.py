@@ -50,6 +50,10 @@ def test_several_questions_keep_the_history(app_env):
         "Second question?",
         "Third?",
     ]
+    # follow-ups take the image's prefix from the session's cache, and say so
+    captions = [answer.caption[0].value for answer in _answers(at)]
+    assert "image from the cache" not in captions[0]
+    assert all(re.search(r"image from the cache \(\d+ tokens not recomputed\)", c) for c in captions[1:])
 
 
 def test_quick_prompt_sends_text_in_the_ui_language(app_env):
@@ -90,10 +94,14 @@ def test_generation_settings_reach_the_model(app_env):
 
 
 def test_new_image_starts_a_new_conversation(app_env):
+    from ui.model import serving
+
     at = _chat_with_image()
     at.chat_input(key="chat_input").set_value("About the first image?").run()
+    assert len(serving().prefixes.keys()) == 1  # this session's image prefix, kept for a follow-up
     at.switch_page("Home.py").run()
     at.file_uploader[0].set_value(("dog.png", image_bytes((200, 300), "green"), "image/png")).run()
+    assert serving().prefixes.keys() == []  # the old image's cache went with it
     at.switch_page("pages/1_Chat.py").run()
     assert not at.exception
     assert not at.chat_message

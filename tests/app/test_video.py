@@ -39,7 +39,8 @@ def test_chat_about_a_clip_twice_without_decoding_again(app_env, tmp_path, monke
     ]
     assert history.turns[1].stats.image_tiles == 4  # one vision pass per frame
     captions = [m.caption[0].value for m in at.chat_message if m.name == "assistant" and m.caption]
-    assert captions and all(caption.endswith("frames: 4") for caption in captions)  # frames, not tiles
+    assert len(captions) == 2 and all("frames: 4" in caption for caption in captions)  # frames, not tiles
+    assert "video from the cache" not in captions[0] and "video from the cache" in captions[1]
     assert at.session_state["media"] is decoded
 
 
