@@ -41,6 +41,14 @@ QUICK_PROMPTS: dict[str, dict[str, str]] = {
 }
 
 MAX_QUESTION_CHARS = 4000
+# A conversation's tile budget: small on a CPU (each tile costs the vision encoder about a second
+# there), the model's full default on a GPU. OCR and region crops have their own budgets.
+CHAT_TILES_CPU = 4
+CHAT_TILES_GPU = 16
+
+
+def default_chat_tiles(device: str) -> int:
+    return CHAT_TILES_CPU if device == "cpu" else CHAT_TILES_GPU
 
 
 def quick_prompt(kind: str, language: str) -> str:

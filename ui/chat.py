@@ -12,7 +12,7 @@ from core.engines.types import GenerationStats, Role, SamplingParams, VideoClip
 from core.media import InvalidInput, NormalizedImage
 from core.serving import ModelClient
 from core.settings import MAX_NEW_TOKENS_LIMIT
-from core.tasks import ChatHistory, ChatTurn, clean_question, quick_prompt
+from core.tasks import ChatHistory, ChatTurn, clean_question, default_chat_tiles, quick_prompt
 from core.video import NormalizedVideo, format_timestamp
 from ui import model, state
 from ui.generation import CURSOR, Outcome, stream_into
@@ -38,7 +38,7 @@ def options(chosen: ModelClient, prefix: str = "chat") -> ChatOptions:
         )
         top_p = st.slider(t("chat.top_p"), 0.05, 1.0, 0.9, 0.05, key=f"{prefix}_top_p", disabled=not sampling)
         st.markdown(f"**{t('chat.advanced')}**")
-        default_tiles = 4 if chosen.runtime.device == "cpu" else 16
+        default_tiles = default_chat_tiles(chosen.runtime.device)
         max_tiles = st.select_slider(
             t("chat.tiles"),
             options=list(TILE_BUDGETS),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ class PreparedInputs:
     tensors: dict[str, Any]
     vision_passes: int = 0  # image tiles or video frames the encoder runs on
     input_size: tuple[int, int] | None = None  # (width, height) of the image as the model saw it
+    media_key: str | None = None  # fingerprint of the pixels' sources, for re-using a media prefix
 
 
 def chat_conversation(request: GenerationRequest) -> tuple[list[dict[str, Any]], list[Any], list[VideoClip]]:
@@ -195,12 +197,14 @@ class TransformersEngine:
             raise EngineNotLoaded(f"{self.card.model_id} is not loaded; only the serving pool loads models")
         if request.messages[-1].role is not Role.USER:
             raise ValueError("the last message must be the user's")
+        started = time.perf_counter()  # the wait the user sees includes preparing the pixels
         prepared = self.build_inputs(request)
         prepare = None
-        if prefix_cache is not None and request.reuse_prefix and self.prefix_media_inputs:
+        if prefix_cache is not None and request.reuse_prefix and prepared.media_key and self.prefix_media_inputs:
             prepare = prefix_preparer(
                 model,
                 prepared.tensors,
+                prepared.media_key,
                 self.prefix_media_inputs,
                 self._media_token_ids(),
                 prefix_cache,
@@ -215,6 +219,7 @@ class TransformersEngine:
             skip_special_tokens=not request.keep_special_tokens,
             input_size=prepared.input_size,
             prepare=prepare,
+            started=started,
         )
 
 

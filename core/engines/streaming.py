@@ -81,6 +81,7 @@ class ThreadedGeneration:
         skip_special_tokens: bool = True,
         input_size: tuple[int, int] | None = None,
         prepare: Callable[[dict[str, Any], GenerationStats], dict[str, Any]] | None = None,
+        started: float | None = None,
     ) -> None:
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
@@ -99,7 +100,7 @@ class ThreadedGeneration:
         kwargs["streamer"] = self._streamer
         kwargs["stopping_criteria"] = StoppingCriteriaList([_stop_criterion(self._stop, self._token_done)])
         self._prepare = prepare  # runs on the worker first (the prefix cache's own forward pass)
-        self._started = time.perf_counter()
+        self._started = started if started is not None else time.perf_counter()
         self._thread = threading.Thread(target=self._work, args=(model, kwargs), name="vlm-generate", daemon=True)
         self._thread.start()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.engines.hf import PreparedInputs, TransformersEngine, chat_conversation
+from core.engines.prefix import media_fingerprint
 from core.engines.tiling import plan_tiles
 from core.engines.types import Capability, GenerationRequest, ModelCard, VideoClip
 from core.families.base import Family
@@ -35,6 +36,7 @@ class SmolVLMEngine(TransformersEngine):
 
         kwargs: dict[str, Any] = {"text": [prompt], "return_tensors": "pt"}
         tiles = 0
+        key = None
         if images:
             tile, model_edge = self._tile_side()
             budget = request.max_tiles or (model_edge // tile) ** 2
@@ -42,10 +44,12 @@ class SmolVLMEngine(TransformersEngine):
             kwargs["images"] = [images]
             kwargs["size"] = {"longest_edge": min(plan.longest_edge for plan in plans)}
             tiles = sum(plan.tiles for plan in plans)
+            key = media_fingerprint(images, ("images", kwargs["size"]))
         if clips:
             kwargs.update(_video_kwargs(clips))
             tiles = sum(len(clip.frames) for clip in clips)
-        return PreparedInputs(self._move(self._processor(**kwargs)), tiles)
+            key = media_fingerprint([frame for clip in clips for frame in clip.frames], ("video", clips[0].timestamps))
+        return PreparedInputs(self._move(self._processor(**kwargs)), tiles, media_key=key)
 
 
 def _video_kwargs(clips: list[VideoClip]) -> dict[str, Any]:

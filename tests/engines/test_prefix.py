@@ -68,9 +68,19 @@ def _follow_ups_match_scratch(serving: ServingCore, model: str, first: ChatMessa
     assert cached.text == scratch.text  # special tokens kept, so equal text means the same tokens
 
     third = (*history, "Nothing else.", "Describe the colours.")
+    second_reused = cached.stats.reused_prompt_tokens
     cached = _ask(serving, model, "s", _request(_conversation(first, *third), reuse=True))
     scratch = _ask(serving, model, "scratch", _request(_conversation(first, *third), reuse=False))
-    assert cached.stats.reused_prompt_tokens > 0 and cached.text == scratch.text
+    # the whole previous prompt is re-used, not only the media: only the new turn is computed
+    assert cached.stats.reused_prompt_tokens > second_reused and cached.text == scratch.text
+    assert cached.stats.prompt_tokens - cached.stats.reused_prompt_tokens < 30
+    third_reused = cached.stats.reused_prompt_tokens
+
+    # an edited (or truncated) history shares less: the cache is cut back to what is shared
+    edited = ("A picture with other words in it.", "And what else is there?")
+    cut = _ask(serving, model, "s", _request(_conversation(first, *edited), reuse=True))
+    scratch = _ask(serving, model, "scratch", _request(_conversation(first, *edited), reuse=False))
+    assert 0 < cut.stats.reused_prompt_tokens < third_reused and cut.text == scratch.text
 
 
 def test_image_follow_ups_are_token_identical_to_scratch(serving, tiny_smolvlm: Path) -> None:
