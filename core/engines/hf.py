@@ -16,7 +16,7 @@ from typing import Any
 from core.engines.base import ProgressCallback
 from core.engines.device import resolve_device, resolve_dtype
 from core.engines.loading import download_command, load_local_only
-from core.engines.prefix import PrefixSlot, prefix_preparer
+from core.engines.prefix import PrefixSlot, prefix_step
 from core.engines.quantization import quantize_int8, resolve_quantization
 from core.engines.streaming import ThreadedGeneration, install_stop_hooks
 from core.engines.types import (
@@ -199,9 +199,9 @@ class TransformersEngine:
             raise ValueError("the last message must be the user's")
         started = time.perf_counter()  # the wait the user sees includes preparing the pixels
         prepared = self.build_inputs(request)
-        prepare = None
+        prefix = None
         if prefix_cache is not None and request.reuse_prefix and prepared.media_key and self.prefix_media_inputs:
-            prepare = prefix_preparer(
+            prefix = prefix_step(
                 model,
                 prepared.tensors,
                 prepared.media_key,
@@ -218,7 +218,7 @@ class TransformersEngine:
             image_tiles=prepared.vision_passes,
             skip_special_tokens=not request.keep_special_tokens,
             input_size=prepared.input_size,
-            prepare=prepare,
+            prefix=prefix,
             started=started,
         )
 

@@ -11,11 +11,9 @@ and while the shared tokens still cover every media token; otherwise it is compu
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import threading
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +26,7 @@ class PrefixEntry:
     media_digest: str  # fingerprint of the media and processor settings behind those tokens
     cache: Any  # the model's KV cache for those tokens (and whatever the answer appended after them)
     nbytes: int
+    busy: bool = False  # a generation of its session is using the cache right now
 
 
 class PrefixSlot(Protocol):
@@ -101,72 +100,104 @@ def media_prefix_end(input_ids: Any, media_token_ids: tuple[int, ...]) -> int | 
     return end if end < len(ids) else None
 
 
+def _cut(cache: Any, length: int) -> bool:
+    """Keep the first ``length`` positions of every layer; False if a layer holds fewer (then it is unusable).
+
+    Per layer, to an absolute length: a pass stopped half-way leaves the first layers longer than the
+    rest, which cutting every layer by one count would get wrong.
+    """
+    layers = list(getattr(cache, "layers", ()))
+    if not layers or any(layer.keys is None or layer.keys.shape[-2] < length for layer in layers):
+        return False
+    for layer in layers:
+        layer.keys = layer.keys[..., :length, :]
+        layer.values = layer.values[..., :length, :]
+    return True
+
+
 def _shared_length(left: Any, right: Any) -> int:
     length = min(len(left), len(right))
     differs = (left[:length] != right[:length]).nonzero()
     return int(differs[0]) if len(differs) else length
 
 
-def prefix_preparer(
+class PrefixStep:
+    """Runs on the generation thread: swaps the media inputs for the session's cached prefix.
+
+    ``prepare`` cuts the stored cache back to what this prompt shares with the last one, or computes
+    the media prefix from the pixels when too little is shared, and hands the cache to ``generate``,
+    which computes the rest of the prompt into it. So the cache is never copied: once the first token
+    exists it holds this whole prompt, which is what the entry then records (all but the final
+    token); what the answer appends after that is cut off by the next question. The entry is marked
+    busy meanwhile, so a second request of the same session computes its own prefix instead.
+
+    A Stop during either forward pass interrupts it like any prefill; the entry then still records
+    only the tokens every layer of the cache holds.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tensors: dict[str, Any],
+        media_key: str,
+        media_inputs: tuple[str, ...],
+        end: int,
+        slot: PrefixSlot,
+    ) -> None:
+        self._model, self._tensors, self._key = model, tensors, media_key
+        self._media_inputs, self._end, self._slot = media_inputs, end, slot
+        self._entry: PrefixEntry | None = None
+
+    def prepare(self, kwargs: dict[str, Any], stats: GenerationStats) -> dict[str, Any]:
+        ids, end = self._tensors["input_ids"], self._end
+        entry = self._slot.get()
+        shared = 0
+        if entry is not None and entry.media_digest == self._key and not entry.busy:
+            shared = _shared_length(entry.tokens, ids[0, : ids.shape[1] - 1])
+        if shared >= end and entry is not None and _cut(entry.cache, shared):
+            cache = entry.cache
+            entry.tokens, entry.busy = ids[0, :shared].clone(), True
+            self._entry = entry
+            stats.reused_prompt_tokens = shared
+        else:
+            media = {name: self._tensors[name] for name in self._media_inputs if self._tensors.get(name) is not None}
+            output = self._model(
+                input_ids=ids[:, :end],
+                attention_mask=self._tensors["attention_mask"][:, :end],
+                use_cache=True,
+                logits_to_keep=1,  # the prefix's logits are never read: skip the vocabulary projection
+                **media,
+            )
+            cache = output.past_key_values
+            if entry is None or not entry.busy:
+                self._entry = PrefixEntry(ids[0, :end].clone(), self._key, cache, cache_bytes(cache), busy=True)
+                self._slot.put(self._entry)
+        without_media = {name: value for name, value in kwargs.items() if name not in self._media_inputs}
+        without_media["past_key_values"] = cache  # generate computes the tokens after it into it
+        return without_media
+
+    def prefilled(self) -> None:
+        """The first token exists, so the cache holds the whole prompt."""
+        entry = self._entry
+        if entry is not None:
+            ids = self._tensors["input_ids"]
+            entry.tokens = ids[0, : ids.shape[1] - 1].clone()
+            entry.nbytes = cache_bytes(entry.cache)
+            self._slot.put(entry)  # counted again at its new size
+
+    def finished(self) -> None:
+        if self._entry is not None:
+            self._entry.busy = False
+
+
+def prefix_step(
     model: Any,
     tensors: dict[str, Any],
     media_key: str,
     media_inputs: tuple[str, ...],
     media_token_ids: tuple[int, ...],
     slot: PrefixSlot,
-) -> Callable[[dict[str, Any], GenerationStats], dict[str, Any]] | None:
-    """A step for the generation thread that swaps the media inputs for a copy of a cached prefix.
-
-    The stored prefix is everything but the prompt's last token, so the next question of the same
-    conversation (this prompt, the answer, a new question) recomputes only what is new. Answers that
-    re-tokenize differently, or a truncated history, share less: the cache is cut back to what is
-    shared, and if that no longer covers the media, it is computed again from the pixels.
-
-    None when the prompt has no media prefix to share. The step runs on the generation thread, so a
-    Stop during its forward passes interrupts it like any prefill (and nothing is stored).
-    """
+) -> PrefixStep | None:
+    """The step for this prompt, or None when it has no media prefix to share."""
     end = media_prefix_end(tensors["input_ids"], media_token_ids)
-    if end is None:
-        return None
-    ids, mask = tensors["input_ids"], tensors["attention_mask"]
-    keep = ids.shape[1] - 1
-
-    def prepare(kwargs: dict[str, Any], stats: GenerationStats) -> dict[str, Any]:
-        import torch
-
-        entry = slot.get()
-        shared = 0
-        if entry is not None and entry.media_digest == media_key:
-            shared = _shared_length(entry.tokens, ids[0, :keep])
-        if shared >= end and entry is not None:
-            # A copy: the stored entry stays whole even if this request fails half-way through it.
-            cache = copy.deepcopy(entry.cache)
-            surplus = cache.get_seq_length() - shared
-            if surplus > 0:
-                cache.crop(-surplus)  # transformers 5: a negative count removes that many tokens
-            done = shared
-        else:
-            media = {name: tensors[name] for name in media_inputs if tensors.get(name) is not None}
-            output = model(
-                input_ids=ids[:, :end], attention_mask=mask[:, :end], use_cache=True, logits_to_keep=1, **media
-            )  # the prefix's logits are never read: logits_to_keep skips the vocabulary projection
-            cache, done = output.past_key_values, end
-        stats.reused_prompt_tokens = shared if shared >= end else 0
-        if done < keep:
-            model(
-                input_ids=ids[:, done:keep],
-                attention_mask=mask[:, :keep],
-                past_key_values=cache,
-                cache_position=torch.arange(done, keep, device=ids.device),
-                use_cache=True,
-                logits_to_keep=1,
-            )
-        slot.put(PrefixEntry(ids[0, :keep].clone(), media_key, cache, cache_bytes(cache)))
-        # Generation appends this answer's tokens to the stored cache itself, saving a copy of it (half
-        # a gigabyte for the 2.2B model at full tiles); the next question cuts it back to its shared
-        # prefix above, so what it appended is never read.
-        without_media = {name: value for name, value in kwargs.items() if name not in media_inputs}
-        without_media["past_key_values"] = cache
-        return without_media
-
-    return prepare
+    return None if end is None else PrefixStep(model, tensors, media_key, media_inputs, end, slot)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from core.engines.prefix import PrefixStep
 from core.engines.types import GenerationFailed, GenerationStats
 
 # How long the consumer waits for the next piece before checking whether the worker died.
@@ -80,7 +81,7 @@ class ThreadedGeneration:
         image_tiles: int = 0,
         skip_special_tokens: bool = True,
         input_size: tuple[int, int] | None = None,
-        prepare: Callable[[dict[str, Any], GenerationStats], dict[str, Any]] | None = None,
+        prefix: PrefixStep | None = None,
         started: float | None = None,
     ) -> None:
         from transformers import StoppingCriteriaList, TextIteratorStreamer
@@ -99,7 +100,7 @@ class ThreadedGeneration:
         kwargs.update(generate_kwargs)
         kwargs["streamer"] = self._streamer
         kwargs["stopping_criteria"] = StoppingCriteriaList([_stop_criterion(self._stop, self._token_done)])
-        self._prepare = prepare  # runs on the worker first (the prefix cache's own forward pass)
+        self._prefix = prefix  # runs on the worker first: the cached prefix replaces the media
         self._started = started if started is not None else time.perf_counter()
         self._thread = threading.Thread(target=self._work, args=(model, kwargs), name="vlm-generate", daemon=True)
         self._thread.start()
@@ -109,6 +110,8 @@ class ThreadedGeneration:
         self._tokens += 1
         if self.stats.seconds_to_first_token is None:
             self.stats.seconds_to_first_token = time.perf_counter() - self._started
+            if self._prefix is not None:
+                self._prefix.prefilled()
 
     def _work(self, model: Any, kwargs: dict[str, Any]) -> None:
         import torch
@@ -116,8 +119,8 @@ class ThreadedGeneration:
         _running.stop = self._stop
         try:
             with torch.inference_mode():
-                if self._prepare is not None:
-                    kwargs = self._prepare(kwargs, self.stats)
+                if self._prefix is not None:
+                    kwargs = self._prefix.prepare(kwargs, self.stats)
                 model.generate(**kwargs)
         except _Cancelled:
             self._streamer.end()
@@ -127,6 +130,8 @@ class ThreadedGeneration:
         finally:
             _running.stop = None
             self.stats.new_tokens = self._tokens
+            if self._prefix is not None:
+                self._prefix.finished()
 
     def __iter__(self) -> Iterator[str]:
         import queue

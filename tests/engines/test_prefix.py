@@ -168,3 +168,33 @@ def test_the_store_keeps_its_budget_dropping_the_least_recently_used() -> None:
     assert store.total_bytes == 70
     store.put("huge", "m", _entry(101))  # bigger than the whole budget: not kept, nothing evicted
     assert store.get("huge", "m") is None and store.total_bytes == 70
+
+
+def test_a_follow_up_stopped_inside_its_prefill_leaves_a_usable_cache(serving, tiny_smolvlm: Path) -> None:
+    """Stopped between two layers, the cache's first layers hold more positions than the rest; the next
+    question must still match an answer computed from scratch."""
+    model = str(tiny_smolvlm)
+    first = ChatMessage(Role.USER, "What is in this picture?", (_noisy(10),))
+    _ask(serving, model, "s", _request((first,), reuse=True))
+    engine = serving.pool.engine(model)
+    stop = threading.Event()
+    layer = engine._model.model.text_model.layers[0]  # type: ignore[attr-defined]
+
+    def stop_during_prefill(module, args, kwargs):
+        if kwargs.get("hidden_states", args[0] if args else None).shape[1] > 1:
+            stop.set()  # the stop hook of the next layer ends the pass there
+
+    handle = layer.register_forward_pre_hook(stop_during_prefill, with_kwargs=True)
+    try:
+        stopped = engine.stream(
+            _request(_conversation(first, "Some words.", "A long question that is never answered?"), reuse=True),
+            stop,
+            prefix_cache=serving.prefixes.slot("s", model),
+        )
+        assert list(stopped) == [] and stopped.stats.stopped and stopped.stats.reused_prompt_tokens > 0
+    finally:
+        handle.remove()
+    follow = _conversation(first, "Other words.", "Then what?")
+    cached = _ask(serving, model, "s", _request(follow, reuse=True))
+    scratch = _ask(serving, model, "scratch", _request(follow, reuse=False))
+    assert cached.stats.reused_prompt_tokens > 0 and cached.text == scratch.text
