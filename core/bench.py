@@ -36,7 +36,6 @@ SIZES = ("256m", "500m", "2.2b")
 IMAGE_SIZE = (1600, 1200)
 DESCRIBE = "Describe this image briefly."
 FOLLOW_UP = "What colours are there?"
-CANNED_ANSWER = "A grey picture with a few shapes on it."  # the history's answer: plain text, fixed length
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,7 @@ def vision_gflops_per_tile(model: Any, tile: int) -> float:
     return 2 * (linear * patches + attention) / 1e9
 
 
-def _timed(client: Any, request: Any) -> dict[str, Any]:
+def _timed(client: Any, request: Any) -> tuple[dict[str, Any], str]:
     outcome = client.generate(request)
     if outcome.error is not None:
         raise RuntimeError(f"generation failed: {outcome.error}")
@@ -166,7 +165,7 @@ def _timed(client: Any, request: Any) -> dict[str, Any]:
         "new_tokens": stats.new_tokens,
         "prefill_tokens_per_s": round((stats.prompt_tokens - stats.reused_prompt_tokens) / first, 1),
         "decode_tokens_per_s": round(stats.tokens_per_second or float("nan"), 2),
-    }
+    }, outcome.text
 
 
 def _vision_seconds(engine: Any, request: Any) -> float:
@@ -215,12 +214,13 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
         client.generate(GenerationRequest(warm_up.messages, SamplingParams(max_new_tokens=2), 1))
 
         opening = ChatMessage(Role.USER, DESCRIBE, (image,))
-        describe = _timed(client, ask(opening, tiles=config.chat_tiles, reuse=config.reuse_prefix))
-        follow_up = _timed(
+        describe, describe_answer = _timed(client, ask(opening, tiles=config.chat_tiles, reuse=config.reuse_prefix))
+        follow_up, _ = _timed(
             client,
             ask(
                 opening,
-                ChatMessage(Role.ASSISTANT, CANNED_ANSWER),
+                # the history holds the model's own answer, as the Chat page keeps it
+                ChatMessage(Role.ASSISTANT, describe_answer),
                 ChatMessage(Role.USER, FOLLOW_UP),
                 tiles=config.chat_tiles,
                 reuse=config.reuse_prefix,
@@ -228,7 +228,7 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
         )
         family = family_of(client.card)
         read = ocr_request(family, image, "auto", new_tokens, OCR_MAX_TILES)
-        ocr = _timed(client, replace(read, max_tiles=config.ocr_tiles))
+        ocr, _ = _timed(client, replace(read, max_tiles=config.ocr_tiles))
         if config.ocr_tiles is None:
             ocr["note"] = "processor default tiles"
         vision_s = _vision_seconds(engine, ask(opening, tiles=config.chat_tiles, reuse=False))

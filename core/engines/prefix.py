@@ -126,10 +126,10 @@ class PrefixStep:
 
     ``prepare`` cuts the stored cache back to what this prompt shares with the last one, or computes
     the media prefix from the pixels when too little is shared, and hands the cache to ``generate``,
-    which computes the rest of the prompt into it. So the cache is never copied: once the first token
-    exists it holds this whole prompt, which is what the entry then records (all but the final
-    token); what the answer appends after that is cut off by the next question. The entry is marked
-    busy meanwhile, so a second request of the same session computes its own prefix instead.
+    which computes the rest of the prompt and the answer into it. So the cache is never copied; when
+    the generation ends the entry records the prompt and the answer (all but the last token, which was
+    never run through the model). The entry is marked busy meanwhile, so a second request of the same
+    session computes its own prefix instead.
 
     A Stop during either forward pass interrupts it like any prefill; the entry then still records
     only the tokens every layer of the cache holds.
@@ -147,6 +147,7 @@ class PrefixStep:
         self._model, self._tensors, self._key = model, tensors, media_key
         self._media_inputs, self._end, self._slot = media_inputs, end, slot
         self._entry: PrefixEntry | None = None
+        self._sequence: Any = None
 
     def prepare(self, kwargs: dict[str, Any], stats: GenerationStats) -> dict[str, Any]:
         ids, end = self._tensors["input_ids"], self._end
@@ -176,18 +177,23 @@ class PrefixStep:
         without_media["past_key_values"] = cache  # generate computes the tokens after it into it
         return without_media
 
-    def prefilled(self) -> None:
-        """The first token exists, so the cache holds the whole prompt."""
-        entry = self._entry
-        if entry is not None:
-            ids = self._tensors["input_ids"]
-            entry.tokens = ids[0, : ids.shape[1] - 1].clone()
-            entry.nbytes = cache_bytes(entry.cache)
-            self._slot.put(entry)  # counted again at its new size
+    def token(self, sequence: Any) -> None:
+        """A token was chosen; ``sequence`` is the prompt and the answer so far, the last token not yet
+        run through the model, so the cache holds every position but that one."""
+        self._sequence = sequence
 
     def finished(self) -> None:
-        if self._entry is not None:
-            self._entry.busy = False
+        """The generation is over, however it ended: record what the cache now holds, and free it."""
+        entry = self._entry
+        if entry is None:
+            return
+        if self._sequence is not None:
+            # Recorded with the answer: the next question's history repeats it, so when the answer's
+            # text tokenizes back to the same ids, only the new question is computed.
+            entry.tokens = self._sequence[0, :-1].clone()
+        entry.nbytes = cache_bytes(entry.cache)
+        entry.busy = False
+        self._slot.put(entry)  # counted again at its new size
 
 
 def prefix_step(

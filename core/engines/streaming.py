@@ -50,13 +50,13 @@ def install_stop_hooks(model: Any) -> int:
     return hooked
 
 
-def _stop_criterion(stop: threading.Event, on_token: Callable[[], None]) -> Any:
+def _stop_criterion(stop: threading.Event, on_token: Callable[[Any], None]) -> Any:
     import torch
     from transformers import StoppingCriteria
 
     class _StopOnEvent(StoppingCriteria):
         def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
-            on_token()
+            on_token(input_ids)
             flag = stop.is_set()
             done = torch.full((input_ids.shape[0],), flag, dtype=torch.bool, device=input_ids.device)
             return done  # type: ignore[return-value]  # BoolTensor is only a typing alias
@@ -105,13 +105,13 @@ class ThreadedGeneration:
         self._thread = threading.Thread(target=self._work, args=(model, kwargs), name="vlm-generate", daemon=True)
         self._thread.start()
 
-    def _token_done(self) -> None:
+    def _token_done(self, sequence: Any) -> None:
         # Timed here rather than when text arrives: a first token can decode to nothing visible yet.
         self._tokens += 1
         if self.stats.seconds_to_first_token is None:
             self.stats.seconds_to_first_token = time.perf_counter() - self._started
-            if self._prefix is not None:
-                self._prefix.prefilled()
+        if self._prefix is not None:
+            self._prefix.token(sequence)
 
     def _work(self, model: Any, kwargs: dict[str, Any]) -> None:
         import torch
@@ -131,7 +131,7 @@ class ThreadedGeneration:
             _running.stop = None
             self.stats.new_tokens = self._tokens
             if self._prefix is not None:
-                self._prefix.finished()
+                self._prefix.finished()  # on this thread: nothing runs on the model after it
 
     def __iter__(self) -> Iterator[str]:
         import queue

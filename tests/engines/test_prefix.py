@@ -198,3 +198,16 @@ def test_a_follow_up_stopped_inside_its_prefill_leaves_a_usable_cache(serving, t
     cached = _ask(serving, model, "s", _request(follow, reuse=True))
     scratch = _ask(serving, model, "scratch", _request(follow, reuse=False))
     assert cached.stats.reused_prompt_tokens > 0 and cached.text == scratch.text
+
+
+def test_a_history_holding_the_models_own_answers_still_matches_scratch(serving, tiny_smolvlm: Path) -> None:
+    """The cache also holds the answer; the next prompt repeats it as text, which may tokenize back
+    differently: either way only what is really shared is re-used."""
+    model = str(tiny_smolvlm)
+    first = ChatMessage(Role.USER, "What is in this picture?", (_noisy(11),))
+    plain = GenerationRequest((first,), SamplingParams(max_new_tokens=TOKENS), 2, reuse_prefix=True)
+    answer = _ask(serving, model, "s", plain).text  # special tokens dropped, as the Chat page keeps it
+    follow = _conversation(first, answer, "Why?")
+    cached = _ask(serving, model, "s", _request(follow, reuse=True))
+    scratch = _ask(serving, model, "scratch", _request(follow, reuse=False))
+    assert cached.stats.reused_prompt_tokens > 0 and cached.text == scratch.text
