@@ -45,6 +45,9 @@ def test_upload_chat_stream_and_come_back(page, server_url, tmp_path):
     ask(page, "And the colours?")
     page.locator(ANSWERS).nth(3).get_by_text("tokens").wait_for()
     wait_idle(page)
+    # the follow-up did not read the image again, and its stats say so
+    assert "image from the cache" not in page.locator(ANSWERS).nth(1).inner_text()
+    assert "image from the cache" in page.locator(ANSWERS).nth(3).inner_text()
 
     go_to(page, "Home", "")
     page.get_by_text("640×400 px").wait_for()
