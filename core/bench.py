@@ -6,7 +6,7 @@ is its own), through the app's serving core, with a 1600x1200 picture:
 
 - ``app``: what the dashboard does — ``MODEL_QUANT`` as configured (``auto``), the Chat page's tile
   budget on a CPU, follow-ups from the session's cached image prefix;
-- ``int8``: the same with int8 weights forced (shown where ``auto`` did not choose them);
+- ``int8`` or ``float32``: the same with the weights ``auto`` did not choose, for comparison;
 - ``baseline``: the predecessor demos — the processor's default tiles (17), float32, every question
   recomputed from the pixels.
 
@@ -55,6 +55,7 @@ def configs(device: str = "cpu") -> dict[str, Config]:
     return {
         "app": Config("app", "auto", tiles, True, OCR_MAX_TILES),
         "int8": Config("int8", "int8", tiles, True, OCR_MAX_TILES),
+        "float32": Config("float32", "none", tiles, True, OCR_MAX_TILES),
         "baseline": Config("baseline", "none", None, False, None),
     }
 
@@ -62,18 +63,18 @@ def configs(device: str = "cpu") -> dict[str, Config]:
 # -- the machine ------------------------------------------------------------------------------------
 
 
-def memory_bandwidth_gbs(megabytes: int = 512, repeats: int = 5) -> float:
-    """Copy bandwidth (bytes read + written per second) with torch's own threads, best of ``repeats``."""
+def memory_bandwidth_gbs(megabytes: int = 1024, repeats: int = 7) -> float:
+    """Read bandwidth with torch's own threads (summing a buffer far larger than the caches), best of
+    ``repeats``: decoding streams the weights through the CPU the same way."""
     import torch
 
-    source = torch.ones(megabytes * 2**20 // 4)
-    target = torch.empty_like(source)
+    buffer = torch.ones(megabytes * 2**20 // 4)
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        target.copy_(source)
+        buffer.sum()
         best = min(best, time.perf_counter() - started)
-    return 2 * source.numel() * 4 / best / 1e9
+    return buffer.numel() * 4 / best / 1e9
 
 
 def machine() -> dict[str, Any]:
@@ -338,7 +339,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="256M only, app and baseline (a smoke run)")
     parser.add_argument("--sizes", nargs="+", choices=SIZES, help="model shapes (default: all three)")
-    parser.add_argument("--configs", nargs="+", choices=("app", "int8", "baseline"), help="default: all")
+    parser.add_argument(
+        "--configs", nargs="+", choices=("app", "int8", "float32", "baseline"),
+        help="default: app, the weights auto did not choose (int8 or float32), baseline",
+    )  # fmt: skip
     parser.add_argument("--new-tokens", type=int, default=32, help="tokens per answer (decode speed)")
     parser.add_argument("--models-dir", type=Path, default=Path.home() / ".cache" / "vlm-studio" / "bench")
     parser.add_argument("--json", type=Path, help="where to write the results (default: bench-<time>.json)")
@@ -352,7 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = args.sizes or (["256m"] if args.quick else list(SIZES))
-    names = args.configs or (["app", "baseline"] if args.quick else ["app", "int8", "baseline"])
+    from core.engines.quantization import resolve_quantization
+
+    other = "float32" if resolve_quantization("auto", "cpu").scheme == "int8" else "int8"
+    names = args.configs or (["app", "baseline"] if args.quick else ["app", other, "baseline"])
     new_tokens = 16 if args.quick and args.new_tokens == 32 else args.new_tokens
     about = machine()
     print(json.dumps(about), file=sys.stderr)

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.engines.quantization import cpu_has_int8_dot, linear_weight_share, resolve_quantization
+from core.engines.quantization import (
+    cpu_has_int8_dot,
+    cpu_runs_int8_kernels,
+    linear_weight_share,
+    resolve_quantization,
+)
 from core.engines.registry import create_engine
 from core.engines.weights import estimate_model_bytes, local_shapes
 from core.lab.config import ConfigError, parse_models
@@ -17,18 +22,18 @@ from tests.serving.conftest import ask, cpu_settings
 
 
 @pytest.mark.parametrize(
-    ("requested", "device", "int8_dot", "scheme"),
+    ("requested", "device", "int8_kernels", "scheme"),
     [
         ("auto", "cpu", True, "int8"),
-        ("auto", "cpu", False, "none"),  # AVX2 only: float32 decodes faster there
+        ("auto", "cpu", False, "none"),  # no AVX2 / NEON: int8 would run on slow reference kernels
         ("auto", "cuda", True, "none"),
         ("int8", "cpu", False, "int8"),  # asked for explicitly: honoured
         ("int8", "cuda", True, "none"),
         ("none", "cpu", True, "none"),
     ],
 )
-def test_auto_means_int8_on_a_cpu_with_int8_dot_products(requested, device, int8_dot, scheme) -> None:
-    choice = resolve_quantization(requested, device, int8_dot=int8_dot)
+def test_auto_means_int8_on_a_cpu_that_runs_int8_kernels(requested, device, int8_kernels, scheme) -> None:
+    choice = resolve_quantization(requested, device, int8_kernels=int8_kernels)
     assert choice.scheme == scheme
     if requested == "auto" and scheme == "none":
         assert choice.note  # the log says why
@@ -42,10 +47,12 @@ def test_an_unknown_choice_is_refused() -> None:
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
     info = tmp_path / "cpuinfo"
     info.write_text("flags\t: fpu sse2 avx2 avx512f avx512_vnni\n")
-    assert cpu_has_int8_dot(info)
+    assert cpu_has_int8_dot(info) and cpu_runs_int8_kernels(info)
     info.write_text("flags\t: fpu sse2 avx2\n")
-    assert not cpu_has_int8_dot(info)
-    assert not cpu_has_int8_dot(tmp_path / "missing")
+    assert not cpu_has_int8_dot(info) and cpu_runs_int8_kernels(info)
+    info.write_text("flags\t: fpu sse2 sse4_2\n")
+    assert not cpu_runs_int8_kernels(info)
+    assert not cpu_has_int8_dot(tmp_path / "missing") and not cpu_runs_int8_kernels(tmp_path / "missing")
 
 
 def test_model_quant_setting() -> None:
