@@ -19,6 +19,7 @@ def app_env(monkeypatch, tmp_path, tiny_smolvlm):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("UI_LANG", "en")
+    monkeypatch.setenv("MODEL_QUANT", "none")  # auto would depend on the CPU; int8 has its own tests
     st.cache_resource.clear()
     yield monkeypatch
     st.cache_resource.clear()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from core.media import NormalizedImage
 from tests.app.conftest import open_page
 from tests.conftest import image_bytes
@@ -117,6 +119,24 @@ def test_the_sidebar_shows_this_sessions_model_and_state(app_env):
     at = open_page("Home.py").run()
     line = "tiny-smolvlm · device cpu · float32 · loaded"
     assert any(caption.value.startswith(line) for caption in at.sidebar.caption)
+
+
+def test_int8_weights_show_in_the_status_line(app_env):
+    app_env.setenv("MODEL_QUANT", "int8")
+    at = open_page("Home.py").run()
+    assert not at.exception
+    assert "int8" in " ".join(_texts(at.success))
+    line = "tiny-smolvlm · device cpu · int8 · loaded"
+    assert any(caption.value.startswith(line) for caption in at.sidebar.caption)
+
+
+def test_int8_weights_shrink_the_memory_estimate(app_env):
+    app_env.setenv("MODEL_QUANT", "int8")
+    app_env.setenv("MODEL_MEMORY_GB", "2")
+    app_env.setenv("MODEL_ID", "HuggingFaceTB/SmolVLM2-2.2B-Instruct")
+    at = open_page("Home.py").run()
+    needed = re.search(r"it needs about ([\d.]+) GB", " ".join(_texts(at.error)))
+    assert needed and 3 < float(needed.group(1)) < 5  # linear weights at one byte: not the 10.5 GB of float32
 
 
 def test_a_model_bigger_than_the_memory_budget_is_refused_with_both_sizes(app_env):

@@ -12,6 +12,7 @@ from core.settings import Settings
 
 
 def _settings(tmp_path, **overrides):
+    overrides.setdefault("model_quant", "none")  # float32 sizes; int8 sizes are tests/engines/test_quantization.py's
     return Settings(allow_download=False, hf_home=tmp_path / "hf", device="cpu", **overrides)
 
 
