@@ -121,33 +121,21 @@ def _peak_rss_gb() -> float:
 
 def decode_bytes_per_token(model: Any) -> int:
     """Weight bytes one decoding step reads: every linear layer of the language model and its head."""
-    import torch
+    from core.engines.quantization import linear_weight
 
-    from core.engines.quantization import is_quantized_linear
-
-    text_model = model.model.text_model
-    total = 0
-    for module in [*text_model.modules(), model.lm_head]:
-        if isinstance(module, torch.nn.Linear):
-            total += module.weight.numel() * module.weight.element_size()
-        elif is_quantized_linear(module) and callable(getattr(module, "weight", None)):
-            total += module.weight().numel()
-    return total
+    weights = (linear_weight(module) for module in [*model.model.text_model.modules(), model.lm_head])
+    return sum(weight.numel() * weight.element_size() for weight in weights if weight is not None)
 
 
 def vision_gflops_per_tile(model: Any, tile: int) -> float:
     """Multiply-adds of the vision encoder on one tile, counted from its shape (2 FLOPs each)."""
-    import torch
+    from core.engines.quantization import linear_weight
 
     vision = model.model.vision_model
     config = vision.config
     patches = (tile // config.patch_size) ** 2
-    linear = 0
-    for module in vision.modules():
-        if isinstance(module, torch.nn.Linear):
-            linear += module.in_features * module.out_features
-        elif callable(getattr(module, "weight", None)) and hasattr(module, "in_features"):
-            linear += module.in_features * module.out_features  # an int8 linear layer
+    weights = (linear_weight(module) for module in vision.modules())
+    linear = sum(weight.numel() for weight in weights if weight is not None)  # in × out per layer
     attention = 2 * patches * patches * config.hidden_size * config.num_hidden_layers
     return 2 * (linear * patches + attention) / 1e9
 

@@ -92,8 +92,18 @@ def quantize_int8(model: Any) -> int:
     return linear
 
 
-def is_quantized_linear(module: Any) -> bool:
-    return type(module).__module__.startswith("torch.ao.nn.quantized")
+def int8_weight(module: Any) -> Any | None:
+    """The packed int8 weight of a quantized linear layer; None for any other module."""
+    if type(module).__module__.startswith("torch.ao.nn.quantized") and callable(getattr(module, "weight", None)):
+        return module.weight()
+    return None
+
+
+def linear_weight(module: Any) -> Any | None:
+    """The weight of a linear layer, float or int8; None for any other module."""
+    import torch
+
+    return module.weight if isinstance(module, torch.nn.Linear) else int8_weight(module)
 
 
 def linear_weight_share(shapes: dict[str, list[int]]) -> float:

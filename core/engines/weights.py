@@ -126,12 +126,12 @@ def estimate_model_bytes(
 
 def loaded_model_bytes(model: Any) -> int:
     """What a loaded model's parameters, buffers and packed int8 weights really take, with the margin."""
-    from core.engines.quantization import is_quantized_linear
+    from core.engines.quantization import int8_weight
 
     tensors = [*model.parameters(), *model.buffers()]
     total = sum(t.numel() * t.element_size() for t in tensors)
     for module in model.modules():
-        if is_quantized_linear(module) and callable(getattr(module, "weight", None)):
-            weight = module.weight()
+        weight = int8_weight(module)
+        if weight is not None:
             total += weight.numel() * weight.element_size() + 4 * weight.shape[0]  # int8 + per-row scales
     return int(total * WORKING_MARGIN)
