@@ -119,5 +119,5 @@ def test_models_yaml_quantization_field() -> None:
         parse_models({"models": [{**base, "quantization": "int4"}]})
 
 
-def test_settings_default_follows_the_cpu() -> None:
+def test_the_default_setting_is_auto() -> None:
     assert Settings().model_quant == "auto"
