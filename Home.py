@@ -7,45 +7,45 @@ from core.video import NormalizedVideo
 from ui import layout, model, state, upload
 from ui.i18n import t
 
-layout.setup_page("home.title")
-settings = model.settings()
-st.write(t("home.intro"))
+with layout.page("home.title"):
+    settings = model.settings()
+    st.write(t("home.intro"))
 
-upload_col, model_col = st.columns([3, 2], gap="large")
+    upload_col, model_col = st.columns([3, 2], gap="large")
 
-with upload_col:
-    uploaded = st.file_uploader(
-        t("home.upload"), help=t("home.upload_help", limit_mb=settings.max_upload_mb), key=state.uploader_key()
-    )
-    upload.accept(uploaded, settings)
-    upload.sampling_settings()
+    with upload_col:
+        uploaded = st.file_uploader(
+            t("home.upload"), help=t("home.upload_help", limit_mb=settings.max_upload_mb), key=state.uploader_key()
+        )
+        upload.accept(uploaded, settings)
+        upload.sampling_settings()
 
-    media = state.current_media()
-    if media is None:
-        st.info(t("home.no_media"))
-    else:
-        st.subheader(t("home.current"))
-        upload.show(media)
-        st.caption(t("home.replace_hint"))
-        actions = st.columns(3)
-        actions[0].page_link("pages/1_Chat.py", label=t("home.go_chat"), icon=":material/chat:")
-        if not isinstance(media, NormalizedVideo):
-            actions[1].page_link("pages/2_OCR.py", label=t("home.go_ocr"), icon=":material/document_scanner:")
-        if actions[2].button(t("home.clear"), key="home_clear", icon=":material/delete:"):
-            upload.clear()
-            st.rerun()
+        media = state.current_media()
+        if media is None:
+            st.info(t("home.no_media"))
+        else:
+            st.subheader(t("home.current"))
+            upload.show(media)
+            st.caption(t("home.replace_hint"))
+            actions = st.columns(3)
+            actions[0].page_link("pages/1_Chat.py", label=t("home.go_chat"), icon=":material/chat:")
+            if not isinstance(media, NormalizedVideo):
+                actions[1].page_link("pages/2_OCR.py", label=t("home.go_ocr"), icon=":material/document_scanner:")
+            if actions[2].button(t("home.clear"), key="home_clear", icon=":material/delete:"):
+                upload.clear()
+                st.rerun()
 
-with model_col:
-    st.subheader(t("model.header"))
-    model.picker()
-    chosen = model.client()
-    try:
-        card, runtime = chosen.card, chosen.runtime
-    except EngineError as error:
-        model.show_engine_error(error)
-        st.stop()
-    if runtime.device_note:
-        st.warning(t(runtime.device_note))
-    st.caption(t("model.abilities", abilities=model.abilities(card)))
-    if model.load_with_progress(chosen):
-        st.success(model.status_line(chosen))
+    with model_col:
+        st.subheader(t("model.header"))
+        model.picker()
+        chosen = model.client()
+        try:
+            card, runtime = chosen.card, chosen.runtime
+        except EngineError as error:
+            model.show_engine_error(error)
+            st.stop()
+        if runtime.device_note:
+            st.warning(t(runtime.device_note))
+        st.caption(t("model.abilities", abilities=model.abilities(card)))
+        if model.load_with_progress(chosen):
+            st.success(model.status_line(chosen))

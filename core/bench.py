@@ -191,7 +191,7 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
     sampling = SamplingParams(max_new_tokens=new_tokens)
 
     def ask(*messages: ChatMessage, tiles: int | None, reuse: bool) -> GenerationRequest:
-        return GenerationRequest(messages, sampling, tiles, reuse_prefix=reuse)
+        return GenerationRequest(messages, sampling, tiles, reuse_prefix=reuse, task="bench")
 
     try:
         started = time.perf_counter()

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.media import InvalidInput
+from core.user_text import echo
 
 MIN_BOX_SIDE = 4
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -58,11 +59,11 @@ def parse_box(text: str | None, image_width: int, image_height: int, min_side: i
         if _INTEGER.fullmatch(part):
             numbers.append(int(part))
         elif any(char.isdigit() and not ("0" <= char <= "9") for char in part):
-            raise InvalidInput("region.unicode_digits", value=part)
+            raise InvalidInput("region.unicode_digits", value=echo(part))
         elif _FLOAT.fullmatch(part):
-            raise InvalidInput("region.float", value=part)
+            raise InvalidInput("region.float", value=echo(part))
         else:
-            raise InvalidInput("region.not_number", value=part)
+            raise InvalidInput("region.not_number", value=echo(part))
     x1, y1, x2, y2 = numbers
     if min(numbers) < 0:
         raise InvalidInput("region.negative")

@@ -16,19 +16,34 @@ from PIL import Image
 from core.engines.registry import family_of
 from core.engines.types import ChatMessage, EngineError, GenerationRequest, Role, SamplingParams
 from core.families import Family
-from core.grounding import Detection, deduplicate
+from core.grounding import Detection, deduplicate, split_phrases
+from core.media import InvalidInput
 from core.serving import JobStatus, ModelClient
+from core.user_text import MAX_PHRASES_CHARS, clean_text, neutralise
 
 GROUNDING_MAX_NEW_TOKENS = 512
+MAX_PHRASES = 10  # one model call each
 
 PhraseUpdate = Callable[[str, str | None, JobStatus], None]  # phrase, new text piece or None, status
 
 
+def read_phrases(query: str | None) -> list[str]:
+    """The phrases typed as ``"cat, red car"``; :class:`InvalidInput` for none, too many or too long a query."""
+    phrases = split_phrases(clean_text(query, MAX_PHRASES_CHARS, empty_key="detect.empty"))
+    if not phrases:
+        raise InvalidInput("detect.empty")
+    if len(phrases) > MAX_PHRASES:
+        raise InvalidInput("detect.too_many", limit=MAX_PHRASES, count=len(phrases))
+    return phrases
+
+
 def grounding_request(family: Family, image: Image.Image, phrase: str) -> GenerationRequest:
+    """The family's grounding prompt around ``phrase``, which stays plain text inside it."""
     return GenerationRequest(
-        (ChatMessage(Role.USER, family.grounding_prompt(phrase), (image,)),),
+        (ChatMessage(Role.USER, family.grounding_prompt(neutralise(phrase)), (image,)),),
         SamplingParams(max_new_tokens=GROUNDING_MAX_NEW_TOKENS, do_sample=False),
         keep_special_tokens=True,  # coordinates travel in special tokens (<loc_N>, <box>)
+        task="detection",
     )
 
 

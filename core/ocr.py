@@ -26,6 +26,7 @@ def ocr_request(
         (ChatMessage(Role.USER, family.ocr_prompt(language_hint), (image,)),),
         SamplingParams(max_new_tokens=max_new_tokens, do_sample=False),
         max_tiles,
+        task="ocr",
     )
 
 

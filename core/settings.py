@@ -67,6 +67,13 @@ class Settings:
     max_queue: int = 16
     model_quant: str = "auto"  # auto | none | int8 (see core.engines.quantization)
     prefix_cache_mb: int = 512  # sessions' re-usable image prefixes (KV caches), least recently used dropped
+    log_level: str = "info"
+    log_format: str = "text"  # text | json: one line per record either way
+
+    @property
+    def upload_ceiling_mb(self) -> int:
+        """Streamlit's transport limit: the largest file the app's own checks (images, videos) may accept."""
+        return max(self.max_upload_mb, self.max_video_mb)
 
     @property
     def offline(self) -> bool:
@@ -83,6 +90,10 @@ class Settings:
         if self.model_id:
             return self.model_id
         return DEFAULT_GPU_MODEL if device_kind in ("cuda", "mps") else DEFAULT_CPU_MODEL
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
 
 
 def _lookup(values: Mapping[str, str], *names: str) -> tuple[str, str] | None:
@@ -217,6 +228,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         max_queue=_int(values, ("MAX_QUEUE",), 16, 1, 10000),
         model_quant=_choice(values, ("MODEL_QUANT",), QUANT_CHOICES, "auto"),
         prefix_cache_mb=_int(values, ("PREFIX_CACHE_MB",), 512, 0, 1_000_000),
+        log_level=_choice(values, ("LOG_LEVEL",), LOG_LEVELS, "info"),
+        log_format=_choice(values, ("LOG_FORMAT",), LOG_FORMATS, "text"),
     )
 
 
@@ -234,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
     if args.value:
-        if args.value == "hf_token" or args.value not in vars(settings):
+        if args.value == "hf_token" or args.value not in (*vars(settings), "upload_ceiling_mb"):
             print(f"unknown setting {args.value!r}", file=sys.stderr)
             return 2
         print(getattr(settings, args.value))

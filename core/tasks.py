@@ -18,7 +18,7 @@ from core.engines.types import (
     SamplingParams,
     VideoClip,
 )
-from core.media import InvalidInput
+from core.user_text import MAX_QUESTION_CHARS, clean_text, neutralise, prompt_text
 
 # One-click chat prompts, sent in the UI language so the answer comes back in it.
 QUICK_PROMPTS: dict[str, dict[str, str]] = {
@@ -40,7 +40,6 @@ QUICK_PROMPTS: dict[str, dict[str, str]] = {
     },
 }
 
-MAX_QUESTION_CHARS = 4000
 # A conversation's tile budget: small on a CPU (each tile costs the vision encoder about a second
 # there), the model's full default on a GPU. OCR and region crops have their own budgets.
 CHAT_TILES_CPU = 4
@@ -57,13 +56,11 @@ def quick_prompt(kind: str, language: str) -> str:
 
 
 def clean_question(text: str | None) -> str:
-    """The question as it will be sent; raise :class:`InvalidInput` for empty or oversized input."""
-    question = (text or "").strip()
-    if not question:
-        raise InvalidInput("chat.empty_question")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise InvalidInput("chat.question_too_long", limit=MAX_QUESTION_CHARS)
-    return question
+    """The question as the history shows it; raise :class:`InvalidInput` for empty or oversized input.
+
+    It enters the prompt through :meth:`ChatHistory.request_for`, which makes it plain text.
+    """
+    return clean_text(text, MAX_QUESTION_CHARS, empty_key="chat.empty_question")
 
 
 @dataclass
@@ -75,6 +72,7 @@ class ChatTurn:
     stopped: bool = False
     error: str | None = None
     stats: GenerationStats | None = None
+    from_app: bool = False  # a prompt the app wrote (a region task), sent as it is; typed text never is
 
 
 @dataclass
@@ -91,22 +89,27 @@ class ChatHistory:
         max_tiles: int | None,
         images: tuple[Image.Image, ...] = (),
         videos: tuple[VideoClip, ...] = (),
+        *,
+        from_app: bool = False,
+        task: str = "chat",
     ) -> GenerationRequest:
         """The request that asks ``question`` after the turns so far (failed answers are left out).
 
-        The media go with the first user message, so follow-up questions do not repeat them.
+        The media go with the first user message, so follow-up questions do not repeat them. Every
+        text but the app's own prompts goes through :mod:`core.user_text`, the model's answers too.
         """
         messages: list[ChatMessage] = []
         for turn in self.turns:
             if turn.error is not None or (turn.role is Role.ASSISTANT and not turn.text):
                 continue
-            messages.append(ChatMessage(turn.role, turn.text))
-        messages.append(ChatMessage(Role.USER, question))
+            # the model's own earlier answers too: a random or hijacked model may have written "<image>"
+            messages.append(ChatMessage(turn.role, turn.text if turn.from_app else neutralise(turn.text)))
+        messages.append(ChatMessage(Role.USER, question if from_app else prompt_text(question, MAX_QUESTION_CHARS)))
         messages = _drop_unanswered(messages)
         first = messages[0]
         messages[0] = ChatMessage(first.role, first.text, images, videos)
         # One conversation about one medium: its prefix's KV cache is kept for the next question.
-        return GenerationRequest(tuple(messages), sampling, max_tiles, reuse_prefix=True)
+        return GenerationRequest(tuple(messages), sampling, max_tiles, reuse_prefix=True, task=task)
 
 
 def _drop_unanswered(messages: list[ChatMessage]) -> list[ChatMessage]:

@@ -4,7 +4,7 @@ from core.engines.types import Capability
 from core.video import NormalizedVideo
 from ui import chat, layout, model
 
-layout.setup_page("chat.title")
-media = layout.require_media()
-needs = Capability.VIDEO if isinstance(media, NormalizedVideo) else Capability.CHAT
-chat.render(model.require(needs), media)
+with layout.page("chat.title"):
+    media = layout.require_media()
+    needs = Capability.VIDEO if isinstance(media, NormalizedVideo) else Capability.CHAT
+    chat.render(model.require(needs), media)

@@ -3,6 +3,6 @@
 from core.engines.types import Capability
 from ui import layout, model, ocr
 
-layout.setup_page("ocr.title")
-media = layout.require_image("ocr.need_media")
-ocr.render(model.require(Capability.OCR), media)
+with layout.page("ocr.title"):
+    media = layout.require_image("ocr.need_media")
+    ocr.render(model.require(Capability.OCR), media)

@@ -3,6 +3,6 @@
 from core.engines.types import Capability
 from ui import layout, model, region
 
-layout.setup_page("region.title")
-media = layout.require_image("region.need_media")
-region.render(model.require(Capability.REGION), media)
+with layout.page("region.title"):
+    media = layout.require_image("region.need_media")
+    region.render(model.require(Capability.REGION), media)

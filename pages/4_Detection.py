@@ -2,6 +2,6 @@
 
 from ui import detection, layout, model
 
-layout.setup_page("detect.title")
-media = layout.require_image("region.need_media")
-detection.render(model.require(), media)
+with layout.page("detect.title"):
+    media = layout.require_image("region.need_media")
+    detection.render(model.require(), media)

@@ -2,5 +2,5 @@
 
 from ui import lab, layout
 
-layout.setup_page("lab.title")
-lab.render()
+with layout.page("lab.title"):
+    lab.render()

@@ -14,7 +14,7 @@ from core.tasks import QUICK_PROMPTS, ChatHistory, ChatTurn, clean_question, qui
         ("", "chat.empty_question"),  # nothing typed
         ("   \n\t ", "chat.empty_question"),  # whitespace only
         (None, "chat.empty_question"),
-        ("x" * 5000, "chat.question_too_long"),
+        ("x" * 5000, "text.too_long"),
     ],
 )
 def test_bad_questions_are_refused(raw, key):

@@ -16,7 +16,7 @@ from core.tasks import ChatHistory, ChatTurn, clean_question, default_chat_tiles
 from core.video import NormalizedVideo, format_timestamp
 from ui import model, state
 from ui.generation import CURSOR, Outcome, stream_into
-from ui.i18n import language, t
+from ui.i18n import input_error, language, literal, t
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,10 @@ def render_history(history: ChatHistory, video: bool = False) -> None:
             if turn.error is not None:
                 st.error(turn.error)
                 continue
-            text = turn.text or (t("chat.empty_answer") if turn.role is Role.ASSISTANT else "")
-            st.markdown(text)
+            if turn.role is Role.USER:
+                st.markdown(literal(turn.text))  # exactly what was typed, never markup
+            else:
+                st.markdown(turn.text or t("chat.empty_answer"))
             notes = []
             if turn.stopped:
                 notes.append(f"⏹ {t('chat.stopped')}")
@@ -90,7 +92,7 @@ def read_question(raw: str | None) -> str | None:
     try:
         return clean_question(raw)
     except InvalidInput as error:
-        st.warning(t(error.key, **error.params))
+        st.warning(input_error(error))
         return None
 
 
@@ -102,12 +104,18 @@ def ask(
     images: tuple[Image.Image, ...] = (),
     videos: tuple[VideoClip, ...] = (),
     key: str = "chat",
+    *,
+    from_app: bool = False,
 ) -> None:
-    """Stream one answer below the history. Any rerun (Stop, a new question, leaving the page) stops it."""
-    request = history.request_for(question, opts.sampling, opts.max_tiles, images, videos)
-    history.turns.append(ChatTurn(Role.USER, question))
+    """Stream one answer below the history. Any rerun (Stop, a new question, leaving the page) stops it.
+
+    ``key`` also names the task in the request log; ``from_app`` marks a prompt the app wrote itself.
+    """
+    task = "video" if videos else key
+    request = history.request_for(question, opts.sampling, opts.max_tiles, images, videos, from_app=from_app, task=task)
+    history.turns.append(ChatTurn(Role.USER, question, from_app=from_app))
     with st.chat_message(Role.USER.value):
-        st.markdown(question)
+        st.markdown(literal(question))
     with st.chat_message(Role.ASSISTANT.value):
         text_slot = st.empty()
 

@@ -10,15 +10,15 @@ import streamlit as st
 from PIL import Image
 
 from core.annotate import annotate, png_bytes, report, report_json
-from core.detection import DetectionRun, detect
+from core.detection import DetectionRun, detect, read_phrases
 from core.engines.registry import CATALOGUE
 from core.engines.types import Capability, EngineError
-from core.grounding import Detection, split_phrases
-from core.media import NormalizedImage
+from core.grounding import Detection
+from core.media import InvalidInput, NormalizedImage
 from core.serving import JobStatus, ModelClient, Phase
 from ui import model
 from ui.generation import CURSOR, describe_wait
-from ui.i18n import t
+from ui.i18n import input_error, t
 
 _RESULT_KEY = "detect_result"
 
@@ -148,9 +148,10 @@ def render(chosen: ModelClient, media: NormalizedImage) -> None:
         return
     query = st.text_input(t("detect.query"), key="detect_query", placeholder=t("detect.placeholder"))
     if st.button(t("detect.run"), type="primary", key="detect_run", icon=":material/center_focus_strong:"):
-        phrases = split_phrases(query)
-        if not phrases:
-            st.warning(t("detect.empty"))
+        try:
+            phrases = read_phrases(query)
+        except InvalidInput as error:
+            st.warning(input_error(error))
         else:
             _run(chosen, media, phrases)
     result = st.session_state.get(_RESULT_KEY)

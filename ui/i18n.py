@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
+
+from core.media import InvalidInput
 
 LANGUAGES = {"ru": "Русский", "en": "English"}
 _LANG_KEY = "lang"
@@ -17,6 +21,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "nav.detection": {"ru": "Поиск объектов", "en": "Detection"},
     "nav.lab": {"ru": "Лаборатория", "en": "Lab"},
     "lang.label": {"ru": "Язык интерфейса", "en": "Interface language"},
+    "app.unexpected": {
+        "ru": "Извините, что-то пошло не так. Код ошибки: {error_id} — сообщите его администратору. "
+        "Ваши данные на месте; можно продолжать работу.",
+        "en": "Sorry, something went wrong. Error id: {error_id} — please pass it to your administrator. "
+        "Your data is still here; you can carry on.",
+    },
     "settings.error": {
         "ru": "Ошибка конфигурации: переменная {variable} = «{value}» недопустима. Допустимо: {allowed}.",
         "en": "Configuration error: {variable} = '{value}' is not valid. Allowed: {allowed}.",
@@ -127,8 +137,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Without internet, try the UI on a tiny random model (its answers are noise): ./scripts/start.sh --tiny",
     },
     "model.unknown": {
-        "ru": "Неизвестная модель {model}: не удалось определить её семейство.",
-        "en": "Unknown model {model}: cannot tell which family it belongs to.",
+        "ru": "Неизвестная модель {model}: не удалось определить её семейство. Укажите в MODEL_ID модель из "
+        "каталога (SmolVLM2, Florence-2, Qwen2.5-VL, InternVL) или папку с её config.json.",
+        "en": "Unknown model {model}: cannot tell which family it belongs to. Set MODEL_ID to a catalogue model "
+        "(SmolVLM2, Florence-2, Qwen2.5-VL, InternVL) or to a folder with its config.json.",
     },
     "model.no_ability": {
         "ru": "Модель {model} не умеет: {ability}. Выберите другую модель на главной странице.",
@@ -166,6 +178,19 @@ STRINGS: dict[str, dict[str, str]] = {
     "engine.failed": {
         "ru": "Генерация завершилась ошибкой: {detail}",
         "en": "Generation failed: {detail}",
+    },
+    "app.error_id": {"ru": "Код ошибки: {error_id}.", "en": "Error id: {error_id}."},
+    "engine.out_of_memory": {
+        "ru": "Модели не хватило памяти для этого запроса. Уменьшите детализацию в настройках "
+        "(«Детализация: не больше тайлов») или выберите модель поменьше. Память освобождена — можно спрашивать снова.",
+        "en": "The model ran out of memory on this request. Lower the image detail in the settings "
+        "(\"Image detail: tiles at most\") or choose a smaller model. The memory is freed: you can ask again.",
+    },
+    "prompt.too_long": {
+        "ru": "Разговор не помещается в контекст модели: {tokens} токенов при пределе {limit}. "
+        "Начните новый разговор или уменьшите число фрагментов изображения.",
+        "en": "The conversation no longer fits the model's context: {tokens} tokens, and the limit is {limit}. "
+        "Start a new conversation or lower the tile budget.",
     },
     # media errors
     "media.empty": {"ru": "Файл пустой.", "en": "The file is empty."},
@@ -358,6 +383,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "detect.placeholder": {"ru": "кошка, красная машина", "en": "cat, red car"},
     "detect.run": {"ru": "Найти", "en": "Detect"},
+    "detect.too_many": {
+        "ru": "Слишком много фраз: {count}. За один запуск — не больше {limit}.",
+        "en": "Too many phrases: {count}. One run takes at most {limit}.",
+    },
     "detect.empty": {
         "ru": "Введите хотя бы одну фразу: что искать на изображении.",
         "en": "Enter at least one phrase: what to look for in the image.",
@@ -452,9 +481,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Вопрос пустой — напишите, что вы хотите узнать об изображении.",
         "en": "The question is empty — write what you want to know about the image.",
     },
-    "chat.question_too_long": {
-        "ru": "Вопрос слишком длинный (больше {limit} символов).",
-        "en": "The question is too long (over {limit} characters).",
+    "text.empty": {"ru": "Текст пустой.", "en": "The text is empty."},
+    "text.too_long": {
+        "ru": "Слишком длинный текст: {length} символов, а можно не больше {limit}. Сократите его.",
+        "en": "The text is too long: {length} characters, and the limit is {limit}. Please shorten it.",
     },
     "chat.empty_answer": {"ru": "(модель не вернула текста)", "en": "(the model returned no text)"},
     "chat.stats": {
@@ -508,7 +538,28 @@ def t(key: str, **params: object) -> str:
     if entry is None:
         return key
     text = entry.get(language()) or entry["en"]
-    return text.format(**params) if params else text
+    return text.format_map(_Params(params))
+
+
+class _Params(dict[str, object]):
+    """Format parameters where a missing one reads as a dash: a message never fails for want of a detail."""
+
+    def __missing__(self, name: str) -> object:
+        return "—"
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+
+
+def literal(text: str) -> str:
+    """``text`` as Streamlit markdown that shows exactly these characters (no links, images, HTML, maths)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def input_error(error: InvalidInput) -> str:
+    """The message for refused input; what the person typed and is quoted back stays literal text."""
+    params = {name: literal(value) if isinstance(value, str) else value for name, value in error.params.items()}
+    return t(error.key, **params)
 
 
 def ordinal(number: int) -> str:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import streamlit as st
 
 from core.engines.types import EngineError
-from core.media import NormalizedImage
+from core.logs import anonymous, new_error_id
+from core.media import InvalidInput, NormalizedImage
 from core.video import NormalizedVideo
 from ui import model, state
 from ui.generation import finish_previous
-from ui.i18n import LANGUAGES, language, set_language, t
+from ui.i18n import LANGUAGES, input_error, language, set_language, t
+
+log = logging.getLogger(__name__)
 
 PAGES = (
     ("Home.py", "nav.home", ":material/home:"),
@@ -25,6 +32,32 @@ _LANG_WIDGET = "sidebar_lang"
 
 def _language_changed() -> None:
     set_language(st.session_state[_LANG_WIDGET])
+
+
+@contextmanager
+def page(title_key: str) -> Iterator[None]:
+    """Set the page up and run its body; whatever the body raises ends as a message, never a traceback.
+
+    Streamlit's own stop and rerun are not ``Exception``s and pass through. An engine or input error
+    that escaped its page shows its own message; anything else is logged with an error id that the
+    apology shows, so an operator finds the traceback from a screenshot.
+    """
+    try:
+        setup_page(title_key)
+        yield
+    except EngineError as error:
+        model.show_engine_error(error)
+    except InvalidInput as error:
+        st.error(input_error(error))
+    except Exception as error:  # noqa: BLE001 - the last line of defence for this page
+        error_id = new_error_id()
+        log.error(
+            "unexpected error, error id %s",
+            error_id,
+            exc_info=error,
+            extra={"fields": {"session": anonymous(model.session_id()), "page": title_key.split(".")[0]}},
+        )
+        st.error(t("app.unexpected", error_id=error_id))
 
 
 def setup_page(title_key: str) -> None:

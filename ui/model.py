@@ -15,6 +15,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from core.engines.device import resolve_device
 from core.engines.registry import choices, find_card
 from core.engines.types import Capability, EngineError, ModelCard, ModelUnavailable
+from core.logs import configure_logging
 from core.serving import LoadState, ModelClient, ModelStatus, Priority, ServingCore
 from core.settings import Settings, SettingsError, load_settings
 from ui.i18n import t
@@ -39,11 +40,16 @@ def settings() -> Settings:
 @st.cache_resource(show_spinner=False, on_release=lambda serving: serving.close())
 def serving() -> ServingCore:
     """Created once per process and shared by every session: it holds no session's choices."""
-    return ServingCore(settings())
+    current = settings()
+    configure_logging(current.log_level, current.log_format)
+    return ServingCore(current)
 
 
 def session_id() -> str:
-    """Who this browser tab is, for the queue (so its own earlier request is recognised as its own)."""
+    """Who this browser tab is, for the queue (so its own earlier request is recognised as its own).
+
+    Logs never carry it as it is, only :func:`core.logs.anonymous` of it.
+    """
     context = get_script_run_ctx()
     return context.session_id if context is not None else "no-session"
 
@@ -93,7 +99,7 @@ def show_engine_error(error: EngineError) -> None:
     key = error.key
     if isinstance(error, ModelUnavailable) and not params.get("command"):
         key = "model.dir_missing"
-    st.error(t(key, **params))
+    st.error(_with_error_id(t(key, **params), error))
     if isinstance(error, ModelUnavailable):
         if params.get("command"):
             st.code(str(params["command"]), language="bash")
@@ -103,7 +109,13 @@ def show_engine_error(error: EngineError) -> None:
 def error_text(error: EngineError) -> str:
     """One line for an error shown inside an answer (the history keeps text, not widgets)."""
     params = {"detail": str(error), **error.params}
-    return t(error.key, **params)
+    return _with_error_id(t(error.key, **params), error)
+
+
+def _with_error_id(message: str, error: EngineError) -> str:
+    """An unexpected failure's message ends with the id of the log line that holds its traceback."""
+    error_id = error.params.get("error_id")
+    return f"{message} {t('app.error_id', error_id=error_id)}" if error_id else message
 
 
 def require(capability: Capability | None = None) -> ModelClient:

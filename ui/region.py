@@ -15,7 +15,7 @@ from core.media import InvalidInput, NormalizedImage
 from core.serving import ModelClient
 from core.tasks import ChatHistory, RegionPlan, plan_region
 from ui import chat
-from ui.i18n import language, t
+from ui.i18n import input_error, language, t
 
 CANVAS_MAX_WIDTH = 500  # fits the left column of a wide page on a 1280 px screen
 CANVAS_MAX_HEIGHT = 500
@@ -179,7 +179,7 @@ def render(chosen: ModelClient, media: NormalizedImage) -> None:
         )
         error = st.session_state.get(_ERROR_KEY)
         if isinstance(error, InvalidInput):
-            st.error(t(error.key, **error.params))
+            st.error(input_error(error))
         st.button(
             t("region.clear"), key="region_clear", on_click=_clear, args=(media, display), icon=":material/ink_eraser:"
         )
@@ -199,7 +199,7 @@ def render(chosen: ModelClient, media: NormalizedImage) -> None:
         st.image(plan.crop, caption=t("region.crop_caption"), width=min(320, plan.crop.width * 2))
         chat.render_history(conversation.history)
         if describe:
-            chat.ask(chosen, conversation.history, plan.question, opts, images=plan.images, key="region")
+            chat.ask(chosen, conversation.history, plan.question, opts, images=plan.images, key="region", from_app=True)
         if not plan.follow_ups:
             return  # a task-token model answers the region task only, without follow-up questions
         question = chat.read_question(st.chat_input(t("region.follow_up"), key="region_input"))

@@ -11,7 +11,7 @@ from core.media import InvalidInput, MediaLimits, load_image, thumbnail
 from core.settings import Settings
 from core.video import NormalizedVideo, Sampling, VideoLimits, decode_video, looks_like_playlist, sniff_video
 from ui import chat, model, state
-from ui.i18n import t
+from ui.i18n import input_error, t
 
 _FPS_KEY = "video_fps"
 _FRAMES_KEY = "video_max_frames"
@@ -78,7 +78,7 @@ def accept(upload: UploadedFile | None, settings: Settings) -> None:
             document = None
             media = load_image(data, upload.name, limits)
     except InvalidInput as error:
-        st.error(t(error.key, **error.params))
+        st.error(input_error(error))
         return
     state.set_media(media)
     st.session_state[_DOCUMENT_KEY] = document
@@ -137,7 +137,7 @@ def page_picker() -> None:
     )
     error = st.session_state.pop("home_pdf_error", None)
     if isinstance(error, InvalidInput):
-        st.error(t(error.key, **error.params))
+        st.error(input_error(error))
 
 
 def clear() -> None:

@@ -24,6 +24,7 @@ from core.engines.types import (
     GenerationRequest,
     ModelCard,
     ModelUnavailable,
+    PromptTooLong,
     Role,
     RuntimeInfo,
     VideoClip,
@@ -55,6 +56,27 @@ def chat_conversation(request: GenerationRequest) -> tuple[list[dict[str, Any]],
         clips.extend(message.videos)
         conversation.append({"role": message.role.value, "content": content})
     return conversation, images, clips
+
+
+def context_length(model: Any) -> int | None:
+    """How many positions the language model has (its text config's, for composite models)."""
+    config = model.config
+    for part in (getattr(config, "text_config", None), config):
+        value = getattr(part, "max_position_embeddings", None) if part is not None else None
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def fit_context(generate_kwargs: dict[str, Any], prompt_tokens: int, limit: int | None) -> dict[str, Any]:
+    """``generate_kwargs`` with the answer cut to the room left; :class:`PromptTooLong` when there is none."""
+    if limit is None:
+        return generate_kwargs
+    room = limit - prompt_tokens
+    if room < 1:
+        raise PromptTooLong(f"{prompt_tokens} prompt tokens, context {limit}", tokens=prompt_tokens, limit=limit)
+    wanted = int(generate_kwargs.get("max_new_tokens") or room)
+    return {**generate_kwargs, "max_new_tokens": min(wanted, room)}
 
 
 class TransformersEngine:
@@ -199,6 +221,9 @@ class TransformersEngine:
             raise ValueError("the last message must be the user's")
         started = time.perf_counter()  # the wait the user sees includes preparing the pixels
         prepared = self.build_inputs(request)
+        generate_kwargs = fit_context(
+            request.sampling.generate_kwargs(), int(prepared.tensors["input_ids"].shape[-1]), context_length(model)
+        )
         prefix = None
         if prefix_cache is not None and request.reuse_prefix and prepared.media_key and self.prefix_media_inputs:
             prefix = prefix_step(
@@ -213,7 +238,7 @@ class TransformersEngine:
             model,
             processor.tokenizer,
             prepared.tensors,
-            request.sampling.generate_kwargs(),
+            generate_kwargs,
             stop=stop,
             image_tiles=prepared.vision_passes,
             skip_special_tokens=not request.keep_special_tokens,

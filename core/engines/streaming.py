@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from core.engines.prefix import PrefixStep
-from core.engines.types import GenerationFailed, GenerationStats
+from core.engines.types import EngineError, GenerationFailed, GenerationStats, OutOfMemory
 
 # How long the consumer waits for the next piece before checking whether the worker died.
 _POLL_SECONDS = 0.2
@@ -62,6 +62,17 @@ def _stop_criterion(stop: threading.Event, on_token: Callable[[Any], None]) -> A
             return done  # type: ignore[return-value]  # BoolTensor is only a typing alias
 
     return _StopOnEvent()
+
+
+def as_engine_error(error: BaseException) -> EngineError:
+    """What a failure inside ``generate`` means to the person waiting: out of memory, or the model's own words."""
+    import torch
+
+    if isinstance(error, EngineError):
+        return error
+    if isinstance(error, torch.OutOfMemoryError | MemoryError):
+        return OutOfMemory(f"{type(error).__name__}: {error}")
+    return GenerationFailed(f"{type(error).__name__}: {error}")
 
 
 class ThreadedGeneration:
@@ -153,7 +164,7 @@ class ThreadedGeneration:
         finally:
             self.close()
         if self._error is not None:
-            raise GenerationFailed(f"{type(self._error).__name__}: {self._error}") from self._error
+            raise as_engine_error(self._error) from self._error
 
     def close(self) -> None:
         if self._thread.is_alive():

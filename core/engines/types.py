@@ -80,6 +80,7 @@ class GenerationRequest:
     max_tiles: int | None = None
     keep_special_tokens: bool = False  # grounding answers carry their coordinates in special tokens
     reuse_prefix: bool = False  # a conversation about one medium: keep its prefix's KV cache for the next turn
+    task: str = "chat"  # what asked for it (chat, video, region, ocr, detection, lab.*): for the request log
 
     def __post_init__(self) -> None:
         if not self.messages or self.messages[-1].role is not Role.USER:
@@ -147,7 +148,21 @@ class UnknownModel(EngineError):
 
 
 class GenerationFailed(EngineError):
+    """The model raised while generating; ``error_id`` (when set) names the log line with its traceback."""
+
     key = "engine.failed"
+
+
+class OutOfMemory(EngineError):
+    """Generation ran out of memory; the request's memory is freed and the model serves the next one."""
+
+    key = "engine.out_of_memory"
+
+
+class PromptTooLong(EngineError):
+    """The conversation no longer fits the model's context window."""
+
+    key = "prompt.too_long"
 
 
 class ModelTooLarge(EngineError):

@@ -13,6 +13,7 @@ from pathlib import Path
 from core.lab.config import ConfigError, load_models
 from core.lab.report import write_report
 from core.lab.runner import discover, load_page, run, settings_for_device
+from core.logs import configure_logging
 from core.media import InvalidInput
 from core.serving import Priority, ServingCore
 from core.settings import SettingsError, load_settings
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, SettingsError) as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_level, settings.log_format)
     if not args.documents.is_dir():
         print(f"no such folder: {args.documents}", file=sys.stderr)
         return 2

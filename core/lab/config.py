@@ -8,6 +8,8 @@ from pathlib import Path
 import yaml
 
 from core.engines.types import SamplingParams
+from core.media import InvalidInput
+from core.user_text import MAX_QUESTION_CHARS, clean_text
 
 TASKS = ("ocr", "extract", "vqa")
 STATUSES = ("chosen", "rejected", "needs_more_data")
@@ -51,6 +53,14 @@ def _strings(entry: str, raw: dict, name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value)
 
 
+def _typed_text(entry: str, name: str, value: str) -> str:
+    """A prompt or question as the models will read it after :func:`core.user_text.neutralise`."""
+    try:
+        return clean_text(value, MAX_QUESTION_CHARS)
+    except InvalidInput:
+        raise ConfigError(entry, name, f"is over {MAX_QUESTION_CHARS} characters") from None
+
+
 def _generation(entry: str, raw: dict) -> SamplingParams:
     value = raw.get("generation", {}) or {}
     if not isinstance(value, dict):
@@ -89,7 +99,7 @@ def parse_models(data: object) -> list[LabModel]:
         status = raw.get("status", "needs_more_data")
         if status not in STATUSES:
             raise ConfigError(entry, "status", f"must be one of {', '.join(STATUSES)}")
-        questions = _strings(entry, raw, "questions")
+        questions = tuple(_typed_text(entry, "questions", question) for question in _strings(entry, raw, "questions"))
         if task == "vqa" and not questions:
             raise ConfigError(entry, "questions", "a vqa entry needs at least one question")
         fields = _strings(entry, raw, "fields") or DEFAULT_FIELDS
@@ -101,7 +111,7 @@ def parse_models(data: object) -> list[LabModel]:
                 name=name,
                 model_id=_text(entry, raw, "model_id", required=True) or "",
                 task=task,
-                prompt=_text(entry, raw, "prompt", required=False),
+                prompt=_typed_text(entry, "prompt", prompt) if (prompt := _text(entry, raw, "prompt", False)) else None,
                 questions=questions,
                 fields=fields,
                 generation=_generation(entry, raw),

@@ -24,6 +24,7 @@ from core.ocr import OCR_MAX_TILES, clean_ocr_output
 from core.serving import JobStatus, ModelClient, Phase
 from core.serving.core import split_model_key
 from core.settings import Settings
+from core.user_text import neutralise
 
 DOCUMENT_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".pdf")
 # (model id, quantization or None for MODEL_QUANT) -> that model through the serving core
@@ -67,7 +68,7 @@ def load_page(item: WorkItem) -> Image.Image:
 
 
 def extract_prompt(fields: tuple[str, ...]) -> str:
-    listed = ", ".join(fields)
+    listed = neutralise(", ".join(fields))
     return (
         f"Read this document and extract these fields: {listed}. Answer with one JSON object only, "
         f"with exactly these keys; use null for a field that is not in the document."
@@ -150,7 +151,8 @@ def run_item(
             answers = {}
             stats_list = []
             for question in model.questions:
-                request = GenerationRequest((ChatMessage(Role.USER, question, (image,)),), model.generation, 4)
+                message = ChatMessage(Role.USER, neutralise(question), (image,))
+                request = GenerationRequest((message,), model.generation, 4, task="lab.vqa")
                 text, stats = _generate(client, request, stop, on_wait)
                 answers[question] = text.strip()
                 stats_list.append(stats)
@@ -160,12 +162,15 @@ def run_item(
             record["prompt_tokens"] = sum(s.prompt_tokens for s in stats_list)
             record["new_tokens"] = sum(s.new_tokens for s in stats_list)
         else:
-            if model.task == "ocr":
-                prompt = model.prompt or family_of(client.card).ocr_prompt("auto")
+            if model.prompt:  # typed in models.yaml: plain text, even a Florence task token
+                prompt = neutralise(model.prompt)
+            elif model.task == "ocr":
+                prompt = family_of(client.card).ocr_prompt("auto")
             else:
-                prompt = model.prompt or extract_prompt(model.fields)
+                prompt = extract_prompt(model.fields)
             tiles = OCR_MAX_TILES if model.task == "ocr" else 4
-            request = GenerationRequest((ChatMessage(Role.USER, prompt, (image,)),), model.generation, tiles)
+            message = ChatMessage(Role.USER, prompt, (image,))
+            request = GenerationRequest((message,), model.generation, tiles, task=f"lab.{model.task}")
             text, stats = _generate(client, request, stop, on_wait)
             record["prompt"] = prompt
             record["raw_response"] = text

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from core.engines.base import Engine
 from core.engines.device import configure_cpu_threads, resolve_device
 from core.engines.registry import create_engine
-from core.engines.types import GenerationRequest, ModelCard, RuntimeInfo
+from core.engines.types import GenerationRequest, ModelCard, RuntimeInfo, ServerBusy
+from core.logs import RequestRecord, anonymous, log_request
 from core.serving import memory
 from core.serving.job import Job, JobOutcome, JobStatus
 from core.serving.pool import EngineFactory, LoadState, ModelPool, ModelStatus
@@ -99,9 +100,16 @@ class ServingCore:
         self, model_id: str, request: GenerationRequest, *, owner: str, priority: Priority = Priority.INTERACTIVE
     ) -> Job:
         """Queue a generation; :class:`ServerBusy` at once when the queue is full."""
-        lane = self.pool.engine(model_id).runtime.device
+        runtime = self.pool.engine(model_id).runtime
         with self.condition:
-            ticket = self.queue.enter(owner, lane, model_id, priority)
+            try:
+                ticket = self.queue.enter(owner, runtime.device, model_id, priority)
+            except ServerBusy as busy:
+                log_request(
+                    RequestRecord(anonymous(owner), request.task, model_id, runtime.quantization, "rejected",
+                                  error=busy.key)
+                )  # fmt: skip
+                raise
             job = Job(self, ticket, request)
             self._jobs.add(job)
             self.condition.notify_all()

@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from core.engines.base import Engine, GenerationStream
-from core.engines.types import EngineError, GenerationFailed, GenerationRequest, GenerationStats
+from core.engines.types import EngineError, GenerationFailed, GenerationRequest, GenerationStats, OutOfMemory
+from core.logs import RequestRecord, anonymous, log_request, new_error_id
+from core.serving.memory import free_memory
 from core.serving.pool import LoadState, ModelStatus
 from core.serving.queue import Ticket
 
@@ -68,6 +71,7 @@ class Job:
         self._status = JobStatus(Phase.QUEUED)
         self._stream: GenerationStream | None = None
         self._error: EngineError | None = None
+        self._created = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"vlm-job-{ticket.sequence}", daemon=True)
 
     # -- the caller's side -------------------------------------------------------------------------
@@ -129,6 +133,54 @@ class Job:
 
     # -- the job thread ----------------------------------------------------------------------------
 
+    def _after_failure(self, error: EngineError) -> None:
+        """Free what a failed generation may have left half-built, and give the unexpected an error id."""
+        self._serving.prefixes.drop_owner(self.owner)  # a cache cut short by the failure is not re-usable
+        if isinstance(error, OutOfMemory):
+            free_memory()
+        if isinstance(error, GenerationFailed) and error.__cause__ is not None:
+            error.params.setdefault("error_id", new_error_id())
+            log.error(
+                "generation failed, error id %s",
+                error.params["error_id"],
+                exc_info=error.__cause__,
+                extra={"fields": {"session": anonymous(self.owner), "model": self.model_id}},
+            )
+
+    def _log(self, queued_s: float | None) -> None:
+        stream = self._stream
+        stats = stream.stats if stream is not None else GenerationStats()
+        error = self._error
+        if error is not None:
+            outcome = "failed"
+        elif stats.stopped or self._stop.is_set():
+            outcome = "stopped"
+        else:
+            outcome = "done"
+        error_id = error.params.get("error_id") if error is not None else None
+        try:
+            quantization = self._serving.pool.engine(self.model_id).runtime.quantization
+        except EngineError:
+            quantization = "?"
+        log_request(
+            RequestRecord(
+                session=anonymous(self.owner),
+                task=self.request.task,
+                model=self.model_id,
+                quantization=quantization,
+                outcome=outcome,
+                vision_inputs=stats.image_tiles,
+                prompt_tokens=stats.prompt_tokens,
+                reused_tokens=stats.reused_prompt_tokens,
+                new_tokens=stats.new_tokens,
+                first_token_s=stats.seconds_to_first_token,
+                total_s=round(time.monotonic() - self._created, 3),
+                queued_s=queued_s,
+                error=error.key if error is not None else None,
+                error_id=str(error_id) if error_id is not None else None,
+            )
+        )
+
     def _publish(self, status: JobStatus) -> None:
         if self._stop.is_set() and not status.stopping and status.phase is not Phase.FINISHED:
             status = JobStatus(status.phase, status.position, status.behind_own, stopping=True)
@@ -169,9 +221,11 @@ class Job:
     def _run(self) -> None:
         serving = self._serving
         engine: Engine | None = None
+        queued_s: float | None = None
         try:
             engine = self._wait_for_turn()
             if engine is not None:
+                queued_s = time.monotonic() - self._created
                 self._publish(JobStatus(Phase.PREFILL))
                 prefix = serving.prefixes.slot(self.owner, self.model_id)
                 self._stream = engine.stream(self.request, self._stop, prefix_cache=prefix)
@@ -183,9 +237,12 @@ class Job:
         except EngineError as error:
             self._error = error
         except Exception as error:  # noqa: BLE001 - reported to the caller, never lost on this thread
-            log.exception("request of %s on %s failed", self.owner, self.model_id)
             self._error = GenerationFailed(f"{type(error).__name__}: {error}")
+            self._error.__cause__ = error
         finally:
+            if self._error is not None:
+                self._after_failure(self._error)
+            self._log(queued_s)
             with serving.condition:
                 serving.queue.leave(self.ticket)
                 if engine is not None:

@@ -38,3 +38,14 @@ def budget_bytes(device: str, configured_gb: float | None) -> int:
 
 def max_loaded(device: str, configured: int | None) -> int:
     return configured if configured is not None else DEFAULT_MAX_LOADED.get(device, 2)
+
+
+def free_memory() -> None:
+    """Give back what a failed generation held: Python's garbage now, and the GPU allocator's cached blocks."""
+    import gc
+
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

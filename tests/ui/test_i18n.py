@@ -75,6 +75,9 @@ def _literal_text_arguments(path) -> list[str]:
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
+        receiver = node.func.value
+        if isinstance(receiver, ast.Name) and receiver.id in ("log", "logging"):
+            continue  # log lines are for operators, in English
         if node.func.attr not in _TEXT_CALLS or not node.args:
             continue
         first = node.args[0]
@@ -107,3 +110,70 @@ def test_pages_never_touch_torch_or_transformers():
     for path in [ROOT / "Home.py", *(ROOT / "pages").glob("*.py")]:
         text = path.read_text(encoding="utf-8")
         assert "torch" not in text and "transformers" not in text, path
+
+
+# -- keys chosen at run time ---------------------------------------------------------------------
+
+_KEY = re.compile(r"^[a-z][a-z_]*\.[a-z_]+$")
+CORE_AND_UI = [*sorted((ROOT / "core").rglob("*.py")), *UI_FILES]
+
+
+def _dynamic_keys() -> dict[str, str]:
+    """Message keys that core code hands to the UI: input errors, engine errors, device notes, load steps."""
+    found: dict[str, str] = {}
+
+    def add(node: ast.AST, path) -> None:
+        for value in ast.walk(node):  # also both branches of ``"a" if x else "b"``
+            if isinstance(value, ast.Constant) and isinstance(value.value, str) and _KEY.match(value.value):
+                found[value.value] = f"{path.relative_to(ROOT)}:{value.lineno}"
+
+    for path in CORE_AND_UI:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                if name in ("InvalidInput", "DeviceChoice"):
+                    for argument in node.args:
+                        add(argument, path)
+                if name in ("report", "on_progress") and len(node.args) > 1:
+                    add(node.args[1], path)
+                for keyword in node.keywords:
+                    if keyword.arg in ("empty_key", "note_key", "key_for"):
+                        add(keyword.value, path)
+            if isinstance(node, ast.ClassDef):
+                for statement in node.body:
+                    targets = statement.targets if isinstance(statement, ast.Assign) else []
+                    if any(isinstance(target, ast.Name) and target.id == "key" for target in targets):
+                        add(statement.value, path)
+            if isinstance(node, ast.Assign | ast.AugAssign) and "step" in ast.unparse(node).split("=")[0]:
+                add(node.value, path)
+    return found
+
+
+def test_the_scan_finds_keys_of_every_kind():
+    """So the next test cannot pass by finding nothing."""
+    keys = _dynamic_keys()
+    for expected in (
+        "region.float",
+        "text.too_long",
+        "engine.out_of_memory",
+        "device.cuda_missing",
+        "load.quantize",
+        "load.waiting_memory",
+        "chat.empty_question",
+        "detect.too_many",
+    ):
+        assert expected in keys, expected
+
+
+def test_every_dynamic_key_exists():
+    missing = {key: where for key, where in _dynamic_keys().items() if key not in STRINGS}
+    assert not missing, f"keys raised or reported in code but not in the strings table: {missing}"
+
+
+def test_every_key_built_from_an_enumeration_exists():
+    from core.engines.types import Capability
+    from core.families.base import LANGUAGE_HINTS
+
+    built = [f"ability.{capability.value}" for capability in Capability]
+    built += [f"ocr.lang_{hint}" for hint in LANGUAGE_HINTS]
+    assert [key for key in built if key not in STRINGS] == []
