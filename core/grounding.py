@@ -7,7 +7,6 @@ image, degenerate ones dropped and duplicates removed.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
@@ -55,29 +54,19 @@ def deduplicate(detections: list[Detection]) -> list[Detection]:
 
 
 # --- helpers for JSON answers ---------------------------------------------------------------------
-_OBJECT = re.compile(r"\{[^{}]*\}")
 
 
 def json_objects(text: str) -> list[dict]:
-    """Every complete JSON object in ``text``: the list may be fenced, truncated or surrounded by prose."""
-    body = re.sub(r"```(?:json)?", "", text)
-    try:
-        parsed = json.loads(body.strip())
-        if isinstance(parsed, dict):
-            return [parsed]
-        if isinstance(parsed, list):
-            return [item for item in parsed if isinstance(item, dict)]
-    except ValueError:
-        pass
-    objects = []
-    for match in _OBJECT.finditer(body):
-        try:
-            item = json.loads(match.group(0))
-        except ValueError:
-            continue
-        if isinstance(item, dict):
-            objects.append(item)
-    return objects
+    """The JSON objects in a model's answer, outermost first, repaired by ``json-repair``.
+
+    The answer may be fenced, wrapped in prose, hold several objects or a list of them, or be cut
+    off by the token limit: a truncated object keeps the fields it has.
+    """
+    import json_repair
+
+    found = json_repair.loads(text)
+    items = found if isinstance(found, list) else [found]
+    return [item for item in items if isinstance(item, dict)]
 
 
 def numbers(value: object) -> list[float] | None:

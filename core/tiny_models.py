@@ -314,6 +314,20 @@ def build_tiny_internvl(out_dir: Path, seed: int = 0) -> Path:
     return _save(out_dir, processor, model, "internvl")
 
 
+# The checkpoints' post-processing rules (processor_config.json of florence-community/Florence-2-*),
+# so the tests can compare our parser with Florence2Processor.post_process_generation.
+FLORENCE_POST_PROCESSOR = {
+    "ocr": {"pattern": r"(.+?)" + r"<loc_(\d+)>" * 8, "area_threshold": 0.0},
+    "phrase_grounding": {"banned_grounding_tokens": ["it", "I", "me", "you", "he", "she", "they", "we", "the image"]},
+    "pure_text": {},
+    "description_with_bboxes": {},
+    "description_with_polygons": {},
+    "polygons": {},
+    "bboxes": {},
+    "description_with_bboxes_or_polygons": {},
+}
+
+
 def build_tiny_florence2(out_dir: Path, seed: int = 0) -> Path:
     """Florence-2 (native in transformers 5): DaViT + BART classes, 1000 location tokens, task prompts."""
     import torch
@@ -344,6 +358,7 @@ def build_tiny_florence2(out_dir: Path, seed: int = 0) -> Path:
             size={"height": side, "width": side}, do_center_crop=False, image_seq_length=(side // 32) ** 2 + 1
         ),
         tokenizer=tokenizer,
+        post_processor_config=FLORENCE_POST_PROCESSOR,
     )
     config = Florence2Config(
         vision_config={"depths": [1, 1, 1, 1], "embed_dim": [16, 32, 48, 64], "num_heads": [1, 2, 3, 4],

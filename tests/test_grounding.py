@@ -6,7 +6,7 @@ from core.boxes import Box
 from core.families.florence2 import florence_region, parse_florence
 from core.families.internvl import parse_internvl
 from core.families.qwen2_5_vl import parse_qwen
-from core.grounding import Detection, deduplicate, iou, split_phrases, to_box
+from core.grounding import Detection, deduplicate, iou, json_objects, split_phrases, to_box
 
 W, H = 1000, 500
 
@@ -129,3 +129,23 @@ def test_iou_and_deduplicate():
 )
 def test_split_phrases(text, expected):
     assert split_phrases(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a nested object: the outer one, not the inner (the hand-written scanner returned {"c": 2})
+        ('{"seller": "ACME", "address": {"city": "Omsk"}, "total": 5}',
+         [{"seller": "ACME", "address": {"city": "Omsk"}, "total": 5}]),
+        # cut off by the token limit: the fields written so far are kept (the scanner lost the object)
+        ('Here it is: {"seller": "ACME", "total": 12', [{"seller": "ACME", "total": 12}]),
+        ('```json\n[{"bbox_2d": [1, 2, 3, 4], "label": "cat"}]\n```', [{"bbox_2d": [1, 2, 3, 4], "label": "cat"}]),
+        ('first {"a": 1} then {"b": 2}', [{"a": 1}, {"b": 2}]),  # several objects in prose
+        ("[{'a': 'single quotes'}]", [{"a": "single quotes"}]),
+        ("The answer is 42.", []),  # no JSON at all
+        ("", []),
+        ("[[1, 2, 3, 4]]", []),  # JSON, but no object
+    ],
+)  # fmt: skip
+def test_json_objects_repairs_model_output(text, expected):
+    assert json_objects(text) == expected

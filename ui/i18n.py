@@ -184,7 +184,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Модели не хватило памяти для этого запроса. Уменьшите детализацию в настройках "
         "(«Детализация: не больше тайлов») или выберите модель поменьше. Память освобождена — можно спрашивать снова.",
         "en": "The model ran out of memory on this request. Lower the image detail in the settings "
-        "(\"Image detail: tiles at most\") or choose a smaller model. The memory is freed: you can ask again.",
+        '("Image detail: tiles at most") or choose a smaller model. The memory is freed: you can ask again.',
     },
     "prompt.too_long": {
         "ru": "Разговор не помещается в контекст модели: {tokens} токенов при пределе {limit}. "
@@ -383,6 +383,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "detect.placeholder": {"ru": "кошка, красная машина", "en": "cat, red car"},
     "detect.run": {"ru": "Найти", "en": "Detect"},
+    "lab.too_many_questions": {
+        "ru": "Слишком много вопросов: {count}. Можно не больше {limit}, по одному на строку.",
+        "en": "Too many questions: {count}. At most {limit}, one per line.",
+    },
     "detect.too_many": {
         "ru": "Слишком много фраз: {count}. За один запуск — не больше {limit}.",
         "en": "Too many phrases: {count}. One run takes at most {limit}.",

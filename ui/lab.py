@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -11,15 +12,16 @@ import streamlit as st
 
 from core.engines.registry import choices
 from core.engines.types import SamplingParams
-from core.lab.config import DEFAULT_FIELDS, TASKS, LabModel
+from core.lab.config import DEFAULT_FIELDS, TASKS, LabModel, typed_questions
 from core.lab.job import LabJob, stage_files
 from core.lab.report import report_markdown
-from core.lab.runner import ClientFactory, discover, load_page
+from core.lab.runner import ClientFactory, discover
+from core.media import InvalidInput
 from core.serving import Phase, Priority
 from core.settings import Settings
 from ui import model
 from ui.generation import describe_wait
-from ui.i18n import language, t
+from ui.i18n import input_error, language, t
 
 _JOB_KEY = "lab_job"
 
@@ -62,10 +64,15 @@ def _form() -> None:
         questions = st.text_area(t("lab.questions"), key="lab_questions")
     if not st.button(t("lab.start"), type="primary", key="lab_start", icon=":material/play_arrow:"):
         return
-    question_list = tuple(line.strip() for line in questions.splitlines() if line.strip())
+    try:
+        question_list = typed_questions(questions)
+    except InvalidInput as error:
+        st.warning(input_error(error))
+        return
     if (not uploads and server_folder is None) or not chosen or (task == "vqa" and not question_list):
         st.warning(t("lab.incomplete"))
         return
+    workspace: Path | None = None
     if server_folder is not None:
         documents = server_folder
         reference_dir: Path | None = server_folder / "references" if (server_folder / "references").is_dir() else None
@@ -76,6 +83,8 @@ def _form() -> None:
         reference_dir = staged if references else None
     items = discover(documents, int(max_pages))
     if not items:
+        if workspace is not None:
+            shutil.rmtree(workspace, ignore_errors=True)
         st.warning(t("lab.no_documents"))
         return
     models = [
@@ -84,7 +93,7 @@ def _form() -> None:
                  generation=SamplingParams(max_new_tokens=int(max_new_tokens)))
         for index, label in enumerate(chosen)
     ]  # fmt: skip
-    job = LabJob(models, items, reference_dir, _batch_clients())
+    job = LabJob(models, items, reference_dir, _batch_clients(), inputs=workspace)
     job.start()
     st.session_state[_JOB_KEY] = job
     st.rerun()
@@ -141,13 +150,12 @@ def _per_document(job: LabJob, report: dict) -> None:
     names = [entry["document"] for entry in documents]
     chosen = st.selectbox(t("lab.document"), names, key="lab_document")
     entry = documents[names.index(chosen)]
-    item = next((i for i in job.items if i.document.name == chosen), None)
     left, right = st.columns([2, 3])
-    if item is not None:
-        try:
-            left.image(load_page(item), width="stretch")
-        except Exception:  # noqa: BLE001 - a document that cannot be shown still has its answers listed
-            left.info(t("lab.no_preview"))
+    preview = job.previews.get(chosen)
+    if preview is not None:
+        left.image(preview, width="stretch")
+    else:
+        left.info(t("lab.no_preview"))
     for name, result in entry["results"].items():
         with right.expander(name, expanded=True):
             if result["error"]:

@@ -61,6 +61,17 @@ def _typed_text(entry: str, name: str, value: str) -> str:
         raise ConfigError(entry, name, f"is over {MAX_QUESTION_CHARS} characters") from None
 
 
+MAX_QUESTIONS = 20
+
+
+def typed_questions(text: str | None) -> tuple[str, ...]:
+    """Questions typed one per line (the Lab page); :class:`InvalidInput` for a too long one or too many."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    if len(lines) > MAX_QUESTIONS:
+        raise InvalidInput("lab.too_many_questions", limit=MAX_QUESTIONS, count=len(lines))
+    return tuple(clean_text(line, MAX_QUESTION_CHARS) for line in lines)
+
+
 def _generation(entry: str, raw: dict) -> SamplingParams:
     value = raw.get("generation", {}) or {}
     if not isinstance(value, dict):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -10,9 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from core.lab.config import LabModel
 from core.lab.report import write_report
-from core.lab.runner import ClientFactory, RunSummary, WorkItem, run
+from core.lab.runner import ClientFactory, RunSummary, WorkItem, load_page, run
 from core.serving import JobStatus
 
 
@@ -40,15 +44,35 @@ def stage_files(files: list[tuple[str, bytes]], folder: Path) -> Path:
     return folder
 
 
+PREVIEW_SIDE = 720  # the per-document view shows the page this big at most
+
+
+def preview_jpeg(image: Image.Image, side: int = PREVIEW_SIDE) -> bytes:
+    thumbnail = image.convert("RGB")
+    thumbnail.thumbnail((side, side))
+    buffer = io.BytesIO()
+    thumbnail.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
 @dataclass
 class LabJob:
+    """One run of the Lab page. Its files live in temporary folders that are removed when it ends.
+
+    ``inputs`` is the folder the page staged the uploads in (None for a folder on the server, which
+    is never touched). What the page shows afterwards stays in memory: the report and a small preview
+    of each document.
+    """
+
     models: list[LabModel]
     items: list[WorkItem]
     references: Path | None
     clients: ClientFactory  # the server's serving core, with this run as a batch owner
+    inputs: Path | None = None
     run_dir: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="vlm-lab-")) / datetime.now().strftime("%Y%m%d_%H%M%S")
     )
+    previews: dict[str, bytes] = field(default_factory=dict)  # document name -> JPEG
     done: int = 0
     total: int = 0
     seconds_left: float | None = None
@@ -78,7 +102,22 @@ class LabJob:
                 progress=self._progress, stop=self.stop, on_wait=self._waiting,
             )  # fmt: skip
             self.report = write_report(self.run_dir, self.models, self.references)
+            self._keep_previews()
         except Exception as error:  # noqa: BLE001 - shown to the user; the app keeps running
             self.error = f"{type(error).__name__}: {error}"
         finally:
+            self._remove_files()
             self.finished.set()
+
+    def _keep_previews(self) -> None:
+        for item in self.items:
+            try:
+                self.previews.setdefault(item.document.name, preview_jpeg(load_page(item)))
+            except Exception:  # noqa: BLE001, S112 - a page that cannot be shown still has its answers listed
+                continue
+
+    def _remove_files(self) -> None:
+        shutil.rmtree(self.run_dir.parent if self.run_dir.parent.name.startswith("vlm-lab-") else self.run_dir,
+                      ignore_errors=True)  # fmt: skip
+        if self.inputs is not None:
+            shutil.rmtree(self.inputs, ignore_errors=True)

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from rapidfuzz.distance import Levenshtein
+
 NUMBER_TOLERANCE = 0.01  # absolute, for amounts in currency units
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%y", "%d %B %Y", "%d %b %Y",
                  "%B %d, %Y", "%b %d, %Y")  # fmt: skip
@@ -81,13 +83,8 @@ def score_fields(expected: dict[str, object], parsed: dict[str, object] | None) 
 
 
 def levenshtein(a: list[str] | str, b: list[str] | str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, item_a in enumerate(a, 1):
-        current = [i]
-        for j, item_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (item_a != item_b)))
-        previous = current
-    return previous[-1]
+    """Edit distance between two strings (characters) or two word lists, by rapidfuzz's C++ implementation."""
+    return int(Levenshtein.distance(a, b))
 
 
 def cer(reference: str, hypothesis: str) -> float:

@@ -48,6 +48,11 @@ def test_two_models_three_documents_compared(app_env, tiny_models, tmp_path):
     assert all(set(row["per_field"]) == {"seller", "number", "date", "total"} for row in rows.values())
     assert at.dataframe  # the comparison table
     assert at.selectbox(key="lab_document").options == ["invoice_01.png", "invoice_02.pdf", "invoice_03.png"]
+    # the uploads and the run's files were temporary: gone, while the page still shows every document
+    assert job.inputs is not None and not job.inputs.exists()
+    assert not job.run_dir.exists() and not job.run_dir.parent.exists()
+    assert set(job.previews) == {"invoice_01.png", "invoice_02.pdf", "invoice_03.png"}
+    assert not any("cannot be opened" in info.value for info in at.info)  # the preview is shown
 
 
 def test_server_folder_instead_of_uploads(app_env, tiny_models, tmp_path):
@@ -65,6 +70,18 @@ def test_server_folder_instead_of_uploads(app_env, tiny_models, tmp_path):
     at.run()
     assert job.error is None and job.summary.done == 2
     assert job.report["models"][0]["cer"] is not None  # scored against the folder's references/*.txt
+    assert (tmp_path / "server_docs").is_dir() and job.inputs is None  # the server's own folder is kept
+    assert not job.run_dir.exists()
+
+
+def test_typed_questions_are_checked(app_env, tiny_models):
+    at = _lab_page(app_env, tiny_models)
+    at.selectbox(key="lab_task").set_value("vqa").run()
+    at.text_area(key="lab_questions").set_value("ok?\n" + "x" * 5000)
+    at.button(key="lab_start").click().run()
+    assert not at.exception
+    assert any("4000" in warning.value for warning in at.warning)
+    assert "lab_job" not in at.session_state
 
 
 def test_a_lab_run_waits_for_peoples_questions_and_says_so(app_env, tiny_models, tmp_path):

@@ -102,3 +102,34 @@ def test_chat_with_history_on_qwen(engines):
     prepared = engines["qwen2_5_vl"].build_inputs(request)
     prompt = engines["qwen2_5_vl"]._processor.tokenizer.decode(prepared.tensors["input_ids"][0])
     assert prompt.count("<|im_start|>user") == 2 and "Navy.<|im_end|>" in prompt
+
+
+# Canned Florence-2 answers as the model writes them (special tokens kept): one phrase, several boxes
+# for one phrase, several phrases, a truncated last box, and phrases with spaces.
+FLORENCE_ANSWERS = [
+    "</s><s>cat<loc_100><loc_200><loc_300><loc_400></s>",
+    "</s><s>car<loc_54><loc_375><loc_906><loc_707><loc_10><loc_20><loc_200><loc_300></s>",
+    "</s><s>red car<loc_54><loc_375><loc_906><loc_707>door<loc_710><loc_276><loc_908><loc_537></s>",
+    "</s><s>wheel<loc_708><loc_531><loc_906><loc_704>tree<loc_1><loc_2></s>",
+]
+
+
+@pytest.mark.parametrize("answer", FLORENCE_ANSWERS)
+@pytest.mark.parametrize("task", ["<CAPTION_TO_PHRASE_GROUNDING>", "<OD>"])
+def test_florence_parser_agrees_with_the_processors_post_processing(tiny_models, answer, task):
+    """Our parser and Florence2Processor.post_process_generation read the same boxes and labels."""
+    from transformers import AutoProcessor
+
+    from core.families.florence2 import parse_florence
+
+    processor = AutoProcessor.from_pretrained(tiny_models["florence2"])
+    width, height = 640, 480
+    theirs = processor.post_process_generation(answer, task=task, image_size=(width, height))[task]
+    ours = parse_florence(answer, width, height)
+    assert theirs["bboxes"], "the reference found nothing: the comparison would be empty"
+    expected = [label.strip() for label in theirs["labels"]]
+    if task == "<OD>":  # <OD> labels every box; grounding repeats the phrase only for its first box
+        assert [d.label for d in ours] == expected
+    assert len(ours) == len(theirs["bboxes"])
+    for detection, box in zip(ours, theirs["bboxes"], strict=True):
+        assert detection.box.as_tuple() == pytest.approx(box, abs=1.0)  # we round to whole pixels
