@@ -235,6 +235,8 @@ def run(
     once its pages are done, where a shared server leaves that to the pool.
     """
     stop = stop or threading.Event()
+    for leftover in run_dir.glob("**/.*.tmp"):  # a killed run's unfinished writes; their pages run again
+        leftover.unlink(missing_ok=True)
     summary = RunSummary(run_dir)
     total = len(models) * len(items)
     timings: list[float] = []

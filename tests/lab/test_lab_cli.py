@@ -205,3 +205,50 @@ def test_resume_runs_failed_documents_again(tmp_path, dataset, models_file):
         serving.close()
     assert summary.done == 3 and summary.skipped == 0
     assert json.loads(failed.read_text(encoding="utf-8"))["error"] is None
+
+
+def test_a_killed_cli_run_leaves_no_half_file_and_resume_completes_it(tmp_path, tiny_models):
+    """A real ``python -m core.lab run`` process, killed with SIGKILL while it writes results."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    documents = tmp_path / "many"
+    write_dataset(documents, 8)
+    models_path = tmp_path / "one.yaml"
+    models_path.write_text(yaml.safe_dump({"models": [{
+        "name": "smol", "model_id": str(tiny_models["smolvlm"]), "task": "ocr", "quantization": "none",
+        "generation": {"max_new_tokens": 200}}]}), encoding="utf-8")  # fmt: skip
+    output = tmp_path / "out"
+    command = [sys.executable, "-m", "core.lab", "run", "--documents", str(documents), "--models-file",
+               str(models_path), "--output-dir", str(output), "--device", "cpu"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(output.glob("*/smol/*.json")):
+            assert process.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)  # no handler, no cleanup: the process just vanishes
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    (run_dir,) = output.iterdir()
+    written = list(run_dir.glob("smol/*.json"))
+    assert 1 <= len(written) < 8, "killed after the first result and before the last"
+    for path in written:
+        json.loads(path.read_text(encoding="utf-8"))  # every result file that exists is whole
+    assert not (run_dir / "report.json").exists()
+    resumed = subprocess.run([*command[:-4], "--resume", str(run_dir), "--device", "cpu"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    results = sorted(run_dir.glob("smol/*.json"))
+    assert len(results) == 8 and not list(run_dir.glob("**/.*.tmp"))
+    assert all(json.loads(path.read_text(encoding="utf-8"))["error"] is None for path in results)
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    assert report["models"][0]["results"] == 8 and report["models"][0]["failures"] == 0

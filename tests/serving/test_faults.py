@@ -114,7 +114,9 @@ def test_a_conversation_longer_than_the_context_is_refused_with_the_limit(make_c
 def test_request_lines_carry_numbers_and_names_never_user_text(make_core, tiny_smolvlm, tmp_path, logs):
     secret_question = "Is Ivan Petrov's passport 4509 123456 visible?"
     token = "hf_SECRETsecretSECRETsecret"
-    core = make_core(settings=cpu_settings(tmp_path, model_id=str(tiny_smolvlm), hf_token=Secret(token), model_quant="none"))
+    core = make_core(
+        settings=cpu_settings(tmp_path, model_id=str(tiny_smolvlm), hf_token=Secret(token), model_quant="none")
+    )
     client = core.client(str(tiny_smolvlm), "session-uuid-1234")
     outcome = client.generate(ask(secret_question, max_new_tokens=3))
     assert outcome.error is None
