@@ -40,3 +40,45 @@ def upload_and_open(upload: tuple[str, bytes, str], page: str | None = None, lan
         at.switch_page(page).run()
         assert not at.exception
     return at
+
+
+class CannedText:
+    """A stream that runs the real engine (processor, input size, stats) and then says ``text`` instead.
+
+    The model's own words are noise on a random-weight model; replacing them at the text boundary lets
+    a page test walk its parser and rendering paths on an answer chosen by the test.
+    """
+
+    def __init__(self, real, text: str, request) -> None:
+        self._real, self._text, self.request = real, text, request
+        self.stats = real.stats
+        self.input_size = real.input_size
+
+    def __iter__(self):
+        for _ in self._real:  # the real generation runs to its end
+            pass
+        yield self._text
+
+    def close(self) -> None:
+        self._real.close()
+
+
+def can_answers(monkeypatch, model_id: str, answer) -> list:
+    """Make the session's engine for ``model_id`` answer ``answer(request, input_size)``; returns its streams.
+
+    ``input_size`` is the (width, height) the real processor gave the model, for answers in its pixels.
+    """
+    from ui.model import serving
+
+    engine = serving().pool.engine(model_id)
+    real_stream = engine.stream
+    seen: list = []
+
+    def stream(request, stop=None, prefix_cache=None):
+        real = real_stream(request, stop, prefix_cache=prefix_cache)
+        canned = CannedText(real, answer(request, real.input_size), request)
+        seen.append(canned)
+        return canned
+
+    monkeypatch.setattr(engine, "stream", stream)
+    return seen

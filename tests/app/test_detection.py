@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.app.conftest import upload_and_open
+from tests.app.conftest import can_answers, upload_and_open
 from tests.conftest import image_bytes
 
 
@@ -28,22 +28,45 @@ def test_a_model_that_cannot_ground_says_so_and_offers_one(app_env, tiny_models)
     assert any("cannot locate objects reliably" in warning.value for warning in other.warning)  # still SmolVLM
 
 
-def test_detect_shows_image_table_or_message_and_downloads(app_env, tiny_models):
+def test_detect_rescales_the_models_boxes_to_the_image_and_offers_downloads(app_env, tiny_models, monkeypatch):
     at = _detection_page(app_env, tiny_models, active="qwen2_5_vl")
+
+    # Qwen answers in pixels of its resized input: the canned box is the middle half of that input.
+    def answer(request, size):
+        if '"cat"' not in request.messages[-1].text:
+            return "```json\n[]\n```"
+        width, height = size
+        return f'[{{"bbox_2d": [{width // 4}, {height // 4}, {width * 3 // 4}, {height * 3 // 4}], "label": "cat"}}]'
+
+    seen = can_answers(monkeypatch, str(tiny_models["qwen2_5_vl"]), answer)
     at.text_input(key="detect_query").set_value("cat, red car").run()
     at.button(key="detect_run").click().run()
-    assert not at.exception
+    assert not at.exception and len(seen) == 2
     result = at.session_state["detect_result"]
     assert result.query == "cat, red car"
     assert result.annotated.size == (640, 480)
     assert "[cat]" in result.raw_output and "[red car]" in result.raw_output
-    if result.detections:
-        assert at.dataframe
-    else:
-        assert "Nothing found for 'cat, red car'. Try other words." in [info.value for info in at.info]
-    assert any(caption.value.startswith("Objects found:") for caption in at.caption)
-    for detection in result.detections:
-        assert 0 <= detection.box.x1 < detection.box.x2 <= 640 and 0 <= detection.box.y1 < detection.box.y2 <= 480
+    input_width, input_height = seen[0].input_size  # what the real processor made of the 640 x 480 image
+    assert (input_width, input_height) != (640, 480)  # the real processor resized it, so scaling matters
+    (found,) = result.detections
+    corners = (input_width // 4, input_height // 4, input_width * 3 // 4, input_height * 3 // 4)
+    expected = (corners[0] * 640 / input_width, corners[1] * 480 / input_height,
+                corners[2] * 640 / input_width, corners[3] * 480 / input_height)  # fmt: skip
+    assert found.label == "cat"
+    assert found.box.as_tuple() == tuple(round(value) for value in expected)
+    assert at.dataframe
+    assert any(caption.value.startswith("Objects found: 1") for caption in at.caption)
+
+
+def test_detect_with_nothing_found_says_so(app_env, tiny_models, monkeypatch):
+    at = _detection_page(app_env, tiny_models, active="qwen2_5_vl")
+    can_answers(monkeypatch, str(tiny_models["qwen2_5_vl"]), lambda request, size: "[]")
+    at.text_input(key="detect_query").set_value("unicorn").run()
+    at.button(key="detect_run").click().run()
+    assert not at.exception
+    assert at.session_state["detect_result"].detections == []
+    assert "Nothing found for 'unicorn'. Try other words." in [info.value for info in at.info]
+    assert not at.dataframe
 
 
 def test_empty_query_gets_a_message(app_env, tiny_models):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from tests.app.conftest import open_page, upload_and_open
+from tests.app.conftest import can_answers, open_page, upload_and_open
 from tests.conftest import image_bytes
 from tests.test_documents import make_pdf
 
@@ -18,19 +18,36 @@ def test_ocr_without_media_points_to_home(app_env):
     assert "Upload an image or a PDF on the Home page first." in [info.value for info in at.info]
 
 
-def test_extract_text_shows_editable_result_time_and_download(app_env):
+def _session_model():
+    from ui.model import session_model_id
+
+    return session_model_id()
+
+
+def test_extract_text_shows_editable_result_time_and_download(app_env, monkeypatch):
     at = _ocr_with(("scan.png", image_bytes((400, 300), "white"), "image/png"))
+    seen = can_answers(
+        monkeypatch, _session_model(), lambda request, size: "Sure! Here is the text:\nINVOICE 42\nTotal: 10"
+    )
     at.radio(key="ocr_language_en").set_value("Russian")
     at.button(key="ocr_run").click().run()
     assert not at.exception
+    assert "Russian" in seen[0].request.messages[-1].text  # the hint reached the prompt
     result = at.session_state["ocr_result"]
     assert result.language_hint == "ru"
+    assert not result.no_text and result.text == "INVOICE 42\nTotal: 10"  # the chatty opener removed
+    assert at.text_area(key=result.editor_key).value == result.text
     assert re.fullmatch(r"ocr_result_\d{8}_\d{6}\.txt", result.file_name)
     assert any(caption.value.startswith("Done in") for caption in at.caption)
-    if result.no_text:
-        assert "No text was found in the image." in [info.value for info in at.info]
-    else:
-        assert at.text_area(key=result.editor_key).value == result.text
+
+
+def test_an_image_without_text_says_so(app_env, monkeypatch):
+    at = _ocr_with(("blank.png", image_bytes((400, 300), "white"), "image/png"))
+    can_answers(monkeypatch, _session_model(), lambda request, size: "NO_TEXT")
+    at.button(key="ocr_run").click().run()
+    assert not at.exception
+    assert at.session_state["ocr_result"].no_text
+    assert "No text was found in the image." in [info.value for info in at.info]
 
 
 def test_ocr_of_a_pdf_page(app_env):

@@ -37,8 +37,11 @@ def test_resolve_dtype(requested, device, expected):
     assert resolve_dtype(requested, device) == expected
 
 
-def test_this_machine_has_no_gpu_so_auto_is_cpu():
-    assert resolve_device("auto").device in ("cpu", "cuda", "mps")
+def test_auto_picks_the_best_device_this_machine_has():
+    import torch
+
+    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert resolve_device("auto") == DeviceChoice(expected)  # and no fallback note: nothing was asked for
 
 
 def test_threads_follow_the_physical_cores_with_one_inter_op_thread():

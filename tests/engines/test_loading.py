@@ -46,12 +46,41 @@ def test_offline_and_not_cached(tmp_path):
     }
 
 
-@pytest.mark.timeout(60)  # transformers alone retries for minutes when the hub is unreachable
-def test_download_allowed_but_hub_unreachable_fails_fast(tmp_path):
-    # This machine and CI have no route to the hub, so the probe fails at once.
+def _hub_answers(monkeypatch, answer):
+    """Replace the one network call, HfApi.model_info, whatever network this machine has."""
+    import huggingface_hub
+
+    calls = []
+
+    def model_info(self, repo_id, **kwargs):
+        calls.append((repo_id, kwargs.get("timeout")))
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info)
+    return calls
+
+
+def test_download_allowed_but_hub_unreachable_fails_fast(tmp_path, monkeypatch):
+    calls = _hub_answers(monkeypatch, ConnectionError("no route to huggingface.co"))
     with pytest.raises(ModelUnavailable) as caught:
         load_local_only(MODEL, Settings(hf_home=tmp_path, allow_download=True))
     assert caught.value.params["command"].startswith(f"hf download {MODEL}")
+    assert calls == [(MODEL, 10)]  # one probe, with a short timeout
+
+
+def test_download_allowed_and_hub_reachable_downloads(tmp_path, monkeypatch):
+    calls = _hub_answers(monkeypatch, object())
+    assert load_local_only(MODEL, Settings(hf_home=tmp_path, allow_download=True)) is False  # from_pretrained fetches
+    assert calls == [(MODEL, 10)]
+
+
+def test_offline_never_probes_the_hub(tmp_path, monkeypatch):
+    calls = _hub_answers(monkeypatch, object())
+    with pytest.raises(ModelUnavailable):
+        load_local_only(MODEL, Settings(hf_home=tmp_path, allow_download=False))
+    assert calls == []
 
 
 def test_download_command_quotes_paths(tmp_path):

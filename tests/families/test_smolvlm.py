@@ -75,10 +75,26 @@ def test_greedy_decoding_is_repeatable(engine):
     assert first == second
 
 
-def test_sampling_settings_reach_generate(engine):
-    stream = engine.stream(_request(max_new_tokens=8, sampling=True))
+def test_sampling_settings_reach_generate(engine, monkeypatch):
+    model = engine._model
+    seen: list[dict] = []
+    real_generate = model.generate
+
+    def recording_generate(**kwargs):  # records, then runs the real generate
+        seen.append({name: kwargs.get(name) for name in ("do_sample", "temperature", "top_p", "max_new_tokens")})
+        return real_generate(**kwargs)
+
+    monkeypatch.setattr(model, "generate", recording_generate)
+    request = GenerationRequest(
+        _request().messages, SamplingParams(max_new_tokens=8, do_sample=True, temperature=0.35, top_p=0.8), 4
+    )
+    stream = engine.stream(request)
     list(stream)
-    assert stream.stats.new_tokens <= 8
+    assert seen == [{"do_sample": True, "temperature": 0.35, "top_p": 0.8, "max_new_tokens": 8}]
+    assert 1 <= stream.stats.new_tokens <= 8
+    greedy = engine.stream(_request(max_new_tokens=4))
+    list(greedy)
+    assert seen[-1]["do_sample"] is False and seen[-1]["temperature"] is None
 
 
 @pytest.mark.parametrize(("size", "max_tiles"), [((300, 200), 1), ((300, 200), 4), ((250, 60), 16), ((100, 260), 9)])
@@ -106,7 +122,10 @@ def test_multi_turn_conversation_uses_the_chat_template(engine):
     assert prompt.startswith("<|im_start|>User:")
     assert "Assistant: A teal square.<end_of_utterance>" in prompt
     assert prompt.rstrip().endswith("What colour?<end_of_utterance>\nAssistant:")
-    assert list(engine.stream(request)) is not None
+    stream = engine.stream(request)
+    list(stream)
+    assert stream.stats.prompt_tokens == inputs["input_ids"].shape[-1]  # that prompt is what was generated from
+    assert 1 <= stream.stats.new_tokens <= 5
 
 
 def test_stop_event_ends_generation_early_and_the_next_one_works(engine):
