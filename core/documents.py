@@ -79,12 +79,13 @@ def render_page(document: PdfDocument, index: int, limits: PdfLimits | None = No
         raise InvalidInput("pdf.no_such_page", page=index + 1, pages=document.page_count)
     pdf = _open(document.data)
     try:
-        page = pdf[index]
-        width_pt, height_pt = page.get_size()
-        scale = render_scale(width_pt, height_pt, limits.dpi, limits.max_render_pixels)
+        # A damaged page can fail to load, to measure or to draw, and pdfium says so in many ways.
         try:
+            page = pdf[index]
+            width_pt, height_pt = page.get_size()
+            scale = render_scale(width_pt, height_pt, limits.dpi, limits.max_render_pixels)
             picture = page.render(scale=scale).to_pil()
-        except Exception:  # noqa: BLE001 - pdfium reports broken page content in many ways
+        except Exception:  # noqa: BLE001
             raise InvalidInput("pdf.corrupt") from None
     finally:
         pdf.close()
