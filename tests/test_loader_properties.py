@@ -48,8 +48,12 @@ def _seeds() -> dict[str, bytes]:
 
 # One edit: (kind, where as a share of the length, a byte value, how many bytes).
 EDITS = st.lists(
-    st.tuples(st.sampled_from(["flip", "insert", "delete", "truncate"]), st.floats(0, 1), st.integers(0, 255),
-              st.integers(1, 64)),  # fmt: skip
+    st.tuples(
+        st.sampled_from(["flip", "insert", "delete", "truncate"]),
+        st.floats(0, 1),
+        st.integers(0, 255),
+        st.integers(1, 64),
+    ),  # fmt: skip
     min_size=1,
     max_size=6,
 )

@@ -39,14 +39,13 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path, seconds: float
     raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text(errors='replace')}")
 
 
-@pytest.fixture(scope="session")
-def server_url(
-    tiny_smolvlm: Path, tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+def _serve(
+    tiny_smolvlm: Path, tiny_models: dict[str, Path], folder: Path, *, slow_tokens_s: float = 0.0
 ) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium")
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    log = folder / "streamlit.log"
     env = {
         key: value
         for key, value in os.environ.items()
@@ -55,29 +54,22 @@ def server_url(
     env.update(
         MODEL_ID=str(tiny_smolvlm),
         HF_HUB_OFFLINE="1",
-        HF_HOME=str(tmp_path_factory.mktemp("hf")),
+        HF_HOME=str(folder / "hf"),
         UI_LANG="en",
         MAX_NEW_TOKENS="1024",
         MODEL_QUANT="none",  # float32 whatever the CPU: the timings of the race tests stay as designed
         EXTRA_MODEL_IDS=",".join(str(tiny_models[family]) for family in ("qwen2_5_vl", "internvl", "florence2")),
+        PYTHONPATH=str(ROOT),
     )
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "Home.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    # The slow server runs the same app through a launcher that delays every generated token.
+    launcher = (
+        [str(Path(__file__).with_name("slow_streamlit.py")), str(slow_tokens_s)]
+        if slow_tokens_s
+        else ["-m", "streamlit"]
+    )
+    command = [sys.executable, *launcher, "run", "Home.py", "--server.port", str(port), "--server.address",
+               "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+               "--browser.gatherUsageStats", "false"]  # fmt: skip
     with log.open("w") as sink:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -92,8 +84,23 @@ def server_url(
             process.kill()
         server_log = log.read_text(errors="replace")
         ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "streamlit-e2e.log").write_text(server_log)
+        (ARTIFACTS / f"streamlit-e2e{'-slow' if slow_tokens_s else ''}.log").write_text(server_log)
         assert "Traceback" not in server_log, server_log
+
+
+@pytest.fixture(scope="session")
+def server_url(
+    tiny_smolvlm: Path, tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    yield from _serve(tiny_smolvlm, tiny_models, tmp_path_factory.mktemp("server"))
+
+
+@pytest.fixture(scope="session")
+def slow_server_url(
+    tiny_smolvlm: Path, tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A second server whose answers come at 20 tokens a second: a Stop always lands mid-answer."""
+    yield from _serve(tiny_smolvlm, tiny_models, tmp_path_factory.mktemp("slow-server"), slow_tokens_s=0.05)
 
 
 @pytest.fixture(scope="session")

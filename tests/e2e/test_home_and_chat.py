@@ -57,17 +57,19 @@ def test_upload_chat_stream_and_come_back(page, server_url, tmp_path):
     assert page.locator(ANSWERS).nth(2).inner_text().strip().endswith("And the colours?")
 
 
-def test_stop_ends_a_long_answer(page, server_url, tmp_path):
-    _upload(page, server_url, tmp_path)
+def test_stop_ends_a_long_answer(page, slow_server_url, tmp_path):
+    # On the slow server a detailed answer takes a minute, so the Stop surely lands while it streams.
+    _upload(page, slow_server_url, tmp_path)
     go_to(page, "Chat", "Chat")
     page.get_by_role("button", name="Describe in detail").click()
+    page.locator(ANSWERS).nth(1).get_by_text("▌").wait_for()  # the answer has started streaming
     page.get_by_role("button", name="Stop").click(timeout=30_000)
     page.get_by_text("stopped").wait_for()
     wait_idle(page)
     assert page.locator(ANSWERS).count() == 2
-    # The model is free again: the next question gets an answer.
+    # The model is free again: the next answer starts streaming.
     ask(page, "Still there?")
-    page.locator(ANSWERS).nth(3).get_by_text("tokens").wait_for()
+    page.locator(ANSWERS).nth(3).get_by_text("▌").wait_for()
 
 
 def test_empty_question_gets_a_message(page, server_url, tmp_path):

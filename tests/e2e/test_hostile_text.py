@@ -1,0 +1,32 @@
+"""Typed text that looks like a model's control tokens, in a real browser: shown as typed, answered, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import image_bytes
+from tests.e2e.browser import ANSWERS, ask, go_to, upload, wait_idle
+from tests.test_user_text import HOSTILE
+
+pytestmark = pytest.mark.e2e
+
+# The strings the issue's testers typed, then the rest of the markup of all families in one question.
+TYPED = [HOSTILE[0], HOSTILE[1], HOSTILE[2].replace("\n", " "), " ".join(HOSTILE[3:]).replace("\n", " ")]
+
+
+def test_hostile_questions_are_answered_and_the_next_question_too(page, server_url, tmp_path):
+    picture = tmp_path / "scan.png"
+    picture.write_bytes(image_bytes((320, 240), "teal"))
+    upload(page, server_url, picture, "320×240 px")
+    go_to(page, "Chat", "Chat")
+    for number, text in enumerate([*TYPED, "What colour is it?"]):
+        ask(page, text)
+        answer = page.locator(ANSWERS).nth(2 * number + 1)
+        answer.get_by_text("tokens").wait_for()  # the stats line: the answer ended normally
+        wait_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, text
+        assert page.locator('[data-testid="stAlertContentError"]').count() == 0, text
+        shown = page.locator(ANSWERS).nth(2 * number).inner_text()
+        assert text.split()[0] in shown, f"the question is shown as typed: {shown!r}"
+    assert page.locator(ANSWERS).count() == 2 * (len(TYPED) + 1)
+    assert "<image> what is this?" in page.locator(ANSWERS).nth(0).inner_text()
