@@ -19,14 +19,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 COPY requirements.txt ./
-# torch and torchvision first, from the index that matches the variant; the rest then finds them satisfied.
+# torch and torchvision first; the rest then finds them satisfied. The CPU variant takes the PyTorch CPU
+# index (no CUDA libraries); the CUDA variant takes pip's default index, which serves the CUDA build.
 RUN set -eux; \
     case "$VARIANT" in \
-        cpu) index="https://download.pytorch.org/whl/cpu" ;; \
-        cuda) index="https://pypi.org/simple" ;; \
+        cpu) pip install --index-url https://download.pytorch.org/whl/cpu \
+                 "torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}" ;; \
+        cuda) pip install "torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}" ;; \
         *) echo "VARIANT must be cpu or cuda, got $VARIANT" >&2; exit 1 ;; \
     esac; \
-    pip install --index-url "$index" "torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}"; \
     pip install -r requirements.txt
 
 RUN useradd --create-home --uid 1000 app \

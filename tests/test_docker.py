@@ -32,7 +32,8 @@ def test_dockerfile_passes_hadolint():
 def test_dockerfile_has_both_variants_a_healthcheck_and_a_non_root_user():
     text = (ROOT / "Dockerfile").read_text()
     assert "download.pytorch.org/whl/cpu" in text
-    assert re.search(r"cuda\)", text)
+    cuda = re.search(r"cuda\)([^;]*);;", text)
+    assert cuda and "index-url" not in cuda.group(1)  # pip's default index serves the CUDA build of torch
     assert "HEALTHCHECK" in text and "/_stcore/health" in text
     assert re.search(r"^USER (?!root|0\b)\S+", text, re.MULTILINE)
     assert "torch==${TORCH_VERSION}" in text and "ARG TORCH_VERSION=2.14.1" in text

@@ -203,3 +203,32 @@ def test_invalid_serving_values_name_the_variable(env, variable):
     with pytest.raises(SettingsError) as caught:
         load_settings(env, dotenv_path=None)
     assert caught.value.variable == variable
+
+
+def test_public_server_settings_in_the_streamlit_config():
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showErrorDetails"] == "none"  # no stack trace ever reaches a browser
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["browser"]["gatherUsageStats"] is False
+    # the transport ceiling never refuses a file the app's own (translated) checks would accept
+    defaults = load_settings({}, dotenv_path=None)
+    assert config["server"]["maxUploadSize"] >= defaults.upload_ceiling_mb
+    serve = (ROOT / "scripts" / "serve.sh").read_text(encoding="utf-8")
+    assert "--value upload_ceiling_mb" in serve and '--server.maxUploadSize "$upload_mb"' in serve
+
+
+def test_upload_ceiling_follows_the_larger_limit():
+    assert load_settings({"MAX_UPLOAD_MB": "300", "MAX_VIDEO_MB": "100"}, dotenv_path=None).upload_ceiling_mb == 300
+    assert load_settings({"MAX_UPLOAD_MB": "10"}, dotenv_path=None).upload_ceiling_mb == 200
+
+
+def test_log_settings():
+    settings = load_settings({"LOG_LEVEL": "DEBUG", "LOG_FORMAT": "json"}, dotenv_path=None)
+    assert (settings.log_level, settings.log_format) == ("debug", "json")
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"LOG_FORMAT": "xml"}, dotenv_path=None)
+    assert caught.value.variable == "LOG_FORMAT"
