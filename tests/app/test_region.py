@@ -60,3 +60,14 @@ def test_new_box_starts_a_new_conversation_and_clear_resets(app_env):
     assert at.session_state["region_box"] is None
     assert at.text_input(key="region_coords").value == ""
     assert "Select a region on the image to ask about it." in [info.value for info in at.info]
+
+
+def test_typed_markup_is_quoted_back_short_and_literal(app_env):
+    at = _region_page()
+    hostile = "![x](http://example.com/a.png)<image>**" + "9" * 80 + ",1,2,3"
+    at.text_input(key="region_coords").set_value(hostile).run()
+    assert not at.exception
+    (error,) = at.error
+    assert error.value.startswith("'\\!\\[x\\]\\(http\\:")  # markdown escaped: no image, no link is rendered
+    assert "\\<image\\>" in error.value and error.value.count("9") < 40  # and cut short
+    assert "…" in error.value
