@@ -68,7 +68,7 @@ def test_out_of_memory_in_chat_suggests_smaller_and_the_next_question_works(app_
     assert at.session_state["chat_history"].turns[-1].error is None
 
 
-def test_an_unexpected_error_on_a_page_is_an_apology_with_an_id(app_env, monkeypatch, caplog):
+def test_an_unexpected_error_on_a_page_is_an_apology_with_an_id(app_env, monkeypatch, capfd):
     import ui.chat
 
     def broken(*args, **kwargs):
@@ -80,8 +80,10 @@ def test_an_unexpected_error_on_a_page_is_an_apology_with_an_id(app_env, monkeyp
     assert not at.exception
     (message,) = [error.value for error in at.error]
     assert message.startswith("Sorry, something went wrong. Error id: ")
-    error_id = message.split("Error id: ")[1].split()[0]
+    error_id = message.split("Error id: ")[1].split()[0].rstrip(".")
     assert len(error_id) == 8
+    logged = capfd.readouterr().err  # the app's log handler writes to stderr
+    assert f"unexpected error, error id {error_id}" in logged and "KeyError: 'a bug'" in logged
 
 
 def test_an_unknown_model_is_a_message_on_every_page(app_env):

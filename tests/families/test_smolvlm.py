@@ -181,8 +181,15 @@ def test_missing_local_directory(tmp_path):
 
 
 def test_cuda_requested_without_gpu_falls_back_to_cpu_with_a_note(tiny_smolvlm, tmp_path, caplog):
+    import logging
+
     settings = Settings(model_id=str(tiny_smolvlm), allow_download=False, hf_home=tmp_path, device="cuda")
-    engine = create_engine(str(tiny_smolvlm), settings)
+    ours = logging.getLogger("core")  # the app's logging setup may stop it propagating to caplog's root handler
+    ours.addHandler(caplog.handler)
+    try:
+        engine = create_engine(str(tiny_smolvlm), settings)
+    finally:
+        ours.removeHandler(caplog.handler)
     assert engine.runtime.device == "cpu"
     assert engine.runtime.device_note == "device.cuda_missing"
     assert engine.runtime.dtype == "float32"
