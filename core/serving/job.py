@@ -59,6 +59,10 @@ class JobOutcome:
 _END = object()
 
 
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
+
+
 class Job:
     def __init__(self, serving: ServingCore, ticket: Ticket, request: GenerationRequest) -> None:
         self.ticket = ticket
@@ -173,9 +177,9 @@ class Job:
                 prompt_tokens=stats.prompt_tokens,
                 reused_tokens=stats.reused_prompt_tokens,
                 new_tokens=stats.new_tokens,
-                first_token_s=stats.seconds_to_first_token,
-                total_s=round(time.monotonic() - self._created, 3),
-                queued_s=queued_s,
+                first_token_s=_rounded(stats.seconds_to_first_token),
+                total_s=_rounded(time.monotonic() - self._created),
+                queued_s=_rounded(queued_s),
                 error=error.key if error is not None else None,
                 error_id=str(error_id) if error_id is not None else None,
             )
