@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
 
@@ -17,6 +18,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 LANGUAGES = ("ru", "en")
 QUANT_CHOICES = ("auto", "none", "int8")
+ENGINES = ("local", "openai")
 _YES = ("yes", "true", "1", "on")
 _NO = ("no", "false", "0", "off")
 
@@ -69,6 +71,13 @@ class Settings:
     prefix_cache_mb: int = 512  # sessions' re-usable image prefixes (KV caches), least recently used dropped
     log_level: str = "info"
     log_format: str = "text"  # text | json: one line per record either way
+    engine: str = "local"  # local: transformers in this process; openai: an OpenAI-compatible server
+    openai_base_url: str = "http://localhost:8000/v1"
+    openai_api_key: Secret = field(default_factory=lambda: Secret(""))
+    openai_models: tuple[str, ...] = ()  # the served model names offered in the picker
+    remote_parallel: int = 8  # requests in flight per remote model: the server batches them
+    remote_timeout_s: float = 300.0  # one request, from sending to the last token
+    model_max_memory: str | None = None  # accelerate's per-device budget, e.g. "0:20GiB,1:20GiB,cpu:64GiB"
 
     @property
     def upload_ceiling_mb(self) -> int:
@@ -84,7 +93,12 @@ class Settings:
         return self.hf_home / "hub"
 
     def model_source(self, device_kind: str) -> str:
-        """What to pass to ``from_pretrained``: MODEL_PATH when it exists, else MODEL_ID, else the default."""
+        """What to pass to ``from_pretrained``: MODEL_PATH when it exists, else MODEL_ID, else the default.
+
+        With ENGINE=openai it is the first served model, unless MODEL_ID names one of them.
+        """
+        if self.engine == "openai" and self.openai_models:
+            return self.model_id if self.model_id in self.openai_models else self.openai_models[0]
         if self.model_path is not None and self.model_path.is_dir():
             return str(self.model_path)
         if self.model_id:
@@ -230,7 +244,32 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         prefix_cache_mb=_int(values, ("PREFIX_CACHE_MB",), 512, 0, 1_000_000),
         log_level=_choice(values, ("LOG_LEVEL",), LOG_LEVELS, "info"),
         log_format=_choice(values, ("LOG_FORMAT",), LOG_FORMATS, "text"),
+        **_remote(values),
     )
+
+
+def _remote(values: Mapping[str, str]) -> dict[str, Any]:
+    engine = _choice(values, ("ENGINE",), ENGINES, "local")
+    models = _list(values, "OPENAI_MODEL")
+    if engine == "openai" and not models:
+        raise SettingsError("OPENAI_MODEL", "", "the served model name(s), comma-separated, when ENGINE=openai")
+    base_url = _lookup(values, "OPENAI_BASE_URL")
+    if base_url and not base_url[1].startswith(("http://", "https://")):
+        raise SettingsError("OPENAI_BASE_URL", base_url[1], "an http:// or https:// URL, e.g. http://vllm:8000/v1")
+    key = _lookup(values, "OPENAI_API_KEY")
+    max_memory = _lookup(values, "MODEL_MAX_MEMORY")
+    return {
+        "engine": engine,
+        "openai_base_url": base_url[1].rstrip("/") if base_url else "http://localhost:8000/v1",
+        "openai_api_key": Secret(key[1] if key else ""),
+        "openai_models": models,
+        "remote_parallel": _int(values, ("REMOTE_PARALLEL",), 8, 1, 1024),
+        "remote_timeout_s": float(_int(values, ("REMOTE_TIMEOUT_S",), 300, 1, 86400)),
+        "model_max_memory": max_memory[1] if max_memory else None,
+    }
+
+
+_SECRETS = ("hf_token", "openai_api_key")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,13 +286,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
     if args.value:
-        if args.value == "hf_token" or args.value not in (*vars(settings), "upload_ceiling_mb"):
+        if args.value in _SECRETS or args.value not in (*vars(settings), "upload_ceiling_mb"):
             print(f"unknown setting {args.value!r}", file=sys.stderr)
             return 2
         print(getattr(settings, args.value))
         return 0
     for name, value in vars(settings).items():
-        shown = "***" if name == "hf_token" and value else value
+        shown = "***" if name in _SECRETS and value else value
         print(f"{name}={shown}")
     return 0
 

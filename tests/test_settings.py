@@ -232,3 +232,31 @@ def test_log_settings():
     with pytest.raises(SettingsError) as caught:
         load_settings({"LOG_FORMAT": "xml"}, dotenv_path=None)
     assert caught.value.variable == "LOG_FORMAT"
+
+
+def test_remote_engine_settings():
+    values = {"ENGINE": "openai", "OPENAI_BASE_URL": "http://vllm:8000/v1/", "OPENAI_API_KEY": "sk-secret",
+              "OPENAI_MODEL": "Qwen/Qwen2.5-VL-3B-Instruct, HuggingFaceTB/SmolVLM2-2.2B-Instruct"}  # fmt: skip
+    settings = load_settings(values, dotenv_path=None)
+    assert settings.engine == "openai" and settings.openai_base_url == "http://vllm:8000/v1"
+    assert settings.openai_models == ("Qwen/Qwen2.5-VL-3B-Instruct", "HuggingFaceTB/SmolVLM2-2.2B-Instruct")
+    assert settings.remote_parallel == 8
+    assert settings.model_source("cpu") == "Qwen/Qwen2.5-VL-3B-Instruct"  # the first served model
+    assert "sk-secret" not in repr(settings)
+    with pytest.raises(SettingsError) as missing:
+        load_settings({"ENGINE": "openai"}, dotenv_path=None)
+    assert missing.value.variable == "OPENAI_MODEL"
+    with pytest.raises(SettingsError) as bad_url:
+        load_settings({**values, "OPENAI_BASE_URL": "vllm:8000"}, dotenv_path=None)
+    assert bad_url.value.variable == "OPENAI_BASE_URL"
+
+
+def test_settings_printout_hides_the_api_key(monkeypatch, capsys):
+    from core.settings import main
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    monkeypatch.chdir(ROOT / "tests")  # no .env here
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "openai_api_key=***" in out and "sk-very-secret" not in out
+    assert main(["--value", "openai_api_key"]) == 2

@@ -70,6 +70,8 @@ def render_history(history: ChatHistory, video: bool = False) -> None:
     for turn in history.turns:
         with st.chat_message(turn.role.value):
             if turn.error is not None:
+                if turn.text:  # what arrived before the failure (a dropped connection) is kept
+                    st.markdown(turn.text)
                 st.error(turn.error)
                 continue
             if turn.role is Role.USER:

@@ -119,6 +119,31 @@ STRINGS: dict[str, dict[str, str]] = {
     "load.device": {"ru": "Перенос модели на устройство…", "en": "Moving the model to the device…"},
     "load.quantize": {"ru": "Перевод весов в int8…", "en": "Converting the weights to int8…"},
     "load.ready": {"ru": "Модель готова.", "en": "The model is ready."},
+    "load.remote": {"ru": "Проверяем сервер модели…", "en": "Checking the model server…"},
+    "remote.failed": {
+        "ru": "Сервер модели {model} ({server}) ответил ошибкой: {detail}",
+        "en": "The model server {server} failed on {model}: {detail}",
+    },
+    "remote.unauthorized": {
+        "ru": "Сервер {server} не принял ключ доступа. Проверьте OPENAI_API_KEY.",
+        "en": "The server {server} refused the access key. Check OPENAI_API_KEY.",
+    },
+    "remote.model_missing": {
+        "ru": "Сервер {server} не обслуживает модель {model}. Он обслуживает: {served}. Проверьте OPENAI_MODEL.",
+        "en": "The server {server} does not serve {model}. It serves: {served}. Check OPENAI_MODEL.",
+    },
+    "remote.unreachable": {
+        "ru": "Сервер модели {server} недоступен. Он запущен? Проверьте OPENAI_BASE_URL.",
+        "en": "Cannot reach the model server {server}. Is it running? Check OPENAI_BASE_URL.",
+    },
+    "remote.busy": {
+        "ru": "Сервер модели {server} перегружен и после нескольких попыток не принял запрос. Повторите чуть позже.",
+        "en": "The model server {server} is overloaded and refused the request after several tries. Try again shortly.",
+    },
+    "remote.dropped": {
+        "ru": "Связь с сервером модели {server} прервалась посреди ответа; полученная часть сохранена.",
+        "en": "The connection to the model server {server} dropped in the middle of the answer; what arrived is kept.",
+    },
     "load.waiting_memory": {
         "ru": "Ждём свободной памяти: другие модели сейчас заняты…",
         "en": "Waiting for memory: the other loaded models are in use…",

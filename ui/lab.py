@@ -10,7 +10,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.engines.registry import choices
 from core.engines.types import SamplingParams
 from core.lab.config import DEFAULT_FIELDS, TASKS, LabModel, typed_questions
 from core.lab.job import LabJob, stage_files
@@ -52,7 +51,7 @@ def _form() -> None:
                                    type=["jpg", "jpeg", "png", "webp", "pdf"])  # fmt: skip
         references = st.file_uploader(t("lab.references"), accept_multiple_files=True, key="lab_references",
                                       type=["json", "txt"], help=t("lab.references_help"))  # fmt: skip
-    offered = choices(model.default_model_id(), settings.extra_model_ids)
+    offered = model.offered_models(model.default_model_id())
     labels = {model.describe(card): card.model_id for card in filter(None, map(model.card_for, offered))}
     chosen = st.multiselect(t("lab.models"), list(labels), key="lab_models")
     columns = st.columns(3)

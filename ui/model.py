@@ -233,12 +233,19 @@ def _title(model_id: str) -> str:
     return describe(card) if card is not None else model_id
 
 
+def offered_models(active: str) -> list[str]:
+    """The picker's models: what the server serves with ENGINE=openai, else the configured ones and the catalogue."""
+    current = settings()
+    if current.engine == "openai":
+        return choices(active, current.openai_models, remote_only=True)
+    return choices(active, (default_model_id(), *current.extra_model_ids))
+
+
 def picker() -> None:
     """Choose this session's model; other sessions keep theirs."""
     active = session_model_id()
     # The configured model stays on offer after switching away from it.
-    offered = (default_model_id(), *settings().extra_model_ids)
-    labels = {_title(model_id): model_id for model_id in choices(active, offered)}
+    labels = {_title(model_id): model_id for model_id in offered_models(active)}
     st.session_state[_PICKER_CHOICES] = labels
     st.session_state[_PICKER_KEY] = _title(active)
     st.selectbox(t("model.picker"), list(labels), key=_PICKER_KEY, help=t("model.picker_help"), on_change=_switch_model)

@@ -7,6 +7,7 @@ engine reads no weights: only the serving pool loads them.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from core.engines.base import Engine
@@ -47,14 +48,23 @@ def _family_from_config(config_path: Path) -> Family | None:
 
 
 def create_engine(model_id: str, settings: Settings) -> Engine:
+    """The engine for ``model_id``: a served model when ENGINE=openai names it, else a local one."""
+    if settings.engine == "openai" and model_id in settings.openai_models:
+        from core.engines.remote import OpenAICompatEngine
+
+        card = find_card(model_id)
+        return OpenAICompatEngine(replace(card, title=f"{card.title} (server)"), settings)
     card = find_card(model_id)
     return family_of(card).engine(card, settings)
 
 
-def choices(active: str, extra: tuple[str, ...] = ()) -> list[str]:
-    """Model ids to offer in the picker: the active one first, then local extras, then the catalogue."""
+def choices(active: str, extra: tuple[str, ...] = (), *, remote_only: bool = False) -> list[str]:
+    """Model ids to offer in the picker: the active one first, then ``extra``, then the catalogue.
+
+    ``remote_only``: a dashboard on a server offers only what the server serves (given as ``extra``).
+    """
     ids = [active]
-    for model_id in (*extra, *(card.model_id for card in CATALOGUE)):
+    for model_id in (*extra, *(() if remote_only else (card.model_id for card in CATALOGUE))):
         if model_id not in ids:
             ids.append(model_id)
     return ids

@@ -102,12 +102,16 @@ class ModelCard:
         return capability in self.capabilities
 
 
+REMOTE_DEVICE = "remote"  # RuntimeInfo.device of a model served by another process
+
+
 @dataclass(frozen=True)
 class RuntimeInfo:
     device: str
     dtype: str
     device_note: str | None = None  # e.g. why cuda was asked for but cpu is used
     quantization: str = "none"  # "int8": linear layers hold int8 weights (CPU)
+    placement: str | None = None  # where the weights are, when not simply on ``device``: a server, several GPUs
 
 
 @dataclass

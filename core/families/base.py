@@ -6,6 +6,10 @@ described from a crop with context, and no grounding.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from PIL import Image
+
 from core.boxes import Box
 from core.engines.base import Engine
 from core.engines.types import Capability, ModelCard
@@ -25,6 +29,24 @@ _OCR_HINTS = {
     "en": " The text is in English.",
 }
 LANGUAGE_HINTS = tuple(_OCR_HINTS)
+# A picture sent to a remote server by a family without a tile budget of its own (boxes 0-1000).
+REMOTE_LONGEST_EDGE = 1024
+
+
+@dataclass(frozen=True)
+class RemoteImage:
+    image: Image.Image
+    input_size: tuple[int, int] | None  # (width, height) the server's model will see, when it matters
+
+
+def shrink_to_edge(image: Image.Image, longest_edge: int) -> Image.Image:
+    """``image`` with its longest side at most ``longest_edge`` (never enlarged)."""
+    if max(image.size) <= longest_edge:
+        return image
+    scale = longest_edge / max(image.size)
+    return image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BICUBIC
+    )
 
 
 class CannotGround(ValueError):
@@ -62,6 +84,16 @@ class Family:
     ) -> list[Detection]:
         """Boxes in ORIGINAL pixels of an image of ``image_size``; ``input_size`` is what the model saw."""
         raise CannotGround(f"no grounding parser for {self.name}")
+
+    # -- a remote (OpenAI-compatible) server -------------------------------------------------------
+
+    def remote_image(self, image: Image.Image, max_tiles: int | None, card: ModelCard) -> RemoteImage:
+        """The picture to send to a server: within the pixel budget a local run would use.
+
+        ``input_size`` is set where the family's boxes are in the pixels of the model's input, so its
+        parser can scale them back exactly as for a local run.
+        """
+        return RemoteImage(shrink_to_edge(image, REMOTE_LONGEST_EDGE), None)
 
     def card_for(self, model_id: str, title: str) -> ModelCard:
         """A card for a checkpoint of this family outside the catalogue (a local folder, another hub id)."""

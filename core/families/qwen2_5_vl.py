@@ -7,11 +7,14 @@ used travels with the answer and the parser scales back to the original image.
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from PIL import Image
 
 from core.engines.hf import ChatTemplateEngine
 from core.engines.types import Capability, GenerationRequest, ModelCard
-from core.families.base import Family
+from core.families.base import Family, RemoteImage
 from core.grounding import Detection, deduplicate, json_objects, numbers, to_box
 from core.settings import Settings
 
@@ -58,6 +61,24 @@ def parse_qwen(
     return deduplicate(detections)
 
 
+QWEN_FACTOR = 28  # patch 14 x merge 2
+QWEN_MIN_PIXELS = 56 * 56
+
+
+def qwen_input_size(width: int, height: int, max_pixels: int = QWEN_MAX_PIXELS) -> tuple[int, int]:
+    """The size Qwen2.5-VL's processor gives an image: sides in whole 28 px units, pixels within bounds."""
+    factor = QWEN_FACTOR
+    new_width, new_height = (max(factor, round(side / factor) * factor) for side in (width, height))
+    if new_width * new_height > max_pixels:
+        beta = math.sqrt(width * height / max_pixels)
+        new_width = max(factor, math.floor(width / beta / factor) * factor)
+        new_height = max(factor, math.floor(height / beta / factor) * factor)
+    elif new_width * new_height < QWEN_MIN_PIXELS:
+        beta = math.sqrt(QWEN_MIN_PIXELS / (width * height))
+        new_width, new_height = (math.ceil(side * beta / factor) * factor for side in (width, height))
+    return new_width, new_height
+
+
 class Qwen25VL(Family):
     name = "qwen2_5_vl"
     model_types = ("qwen2_5_vl",)
@@ -67,6 +88,12 @@ class Qwen25VL(Family):
 
     def engine(self, card: ModelCard, settings: Settings) -> Qwen25VLEngine:
         return Qwen25VLEngine(card, settings)
+
+    def remote_image(self, image: Image.Image, max_tiles: int | None, card: ModelCard) -> RemoteImage:
+        """Already at the size the server's processor keeps, so boxes in its pixels scale back exactly."""
+        size = qwen_input_size(image.width, image.height)
+        picture = image if image.size == size else image.resize(size, Image.Resampling.BICUBIC)
+        return RemoteImage(picture, size)
 
     def grounding_prompt(self, phrase: str) -> str:
         return (

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from PIL import Image
+
 from core.engines.hf import PreparedInputs, TransformersEngine, chat_conversation
 from core.engines.prefix import media_fingerprint
 from core.engines.tiling import plan_tiles
 from core.engines.types import Capability, GenerationRequest, ModelCard, VideoClip
-from core.families.base import Family
+from core.families.base import Family, RemoteImage, shrink_to_edge
 from core.settings import Settings
 
 ABILITIES = frozenset({Capability.CHAT, Capability.VIDEO, Capability.OCR, Capability.REGION})
+DEFAULT_GRID = 4  # the checkpoints' longest_edge is 4 tiles (2048 px at 512, 1536 at 384)
 
 
 class SmolVLMEngine(TransformersEngine):
@@ -91,6 +94,13 @@ class SmolVLM(Family):
 
     def engine(self, card: ModelCard, settings: Settings) -> SmolVLMEngine:
         return SmolVLMEngine(card, settings)
+
+    def remote_image(self, image: Image.Image, max_tiles: int | None, card: ModelCard) -> RemoteImage:
+        """Resized to the longest edge the tile budget allows, as the local processor call does."""
+        tile = card.tile_px or 512
+        model_edge = DEFAULT_GRID * tile
+        plan = plan_tiles(image.width, image.height, tile, max_tiles or DEFAULT_GRID**2, model_edge)
+        return RemoteImage(shrink_to_edge(image, plan.longest_edge), None)
 
 
 FAMILY = SmolVLM()

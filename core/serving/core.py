@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from core.engines.base import Engine
 from core.engines.device import configure_cpu_threads, resolve_device
 from core.engines.registry import create_engine
-from core.engines.types import GenerationRequest, ModelCard, RuntimeInfo, ServerBusy
+from core.engines.types import REMOTE_DEVICE, GenerationRequest, ModelCard, RuntimeInfo, ServerBusy
 from core.logs import RequestRecord, anonymous, log_request
 from core.serving import memory
 from core.serving.job import Job, JobOutcome, JobStatus
@@ -73,11 +73,20 @@ class ServingCore:
             clock=clock,
         )
         self.condition = self.pool.condition
-        self.queue = FairQueue(settings.max_queue, lambda lane: settings.max_parallel)
+        self.queue = FairQueue(settings.max_queue, self._capacity)
         self.pool.demand = self.queue.first_demand
         self.prefixes = PrefixCacheStore(settings.prefix_cache_mb * 2**20)
         self.pool.on_unload = self.prefixes.drop_model
         self._jobs: weakref.WeakSet[Job] = weakref.WeakSet()
+
+    def _capacity(self, lane: str) -> int:
+        """Generations at once: MAX_PARALLEL on a local device, REMOTE_PARALLEL per served model."""
+        return self.settings.remote_parallel if lane.startswith(REMOTE_DEVICE) else self.settings.max_parallel
+
+    @staticmethod
+    def lane(model_id: str, runtime: RuntimeInfo) -> str:
+        """A local device is one line for all its models; each served model has a line of its own."""
+        return f"{REMOTE_DEVICE}:{model_id}" if runtime.device == REMOTE_DEVICE else runtime.device
 
     def card(self, model_id: str) -> ModelCard:
         """What ``model_id`` is and can do; :class:`UnknownModel` when no family runs it.
@@ -103,7 +112,7 @@ class ServingCore:
         runtime = self.pool.engine(model_id).runtime
         with self.condition:
             try:
-                ticket = self.queue.enter(owner, runtime.device, model_id, priority)
+                ticket = self.queue.enter(owner, self.lane(model_id, runtime), model_id, priority)
             except ServerBusy as busy:
                 log_request(
                     RequestRecord(anonymous(owner), request.task, model_id, runtime.quantization, "rejected",

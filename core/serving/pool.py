@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from core.engines.base import Engine
 from core.engines.registry import create_engine
-from core.engines.types import EngineError, ModelTooLarge
+from core.engines.types import REMOTE_DEVICE, EngineError, ModelTooLarge
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,10 @@ class _Slot:
     requested_at: float = 0.0
     may_evict: bool = True
     unload_when_idle: bool = False
+
+
+def _remote(slot: _Slot) -> bool:
+    return slot.engine.runtime.device == REMOTE_DEVICE
 
 
 def _gb(size: int | float) -> str:
@@ -220,16 +224,24 @@ class ModelPool:
         return self.keep_alive_s if slot.used_since_load else max(self.keep_alive_s, FIRST_USE_GRACE_S)
 
     def _expired(self, slot: _Slot) -> bool:
+        if _remote(slot):
+            return False  # nothing held here: a served model stays on offer
         keep_alive = self._keep_alive(slot)
         return keep_alive is not None and self._clock() - slot.last_used >= keep_alive
 
+    def _resident(self) -> list[_Slot]:
+        """Models holding memory here (a served model holds none and does not count)."""
+        return [s for s in self._slots.values() if s.state in _RESIDENT and not _remote(s)]
+
     def _over_limits(self) -> bool:
-        resident = [s for s in self._slots.values() if s.state in _RESIDENT]
+        resident = self._resident()
         return sum(s.cost or 0 for s in resident) > self.budget_bytes or len(resident) > self.max_loaded
 
     def _room_for(self, slot: _Slot) -> list[_Slot] | None:
         """The models to unload so ``slot`` fits ([] when it fits as it is), or None when it cannot fit now."""
-        resident = [s for s in self._slots.values() if s.state in _RESIDENT]
+        if _remote(slot):
+            return []
+        resident = self._resident()
         used, count, need = sum(s.cost or 0 for s in resident), len(resident), slot.cost or 0
 
         def fits() -> bool:
