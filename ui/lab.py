@@ -92,7 +92,8 @@ def _form() -> None:
                  generation=SamplingParams(max_new_tokens=int(max_new_tokens)))
         for index, label in enumerate(chosen)
     ]  # fmt: skip
-    job = LabJob(models, items, reference_dir, _batch_clients(), inputs=workspace)
+    concurrency = settings.remote_parallel if settings.engine == "openai" else 1  # the server batches them
+    job = LabJob(models, items, reference_dir, _batch_clients(), inputs=workspace, concurrency=concurrency)
     job.start()
     st.session_state[_JOB_KEY] = job
     st.rerun()

@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     command.add_argument("--dry-run", action="store_true", help="check the config and documents; load nothing")
     command.add_argument("--limit", type=int, help="only the first N documents")
     command.add_argument("--resume", type=Path, help="an earlier run directory to complete")
+    command.add_argument(
+        "--concurrency", type=int, default=1,
+        help="pages sent at once to a model on a remote server (ENGINE=openai); local models read one at a time",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     try:
@@ -74,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.documents.is_dir():
         print(f"no such folder: {args.documents}", file=sys.stderr)
         return 2
-    if args.max_pages < 1 or (args.limit is not None and args.limit < 1):
-        print("--max-pages and --limit must be at least 1", file=sys.stderr)
+    if args.max_pages < 1 or args.concurrency < 1 or (args.limit is not None and args.limit < 1):
+        print("--max-pages, --concurrency and --limit must be at least 1", file=sys.stderr)
         return 2
     items = discover(args.documents, args.max_pages, args.limit)
     if not items:
@@ -102,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = run(
             models, items, run_dir, progress=_progress, stop=stop, release=serving.release,
+            concurrency=args.concurrency,
             clients=lambda model_id, quant: serving.client(model_id, "lab-cli", Priority.BATCH, quantization=quant),
         )  # fmt: skip
     finally:

@@ -73,6 +73,7 @@ class LabJob:
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="vlm-lab-")) / datetime.now().strftime("%Y%m%d_%H%M%S")
     )
     previews: dict[str, bytes] = field(default_factory=dict)  # document name -> JPEG
+    concurrency: int = 1  # pages at once on a remote server
     done: int = 0
     total: int = 0
     seconds_left: float | None = None
@@ -99,7 +100,7 @@ class LabJob:
         try:
             self.summary = run(
                 self.models, self.items, self.run_dir, clients=self.clients,
-                progress=self._progress, stop=self.stop, on_wait=self._waiting,
+                progress=self._progress, stop=self.stop, on_wait=self._waiting, concurrency=self.concurrency,
             )  # fmt: skip
             self.report = write_report(self.run_dir, self.models, self.references)
             self._keep_previews()

@@ -8,6 +8,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from PIL import Image
 
 from core.documents import PdfLimits, is_pdf, open_pdf, render_page
 from core.engines.registry import family_of
-from core.engines.types import ChatMessage, EngineError, GenerationRequest, GenerationStats, Role
+from core.engines.types import REMOTE_DEVICE, ChatMessage, EngineError, GenerationRequest, GenerationStats, Role
 from core.grounding import json_objects
 from core.lab.config import LabModel
 from core.media import InvalidInput, MediaLimits, load_image
@@ -228,23 +229,22 @@ def run(
     stop: threading.Event | None = None,
     on_wait: Waiting | None = None,
     release: Callable[[str], None] | None = None,
+    concurrency: int = 1,
 ) -> RunSummary:
     """Run everything not already in ``run_dir`` (so the same call resumes an interrupted run).
 
     Models load through the serving core behind ``clients``; ``release`` (the CLI's) unloads each one
-    once its pages are done, where a shared server leaves that to the pool.
+    once its pages are done, where a shared server leaves that to the pool. ``concurrency`` pages are
+    sent at once to a model on a remote server, which batches them; a local model reads one at a time.
     """
     stop = stop or threading.Event()
     for leftover in run_dir.glob("**/.*.tmp"):  # a killed run's unfinished writes; their pages run again
         leftover.unlink(missing_ok=True)
     summary = RunSummary(run_dir)
-    total = len(models) * len(items)
-    timings: list[float] = []
-    position = 0
+    tally = _Tally(summary, len(models) * len(items), progress)
     for model in models:
         pending = [item for item in items if not _already_done(run_dir / model.name / f"{item.stem}.json")]
-        summary.skipped += len(items) - len(pending)
-        position += len(items) - len(pending)
+        tally.skip(len(items) - len(pending))
         if not pending:
             continue
         try:
@@ -255,29 +255,68 @@ def run(
         except EngineError as error:  # a model that cannot load fails its documents, the run goes on
             for item in pending:
                 write_atomically(run_dir / model.name / f"{item.stem}.json", _load_failed(model, item, error))
-                summary.failed += 1
-                position += 1
+                tally.failed_to_load()
             continue
-        for item in pending:
+
+        def one(item: WorkItem, client: ModelClient = client, model: LabModel = model) -> bool:
+            """Run and save one page; False when the run was stopped before it was done."""
             if stop.is_set():
-                summary.cancelled = True
-                return summary
+                return False
             started = time.perf_counter()
             record = run_item(client, model, item, stop, on_wait)
             if record is None:
-                summary.cancelled = True
-                return summary
+                return False
             write_atomically(run_dir / model.name / f"{item.stem}.json", record)
-            position += 1
-            timings.append(time.perf_counter() - started)
-            summary.failed += record["error"] is not None
-            summary.done += record["error"] is None
-            if progress is not None:
-                left = (total - position) * (sum(timings) / len(timings))
-                progress(position, total, left, f"{model.name} / {item.stem}")
+            tally.record(record, time.perf_counter() - started, f"{model.name} / {item.stem}")
+            return True
+
+        workers = concurrency if client.runtime.device == REMOTE_DEVICE else 1
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vlm-lab") as pool:
+                finished = list(pool.map(one, pending))
+        else:
+            finished = []
+            for item in pending:
+                finished.append(one(item))
+                if not finished[-1]:
+                    break
+        if not all(finished):
+            summary.cancelled = True
+            return summary
         if release is not None:
             release(client.model_id)
     return summary
+
+
+class _Tally:
+    """Counts and progress of a run, updated from one thread or several."""
+
+    def __init__(self, summary: RunSummary, total: int, progress: Progress | None) -> None:
+        self._summary, self._total, self._progress = summary, total, progress
+        self._position = 0
+        self._timings: list[float] = []
+        self._lock = threading.Lock()
+
+    def skip(self, count: int) -> None:
+        with self._lock:
+            self._summary.skipped += count
+            self._position += count
+
+    def failed_to_load(self) -> None:
+        with self._lock:
+            self._summary.failed += 1
+            self._position += 1
+
+    def record(self, record: dict[str, Any], seconds: float, what: str) -> None:
+        with self._lock:
+            self._position += 1
+            self._timings.append(seconds)
+            self._summary.failed += record["error"] is not None
+            self._summary.done += record["error"] is None
+            position = self._position
+            left = (self._total - position) * (sum(self._timings) / len(self._timings))
+        if self._progress is not None:
+            self._progress(position, self._total, left, what)
 
 
 def settings_for_device(settings: Settings, device: str) -> Settings:
