@@ -258,6 +258,15 @@ def _remote(values: Mapping[str, str]) -> dict[str, Any]:
         raise SettingsError("OPENAI_BASE_URL", base_url[1], "an http:// or https:// URL, e.g. http://vllm:8000/v1")
     key = _lookup(values, "OPENAI_API_KEY")
     max_memory = _lookup(values, "MODEL_MAX_MEMORY")
+    if max_memory:
+        from core.engines.placement import parse_max_memory
+
+        try:
+            parse_max_memory(max_memory[1])
+        except ValueError:
+            raise SettingsError(
+                "MODEL_MAX_MEMORY", max_memory[1], "device:size pairs, e.g. 0:20GiB,1:20GiB,cpu:64GiB"
+            ) from None
     return {
         "engine": engine,
         "openai_base_url": base_url[1].rstrip("/") if base_url else "http://localhost:8000/v1",

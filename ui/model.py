@@ -177,7 +177,7 @@ def status_line(chosen: ModelClient, state: str | None = None) -> str:
     return t(
         "model.status",
         title=chosen.card.title,
-        device=runtime.device,
+        device=f"{runtime.device} ({runtime.placement})" if runtime.placement else runtime.device,
         dtype="int8" if runtime.quantization == "int8" else runtime.dtype,
         state=state or state_text(chosen.status),
     )

@@ -10,12 +10,14 @@ import gc
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from core.engines.base import ProgressCallback
 from core.engines.device import resolve_device, resolve_dtype
 from core.engines.loading import download_command, load_local_only
+from core.engines.placement import budget_bytes, describe_placement, first_device, parse_max_memory
 from core.engines.prefix import PrefixSlot, prefix_step
 from core.engines.quantization import quantize_int8, resolve_quantization
 from core.engines.streaming import ThreadedGeneration, install_stop_hooks
@@ -79,6 +81,12 @@ def fit_context(generate_kwargs: dict[str, Any], prompt_tokens: int, limit: int 
     return {**generate_kwargs, "max_new_tokens": min(wanted, room)}
 
 
+def _gpu_count() -> int:
+    import torch
+
+    return int(torch.cuda.device_count())
+
+
 class TransformersEngine:
     """One checkpoint loaded with AutoProcessor + AutoModelForImageTextToText (safetensors, SDPA, no remote code).
 
@@ -93,7 +101,11 @@ class TransformersEngine:
         self._settings = settings
         self._source = source or card.model_id
         choice = resolve_device(settings.device)
-        quant = resolve_quantization(settings.model_quant, choice.device)
+        # Split over devices (accelerate) with a memory budget, or over several GPUs when MODEL_DEVICE=auto.
+        self._spread = settings.model_max_memory is not None or (
+            settings.device == "auto" and choice.device == "cuda" and _gpu_count() > 1
+        )
+        quant = resolve_quantization("none" if self._spread else settings.model_quant, choice.device)
         if quant.note:
             log.info("MODEL_QUANT=%s on %s: %s (%s)", settings.model_quant, choice.device, quant.scheme, quant.note)
         self._runtime = RuntimeInfo(
@@ -107,6 +119,7 @@ class TransformersEngine:
             log.warning("MODEL_DEVICE=%s is not available here; running on %s", settings.device, choice.device)
         self._model: Any = None
         self._processor: Any = None
+        self._input_device = choice.device
         self._state_lock = threading.Lock()
 
     @property
@@ -121,9 +134,24 @@ class TransformersEngine:
         if self._model is not None:
             return loaded_model_bytes(self._model)
         runtime = self._runtime
-        return estimate_model_bytes(
+        estimate = estimate_model_bytes(
             self._source, self._settings, runtime.dtype, self.card.params_millions, runtime.quantization
         )
+        if estimate is not None and self._settings.model_max_memory:  # the rest waits on disk
+            return min(estimate, budget_bytes(parse_max_memory(self._settings.model_max_memory)))
+        return estimate
+
+    def _placement_kwargs(self) -> dict[str, Any]:
+        """accelerate's arguments for a model split over devices; none for a model on one device."""
+        if not self._spread:
+            return {}
+        kwargs: dict[str, Any] = {
+            "device_map": "auto",
+            "offload_folder": str(self._settings.hub_cache_dir.parent / "offload" / Path(self._source).name),
+        }
+        if self._settings.model_max_memory:
+            kwargs["max_memory"] = parse_max_memory(self._settings.model_max_memory)
+        return kwargs
 
     def load(self, on_progress: ProgressCallback | None = None) -> None:
         if self.loaded:
@@ -151,6 +179,7 @@ class TransformersEngine:
                 dtype=getattr(torch, self._runtime.dtype),
                 attn_implementation="sdpa",
                 use_safetensors=True,
+                **self._placement_kwargs(),
                 **common,
             )
         except (OSError, ValueError) as error:
@@ -161,7 +190,13 @@ class TransformersEngine:
                 command=download_command(source, self._settings),
             ) from error
         report(0.8, "load.device")
-        model = model.to(self._runtime.device)  # type: ignore[arg-type]  # transformers' stub is too narrow
+        device_map = getattr(model, "hf_device_map", None)
+        if self._spread and device_map:
+            self._input_device = first_device(device_map)
+            self._runtime = replace(self._runtime, placement=describe_placement(device_map))
+            log.info("%s placed over devices: %s", source, self._runtime.placement)
+        else:
+            model = model.to(self._runtime.device)  # type: ignore[arg-type]  # transformers' stub is too narrow
         model.eval()
         if self._runtime.quantization == "int8":
             report(0.9, "load.quantize")
@@ -188,7 +223,7 @@ class TransformersEngine:
         moved: dict[str, Any] = {}
         for name, value in inputs.items():
             if hasattr(value, "to"):
-                value = value.to(self._runtime.device)
+                value = value.to(self._input_device)
                 if value.is_floating_point():
                     value = value.to(model_dtype)
             moved[name] = value

@@ -129,7 +129,7 @@ def loaded_model_bytes(model: Any) -> int:
     from core.engines.quantization import int8_weight
 
     tensors = [*model.parameters(), *model.buffers()]
-    total = sum(t.numel() * t.element_size() for t in tensors)
+    total = sum(t.numel() * t.element_size() for t in tensors if t.device.type != "meta")  # meta: on disk
     for module in model.modules():
         weight = int8_weight(module)
         if weight is not None:
