@@ -40,7 +40,13 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path, seconds: float
 
 
 def _serve(
-    tiny_smolvlm: Path, tiny_models: dict[str, Path], folder: Path, *, slow_tokens_s: float = 0.0
+    tiny_smolvlm: Path,
+    tiny_models: dict[str, Path],
+    folder: Path,
+    *,
+    slow_tokens_s: float = 0.0,
+    extra_env: dict[str, str] | None = None,
+    name: str = "",
 ) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium")
@@ -61,6 +67,7 @@ def _serve(
         EXTRA_MODEL_IDS=",".join(str(tiny_models[family]) for family in ("qwen2_5_vl", "internvl", "florence2")),
         PYTHONPATH=str(ROOT),
     )
+    env.update(extra_env or {})
     # The slow server runs the same app through a launcher that delays every generated token.
     launcher = (
         [str(Path(__file__).with_name("slow_streamlit.py")), str(slow_tokens_s)]
@@ -84,7 +91,7 @@ def _serve(
             process.kill()
         server_log = log.read_text(errors="replace")
         ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / f"streamlit-e2e{'-slow' if slow_tokens_s else ''}.log").write_text(server_log)
+        (ARTIFACTS / f"streamlit-e2e{name}.log").write_text(server_log)
         assert "Traceback" not in server_log, server_log
 
 
@@ -100,7 +107,35 @@ def slow_server_url(
     tiny_smolvlm: Path, tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A second server whose answers come at 20 tokens a second: a Stop always lands mid-answer."""
-    yield from _serve(tiny_smolvlm, tiny_models, tmp_path_factory.mktemp("slow-server"), slow_tokens_s=0.05)
+    yield from _serve(
+        tiny_smolvlm, tiny_models, tmp_path_factory.mktemp("slow-server"), slow_tokens_s=0.05, name="-slow"
+    )
+
+
+@pytest.fixture(scope="session")
+def remote_model_server(tiny_smolvlm: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """An OpenAI-compatible server in this process, on loopback, serving the tiny SmolVLM."""
+    from core.engines.registry import create_engine
+    from core.settings import Settings
+    from tests.openai_server import OpenAITestServer
+
+    settings = Settings(allow_download=False, hf_home=tmp_path_factory.mktemp("hf"), device="cpu", model_quant="none")
+    engine = create_engine(str(tiny_smolvlm), settings)
+    engine.load()
+    with OpenAITestServer({"served/tiny-smolvlm": engine}) as server:
+        yield server
+    engine.unload()
+
+
+@pytest.fixture(scope="session")
+def remote_server_url(
+    tiny_smolvlm: Path, tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory, remote_model_server
+) -> Iterator[str]:
+    """The dashboard with ENGINE=openai, pointed at ``remote_model_server``."""
+    env = {"ENGINE": "openai", "OPENAI_BASE_URL": remote_model_server.url, "OPENAI_MODEL": "served/tiny-smolvlm",
+           "OPENAI_API_KEY": "e2e-key", "MODEL_ID": ""}  # fmt: skip
+    remote_model_server.script.api_key = "e2e-key"
+    yield from _serve(tiny_smolvlm, tiny_models, tmp_path_factory.mktemp("remote"), extra_env=env, name="-remote")
 
 
 @pytest.fixture(scope="session")
