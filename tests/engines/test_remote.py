@@ -208,3 +208,22 @@ def test_requests_run_side_by_side_up_to_remote_parallel(server, tiny_models, tm
         core.close()
     assert all(outcome.error is None and outcome.text for outcome in outcomes)
     assert server.log.most_in_flight == 2  # two at once, the third waited in line
+
+
+def test_video_frames_go_as_images_after_their_timestamps(server, tiny_models, tmp_path):
+    from core.engines.types import VideoClip
+
+    frames = tuple(Image.new("RGB", (640, 360), colour) for colour in ("red", "green", "blue"))
+    clip = VideoClip(frames, (0.0, 1.0, 62.5), 63.0)
+    engine = _remote(server, tiny_models, tmp_path)
+    engine.load()
+    request = GenerationRequest((ChatMessage(Role.USER, "What happens?", videos=(clip,)),), SamplingParams(3))
+    stream = engine.stream(request)
+    list(stream)
+    parts = server.log.bodies[-1]["messages"][0]["content"]
+    kinds = [part["type"] for part in parts]
+    assert kinds == ["text", "image_url"] * 3 + ["text"]
+    assert [part["text"] for part in parts[0:6:2]] == ["Frame at 0:00:", "Frame at 0:01:", "Frame at 1:02:"]
+    assert parts[-1]["text"] == "What happens?"
+    assert len(server.log.images) == 3 and all(max(size) <= 512 for size in server.log.images)  # one tile each
+    assert stream.stats.image_tiles == 3
