@@ -30,6 +30,12 @@ RUN set -eux; \
     esac; \
     pip install -r requirements.txt
 
+# Tesseract with its Russian and English models: the classical OCR engine (pytesseract calls the binary).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN useradd --create-home --uid 1000 app \
     && mkdir -p /data/hf_cache \
     && chown -R app:app /data

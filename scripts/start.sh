@@ -10,6 +10,24 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 
+# Tesseract (the classical OCR engine, Russian + English) from Debian; without it the OCR page offers
+# only the models and says how to install it.
+need_tesseract=()
+for pack in rus eng; do
+    tesseract --list-langs 2>/dev/null | grep -qx "$pack" || need_tesseract+=(tesseract-ocr "tesseract-ocr-$pack")
+done
+if [ ${#need_tesseract[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+    as_root=()
+    [ "$(id -u)" -eq 0 ] || as_root=(sudo -n)
+    if "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 \
+        && "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${need_tesseract[@]}" >/dev/null 2>&1; then
+        echo "installed ${need_tesseract[*]}"
+    else
+        echo "note: could not install ${need_tesseract[*]}; the OCR page will offer the models only" >&2
+    fi
+fi
+
 if [ "${1:-}" = "--tiny" ]; then
     tiny="$PWD/models/tiny-smolvlm"
     if [ ! -f "$tiny/model.safetensors" ]; then

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Install the test tools and run every check: lint, types, unit, AppTest, Docker config and real-browser tests.
-# Needs no standard input; installs Debian's chromium and docker-compose when they are missing.
+# Needs no standard input; installs Debian's chromium, docker-compose and tesseract (rus, eng) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+# Tesseract with its Russian and English models: the one OCR engine whose output the tests can check.
+for pack in rus eng; do
+    tesseract --list-langs 2>/dev/null | grep -qx "$pack" || missing+=(tesseract-ocr "tesseract-ocr-$pack")
+done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing system packages: ${missing[*]}"
     as_root=()

@@ -34,6 +34,7 @@ class Outcome:
     error: str | None = None
     stats: GenerationStats = field(default_factory=GenerationStats)
     input_size: tuple[int, int] | None = None
+    structured: object | None = None
 
 
 def finish_previous() -> None:
@@ -123,6 +124,7 @@ def stream_into(
                 error=model.error_text(result.error) if result.error is not None else None,
                 stats=result.stats,
                 input_size=result.input_size,
+                structured=result.structured,
             )
         )
     stop_slot.empty()

@@ -64,7 +64,8 @@ def choices(active: str, extra: tuple[str, ...] = (), *, remote_only: bool = Fal
     ``remote_only``: a dashboard on a server offers only what the server serves (given as ``extra``).
     """
     ids = [active]
-    for model_id in (*extra, *(() if remote_only else (card.model_id for card in CATALOGUE))):
+    catalogue = (card.model_id for card in CATALOGUE if FAMILIES[card.family].in_picker)
+    for model_id in (*extra, *(() if remote_only else catalogue)):
         if model_id not in ids:
             ids.append(model_id)
     return ids

@@ -59,6 +59,7 @@ class Family:
     name_hints: tuple[str, ...] = ()  # lower-case parts of a hub id or folder name that name the family
     abilities: frozenset[Capability] = frozenset()
     catalogue: tuple[ModelCard, ...] = ()
+    in_picker: bool = True  # offered as a session's model on Home
 
     def engine(self, card: ModelCard, settings: Settings) -> Engine:
         raise NotImplementedError

@@ -54,6 +54,7 @@ class JobOutcome:
     stopped: bool = False
     error: EngineError | None = None
     input_size: tuple[int, int] | None = None  # (width, height) of the image as the model saw it
+    structured: object | None = None  # what an engine returns beside the text (Tesseract's words and boxes)
 
 
 _END = object()
@@ -133,6 +134,7 @@ class Job:
             stopped=stopped,
             error=self._error,
             input_size=stream.input_size if stream is not None else None,
+            structured=getattr(stream, "structured", None) if finished else None,
         )
 
     # -- the job thread ----------------------------------------------------------------------------

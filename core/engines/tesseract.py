@@ -1,0 +1,249 @@
+"""Tesseract 5 as an OCR engine behind the same Protocol and serving core as the models.
+
+It runs Debian's ``tesseract`` binary through ``pytesseract`` (a thin wrapper over the command line:
+nothing to compile, and the same binary OCRmyPDF uses). One call returns the words with their boxes
+and confidences (TSV); the answer's text is built from them line by line, and the words and lines
+travel with the answer as an :class:`OcrPage`, in ORIGINAL image pixels.
+
+Images are prepared the way Tesseract expects: greyscale, no alpha, and small text scaled up so a
+line of body text is comfortably above the ~20 px x-height the LSTM models were trained on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from core.boxes import Box
+from core.engines.base import ProgressCallback
+from core.engines.prefix import PrefixSlot
+from core.engines.types import EngineError, GenerationRequest, GenerationStats, ModelCard, RuntimeInfo
+from core.settings import Settings
+
+LANGUAGES = {"auto": "rus+eng", "ru": "rus", "en": "eng"}  # the OCR page's hint -> Tesseract's -l
+INSTALL_COMMAND = "sudo apt-get install tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng"
+PAGE_SEGMENTATION = 3  # fully automatic page layout: documents with columns, headings and tables
+SMALL_SIDE = 1600  # pictures smaller than this (longest side) are enlarged ...
+MAX_UPSCALE = 3.0  # ... by at most this much
+ENGINE_BYTES = 80 * 2**20  # the binary and its rus + eng models in memory, roughly
+
+
+class TesseractMissing(EngineError):
+    """The binary or a language pack is not installed; ``command`` installs them."""
+
+    key = "tesseract.missing"
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    text: str
+    box: Box
+    confidence: float  # 0-100, Tesseract's own
+    line: int  # index into OcrPage.lines
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    text: str
+    box: Box
+    confidence: float  # the mean of its words'
+
+
+@dataclass
+class OcrPage:
+    """Words and lines in original pixels, and the text they make (lines in reading order, blocks apart)."""
+
+    width: int
+    height: int
+    words: list[OcrWord] = field(default_factory=list)
+    lines: list[OcrLine] = field(default_factory=list)
+    text: str = ""
+
+
+def languages_for(spec: str) -> str:
+    """The ``-l`` value for a hint (``auto``/``ru``/``en``) or an explicit ``rus+eng``."""
+    return LANGUAGES.get(spec, spec)
+
+
+def prepare(image: Image.Image) -> tuple[Image.Image, float]:
+    """Greyscale without alpha, enlarged when small; returns the picture and its scale."""
+    picture = image
+    if picture.mode in ("RGBA", "LA", "P"):
+        background = Image.new("RGB", picture.size, "white")
+        background.paste(picture.convert("RGBA"), mask=picture.convert("RGBA").getchannel("A"))
+        picture = background
+    grey = ImageOps.grayscale(picture)
+    scale = min(MAX_UPSCALE, SMALL_SIDE / max(grey.size)) if max(grey.size) < SMALL_SIDE else 1.0
+    if scale > 1.0:
+        grey = grey.resize((round(grey.width * scale), round(grey.height * scale)), Image.Resampling.LANCZOS)
+    return grey, scale
+
+
+def page_from_data(data: dict[str, list[Any]], width: int, height: int, scale: float) -> OcrPage:
+    """Tesseract's TSV (as pytesseract's dict) -> words and lines in original pixels."""
+    page = OcrPage(width, height)
+    grouped: dict[tuple[int, int, int, int], list[OcrWord]] = {}
+    for index, raw in enumerate(data["text"]):
+        text = str(raw).strip()
+        confidence = float(data["conf"][index])
+        if not text or confidence < 0:
+            continue
+        left, top = data["left"][index] / scale, data["top"][index] / scale
+        right, bottom = left + data["width"][index] / scale, top + data["height"][index] / scale
+        box = Box(max(0, int(left)), max(0, int(top)), min(width, round(right)), min(height, round(bottom)))
+        if box.x2 <= box.x1 or box.y2 <= box.y1:
+            continue
+        key = (data["page_num"][index], data["block_num"][index], data["par_num"][index], data["line_num"][index])
+        grouped.setdefault(key, []).append(OcrWord(text, box, confidence, -1))
+    paragraphs: list[str] = []
+    previous_block: tuple[int, int] | None = None
+    for key in sorted(grouped):
+        words = grouped[key]
+        number = len(page.lines)
+        page.words.extend(OcrWord(w.text, w.box, w.confidence, number) for w in words)
+        box = Box(min(w.box.x1 for w in words), min(w.box.y1 for w in words),
+                  max(w.box.x2 for w in words), max(w.box.y2 for w in words))  # fmt: skip
+        line = OcrLine(" ".join(w.text for w in words), box, sum(w.confidence for w in words) / len(words))
+        page.lines.append(line)
+        if previous_block is not None and key[:2] != previous_block:
+            paragraphs.append("")  # a blank line between blocks, as Tesseract's own text output has
+        paragraphs.append(line.text)
+        previous_block = key[:2]
+    page.text = "\n".join(paragraphs)
+    return page
+
+
+def recognise(image: Image.Image, languages: str = "rus+eng") -> OcrPage:
+    """Run Tesseract on ``image``; words, lines and text in the image's own pixels."""
+    import pytesseract
+
+    prepared, scale = prepare(image)
+    data = pytesseract.image_to_data(
+        prepared, lang=languages, config=f"--psm {PAGE_SEGMENTATION}", output_type=pytesseract.Output.DICT
+    )
+    return page_from_data(data, image.width, image.height, scale)
+
+
+def searchable_pdf_page(image: Image.Image, languages: str = "rus+eng") -> bytes:
+    """One PDF page: the picture with Tesseract's invisible text layer over it."""
+    import pytesseract
+
+    prepared, _ = prepare(image)
+    return bytes(pytesseract.image_to_pdf_or_hocr(prepared, lang=languages, extension="pdf"))
+
+
+def installed_languages() -> set[str] | None:
+    """Tesseract's language packs, or None when the binary is missing."""
+    import pytesseract
+
+    try:
+        return set(pytesseract.get_languages(config=""))
+    except (pytesseract.TesseractNotFoundError, OSError):
+        return None
+
+
+def check_installed(languages: str = "rus+eng") -> None:
+    """:class:`TesseractMissing` naming what is missing and the command that installs it."""
+    found = installed_languages()
+    if found is None:
+        raise TesseractMissing("tesseract is not installed", missing="tesseract-ocr", command=INSTALL_COMMAND)
+    missing = [code for code in languages.split("+") if code not in found]
+    if missing:
+        packages = " ".join(f"tesseract-ocr-{code}" for code in missing)
+        raise TesseractMissing(
+            f"no language pack {missing}", missing=packages, command=f"sudo apt-get install {packages}"
+        )
+
+
+class TesseractEngine:
+    """The Engine Protocol for Tesseract: OCR of the request's image in the languages its prompt names.
+
+    The family's OCR "prompt" for Tesseract is the ``-l`` value (``rus+eng``); the answer is the text,
+    and the stream's ``structured`` holds the :class:`OcrPage` with the boxes.
+    """
+
+    def __init__(self, card: ModelCard, settings: Settings) -> None:
+        self.card = card
+        self._runtime = RuntimeInfo(device="cpu", dtype="tesseract")
+        self._loaded = False
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    @property
+    def runtime(self) -> RuntimeInfo:
+        return self._runtime
+
+    def estimated_bytes(self) -> int | None:
+        return ENGINE_BYTES
+
+    def load(self, on_progress: ProgressCallback | None = None) -> None:
+        check_installed()
+        self._loaded = True
+        if on_progress is not None:
+            on_progress(1.0, "load.ready")
+
+    def unload(self) -> None:
+        self._loaded = False
+
+    def stream(
+        self,
+        request: GenerationRequest,
+        stop: threading.Event | None = None,
+        prefix_cache: PrefixSlot | None = None,
+    ) -> TesseractStream:
+        images = [image for message in request.messages for image in message.images]
+        if not images:
+            raise ValueError("Tesseract needs an image")
+        languages = languages_for(request.messages[-1].text.strip() or "auto")
+        check_installed(languages)
+        return TesseractStream(images[0], languages, stop)
+
+
+class TesseractStream:
+    """Runs Tesseract on a worker thread; yields the page's text once, with the boxes in ``structured``.
+
+    A Stop cannot interrupt the binary mid-page (a page takes a second or two); its text is then dropped.
+    """
+
+    def __init__(self, image: Image.Image, languages: str, stop: threading.Event | None) -> None:
+        self.stats = GenerationStats(image_tiles=1)
+        self.input_size: tuple[int, int] | None = None
+        self.structured: OcrPage | None = None
+        self._stop = stop or threading.Event()
+        self._error: BaseException | None = None
+        self._started = time.perf_counter()
+        self._thread = threading.Thread(target=self._work, args=(image, languages), name="vlm-tesseract", daemon=True)
+        self._thread.start()
+
+    def _work(self, image: Image.Image, languages: str) -> None:
+        try:
+            self.structured = recognise(image, languages)
+        except BaseException as error:  # noqa: BLE001 - re-raised on the consumer's thread
+            self._error = error
+
+    def __iter__(self) -> Iterator[str]:
+        self._thread.join()
+        self.stats.seconds_total = time.perf_counter() - self._started
+        if self._error is not None:
+            raise EngineError(f"{type(self._error).__name__}: {self._error}") from self._error
+        if self._stop.is_set():
+            self.stats.stopped = True
+            return
+        page = self.structured
+        if page is not None and page.text:
+            self.stats.seconds_to_first_token = self.stats.seconds_total
+            self.stats.new_tokens = len(page.words)
+            yield page.text
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._stop.set()
+        self._thread.join()
+        self.stats.seconds_total = time.perf_counter() - self._started
