@@ -119,6 +119,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "load.device": {"ru": "Перенос модели на устройство…", "en": "Moving the model to the device…"},
     "load.quantize": {"ru": "Перевод весов в int8…", "en": "Converting the weights to int8…"},
     "load.ready": {"ru": "Модель готова.", "en": "The model is ready."},
+    "tesseract.missing": {
+        "ru": "Tesseract не установлен полностью (нет: {missing}). Установите командой:",
+        "en": "Tesseract is not fully installed (missing: {missing}). Install it with:",
+    },
     "load.remote": {"ru": "Проверяем сервер модели…", "en": "Checking the model server…"},
     "remote.failed": {
         "ru": "Сервер модели {model} ({server}) ответил ошибкой: {detail}",
