@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -30,8 +30,15 @@ def line_width(width: int, height: int) -> int:
     return max(2, round(max(width, height) / 400))
 
 
-def annotate(image: Image.Image, detections: Sequence[Detection]) -> Image.Image:
-    """A copy of ``image`` with each box, its label and score; text sits on a filled tag to stay readable."""
+def annotate(
+    image: Image.Image,
+    detections: Sequence[Detection],
+    colour_of: Callable[[Detection], tuple[int, int, int]] | None = None,
+) -> Image.Image:
+    """A copy of ``image`` with each box, its label and score; text sits on a filled tag to stay readable.
+
+    Boxes take their label's colour unless ``colour_of`` picks one (RGB) per detection.
+    """
     import cv2
 
     canvas = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
@@ -39,7 +46,7 @@ def annotate(image: Image.Image, detections: Sequence[Detection]) -> Image.Image
     font_scale = max(0.4, thickness / 3)
     for detection in detections:
         box = detection.box
-        colour = colour_for(detection.label)[::-1]  # OpenCV draws in BGR
+        colour = (colour_of(detection) if colour_of else colour_for(detection.label))[::-1]  # OpenCV draws in BGR
         cv2.rectangle(canvas, (box.x1, box.y1), (box.x2 - 1, box.y2 - 1), colour, thickness)
         text = detection.label if detection.score is None else f"{detection.label} {detection.score:.2f}"
         if not text:

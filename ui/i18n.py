@@ -119,6 +119,33 @@ STRINGS: dict[str, dict[str, str]] = {
     "load.device": {"ru": "Перенос модели на устройство…", "en": "Moving the model to the device…"},
     "load.quantize": {"ru": "Перевод весов в int8…", "en": "Converting the weights to int8…"},
     "load.ready": {"ru": "Модель готова.", "en": "The model is ready."},
+    "ocr.engine": {"ru": "Чем распознавать", "en": "Read the text with"},
+    "ocr.engine_model": {"ru": "Модель ({model})", "en": "The model ({model})"},
+    "ocr.engine_tesseract": {"ru": "Tesseract (русский + английский)", "en": "Tesseract (Russian + English)"},
+    "ocr.engine_help": {
+        "ru": "Tesseract — классический движок OCR: быстрый на CPU, надёжен для кириллицы, даёт рамки строк и "
+        "PDF с текстовым слоем. Модель понимает сложные страницы, но медленнее.",
+        "en": "Tesseract is a classical OCR engine: fast on a CPU, reliable with Cyrillic, with line boxes and a "
+        "searchable PDF. A model understands harder pages but is slower.",
+    },
+    "ocr.running_tesseract": {"ru": "Tesseract читает страницу…", "en": "Tesseract is reading the page…"},
+    "ocr.show_boxes": {"ru": "Показать рамки текста", "en": "Show text boxes"},
+    "ocr.show_boxes_help": {
+        "ru": "Цвет — уверенность Tesseract: зелёный от 85 %, жёлтый от 60 %, красный ниже.",
+        "en": "The colour is Tesseract's confidence: green from 85 %, amber from 60 %, red below.",
+    },
+    "ocr.box_level": {"ru": "Рамки", "en": "Boxes"},
+    "ocr.level_lines": {"ru": "строки", "en": "lines"},
+    "ocr.level_words": {"ru": "слова", "en": "words"},
+    "ocr.download_boxes_png": {"ru": "Скачать изображение с рамками", "en": "Download the image with boxes"},
+    "ocr.download_boxes_json": {"ru": "Скачать JSON со словами и рамками", "en": "Download JSON of words and boxes"},
+    "ocr.make_pdf": {"ru": "Сделать PDF с текстовым слоем", "en": "Make a searchable PDF"},
+    "ocr.pdf_help": {
+        "ru": "Страница как изображение с невидимым текстом поверх: в PDF работают поиск и копирование.",
+        "en": "The page as a picture with invisible text over it: search and copy work in the PDF.",
+    },
+    "ocr.making_pdf": {"ru": "Собираем PDF…", "en": "Making the PDF…"},
+    "ocr.download_pdf": {"ru": "Скачать PDF с текстовым слоем", "en": "Download the searchable PDF"},
     "tesseract.missing": {
         "ru": "Tesseract не установлен полностью (нет: {missing}). Установите командой:",
         "en": "Tesseract is not fully installed (missing: {missing}). Install it with:",

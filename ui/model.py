@@ -236,6 +236,13 @@ def _title(model_id: str) -> str:
     return describe(card) if card is not None else model_id
 
 
+def tesseract_client() -> ModelClient:
+    """Tesseract through the same serving core and queue as the models, for this session."""
+    core, owner = serving(), session_id()
+    watch_session_end(st.session_state, core, owner)
+    return core.client("tesseract", owner)
+
+
 def offered_models(active: str) -> list[str]:
     """The picker's models: what the server serves with ENGINE=openai, else the configured ones and the catalogue."""
     current = settings()

@@ -1,4 +1,5 @@
-"""The OCR page's widgets: language hint, run with live text, editable result, copy and download."""
+"""The OCR page's widgets: engine (the session's model or Tesseract), language hint, run with live text,
+editable result, copy and download; with Tesseract also the text boxes and a searchable PDF."""
 
 from __future__ import annotations
 
@@ -6,18 +7,33 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import streamlit as st
+from PIL import Image
 
+from core.annotate import annotate, png_bytes, report_json
 from core.engines.registry import family_of
+from core.engines.tesseract import OcrPage, TesseractMissing, check_installed, languages_for, searchable_pdf_page
 from core.engines.tiling import TILE_BUDGETS
 from core.engines.types import GenerationStats
 from core.media import NormalizedImage
-from core.ocr import LANGUAGE_HINTS, OCR_MAX_TILES, clean_ocr_output, ocr_request
+from core.ocr import (
+    LANGUAGE_HINTS,
+    OCR_MAX_TILES,
+    clean_ocr_output,
+    confidence_colour,
+    ocr_request,
+    text_boxes,
+    text_boxes_report,
+)
 from core.serving import ModelClient
 from ui import model
 from ui.generation import CURSOR, Outcome, stream_into
 from ui.i18n import language, t
 
 _RESULT_KEY = "ocr_result"
+
+
+_ENGINE_KEY = "ocr_engine_choice"  # a plain key: the choice outlives page switches
+MODEL, TESSERACT = "model", "tesseract"
 
 
 @dataclass
@@ -31,6 +47,12 @@ class OcrResult:
     error: str | None
     stats: GenerationStats
     created_at: datetime = field(default_factory=datetime.now)
+    engine: str = MODEL
+    page: OcrPage | None = None  # Tesseract's words and lines with boxes
+
+    @property
+    def stamp(self) -> str:
+        return f"{self.created_at:%Y%m%d_%H%M%S}"
 
     @property
     def file_name(self) -> str:
@@ -58,17 +80,47 @@ def _language_hint() -> str:
     return LANGUAGE_HINTS[labels.index(chosen)]
 
 
-def _run(chosen: ModelClient, media: NormalizedImage, hint: str, max_new_tokens: int, max_tiles: int) -> None:
+def _engine_choice(chosen: ModelClient) -> str:
+    """The session's model or Tesseract, remembered for the session; Tesseract's install state is said here."""
+    labels = {MODEL: t("ocr.engine_model", model=chosen.card.title), TESSERACT: t("ocr.engine_tesseract")}
+    remembered = st.session_state.get(_ENGINE_KEY, MODEL)
+    chosen_label = st.radio(
+        t("ocr.engine"), list(labels.values()), index=list(labels).index(remembered), horizontal=True,
+        key=f"ocr_engine_{language()}", help=t("ocr.engine_help"),
+    )  # fmt: skip
+    engine = next(name for name, label in labels.items() if label == chosen_label)
+    st.session_state[_ENGINE_KEY] = engine
+    return engine
+
+
+def _tesseract_ready(hint: str) -> bool:
+    try:
+        check_installed(languages_for(hint))
+    except TesseractMissing as error:
+        st.warning(t(error.key, **error.params))
+        st.code(str(error.params["command"]), language="bash")
+        return False
+    return True
+
+
+def _run(
+    chosen: ModelClient, media: NormalizedImage, hint: str, max_new_tokens: int, max_tiles: int, engine: str
+) -> None:
     family = family_of(chosen.card)
     request = ocr_request(family, media.image, hint, max_new_tokens, max_tiles)
     prompt = family.ocr_prompt(hint)
     live = st.empty()
 
     def save(outcome: Outcome) -> None:
-        cleaned = clean_ocr_output(outcome.text, prompt)
+        page = outcome.structured if isinstance(outcome.structured, OcrPage) else None
+        if engine == TESSERACT:  # a program's output: no chatter to strip, and nothing else to rewrite
+            text, no_text = outcome.text.strip(), not outcome.text.strip()
+        else:
+            cleaned = clean_ocr_output(outcome.text, prompt)
+            text, no_text = cleaned.text, cleaned.no_text
         st.session_state[_RESULT_KEY] = OcrResult(
-            media.digest, hint, cleaned.text, cleaned.no_text and not outcome.stopped, outcome.text,
-            outcome.stopped, outcome.error, outcome.stats,
+            media.digest, hint, text, no_text and not outcome.stopped, outcome.text,
+            outcome.stopped, outcome.error, outcome.stats, engine=engine, page=page,
         )  # fmt: skip
 
     stream_into(
@@ -77,7 +129,7 @@ def _run(chosen: ModelClient, media: NormalizedImage, hint: str, max_new_tokens:
         key="ocr",
         show=lambda text: live.code(text + CURSOR, language=None, wrap_lines=True),
         on_finish=save,
-        waiting_text=t("ocr.running", tiles=max_tiles),
+        waiting_text=t("ocr.running_tesseract") if engine == TESSERACT else t("ocr.running", tiles=max_tiles),
     )
     st.rerun()
 
@@ -106,15 +158,57 @@ def _show(result: OcrResult) -> None:
         st.code(text, language=None, wrap_lines=True)
 
 
+def _boxes(result: OcrResult, media: NormalizedImage) -> Image.Image | None:
+    """Tesseract's text boxes: the toggle, the downloads and the annotated picture (None when off)."""
+    page = result.page
+    if page is None or not page.lines:
+        return None
+    if not st.toggle(t("ocr.show_boxes"), key="ocr_show_boxes", help=t("ocr.show_boxes_help")):
+        return None
+    levels = {t("ocr.level_lines"): "lines", t("ocr.level_words"): "words"}
+    shown = st.radio(t("ocr.box_level"), list(levels), horizontal=True, key=f"ocr_box_level_{language()}")
+    level = levels[shown]
+    annotated = annotate(media.image, text_boxes(page, level), confidence_colour)
+    data = text_boxes_report(page, image_name=media.name, languages=languages_for(result.language_hint),
+                             elapsed_s=result.stats.seconds_total)  # fmt: skip
+    left, right = st.columns(2)
+    left.download_button(t("ocr.download_boxes_png"), png_bytes(annotated), f"ocr_boxes_{result.stamp}.png",
+                         "image/png", key="ocr_boxes_png", icon=":material/image:")  # fmt: skip
+    right.download_button(t("ocr.download_boxes_json"), report_json(data), f"ocr_boxes_{result.stamp}.json",
+                          "application/json", key="ocr_boxes_json", icon=":material/data_object:")  # fmt: skip
+    return annotated
+
+
+def _searchable_pdf(result: OcrResult, media: NormalizedImage) -> None:
+    if result.engine != TESSERACT or result.no_text:
+        return
+    if st.button(t("ocr.make_pdf"), key="ocr_make_pdf", icon=":material/picture_as_pdf:", help=t("ocr.pdf_help")):
+        with st.spinner(t("ocr.making_pdf")):
+            pdf = searchable_pdf_page(media.image, languages_for(result.language_hint))
+        st.session_state["ocr_pdf"] = (media.digest, result.stamp, pdf)
+    made = st.session_state.get("ocr_pdf")
+    if isinstance(made, tuple) and made[0] == media.digest:
+        st.download_button(t("ocr.download_pdf"), made[2], f"ocr_{made[1]}.pdf", "application/pdf",
+                           key="ocr_pdf_download", icon=":material/download:")  # fmt: skip
+
+
 def render(chosen: ModelClient, media: NormalizedImage) -> None:
     max_new_tokens, max_tiles = _settings()
     preview, work = st.columns([2, 3], gap="large")
-    with preview:
-        st.image(media.image, caption=media.name, width="stretch")
+    annotated = None
     with work:
+        engine = _engine_choice(chosen)
         hint = _language_hint()
-        if st.button(t("ocr.run"), type="primary", key="ocr_run", icon=":material/document_scanner:"):
-            _run(chosen, media, hint, max_new_tokens, max_tiles)
+        ready = engine != TESSERACT or _tesseract_ready(hint)
+        if st.button(
+            t("ocr.run"), type="primary", key="ocr_run", icon=":material/document_scanner:", disabled=not ready
+        ):
+            client = model.tesseract_client() if engine == TESSERACT else chosen
+            _run(client, media, hint, max_new_tokens, max_tiles, engine)
         result = st.session_state.get(_RESULT_KEY)
         if isinstance(result, OcrResult) and result.media_digest == media.digest:
+            annotated = _boxes(result, media)
             _show(result)
+            _searchable_pdf(result, media)
+    with preview:
+        st.image(annotated or media.image, caption=media.name, width="stretch")

@@ -1,0 +1,74 @@
+"""The OCR page with Tesseract (AppTest): real text through the real binary, boxes, searchable PDF."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pypdfium2 as pdfium
+
+from core.lab.metrics import cer
+from tests.app.conftest import upload_and_open
+from tests.text_pages import MIXED_LINES, render_lines
+
+
+def _page_png() -> bytes:
+    buffer = io.BytesIO()
+    render_lines().save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _tesseract_ocr():
+    at = upload_and_open(("invoice.png", _page_png(), "image/png"), "pages/2_OCR.py")
+    radio = at.radio(key="ocr_engine_en")
+    radio.set_value(radio.options[1]).run()  # "Tesseract (Russian + English)"
+    assert not at.exception and not at.warning  # installed, so no install message
+    at.button(key="ocr_run").click().run()
+    assert not at.exception
+    return at
+
+
+def test_tesseract_reads_the_page_and_the_text_download_holds_it(app_env):
+    at = _tesseract_ocr()
+    result = at.session_state["ocr_result"]
+    assert result.engine == "tesseract" and result.error is None
+    edited = at.text_area(key=result.editor_key).value  # what the .txt download button sends
+    assert cer("\n".join(MIXED_LINES), edited) <= 0.02
+
+
+def test_text_boxes_drawn_and_their_json_has_the_lines_inside_the_image(app_env):
+    from core.engines.tesseract import languages_for
+    from core.ocr import text_boxes_report
+
+    at = _tesseract_ocr()
+    at.toggle(key="ocr_show_boxes").set_value(True).run()
+    assert not at.exception
+    result = at.session_state["ocr_result"]
+    languages = languages_for(result.language_hint)
+    report = text_boxes_report(result.page, image_name="invoice.png", languages=languages, elapsed_s=0)
+    data = json.loads(json.dumps(report, ensure_ascii=False))  # what the JSON download holds
+    assert len(data["lines"]) == len(MIXED_LINES)
+    for line in data["lines"]:
+        x1, y1, x2, y2 = line["box"]
+        assert 0 <= x1 < x2 <= 1200 and 0 <= y1 < y2 <= 420 and 0 <= line["confidence"] <= 100
+    at.radio(key="ocr_box_level_en").set_value("words").run()
+    assert not at.exception
+
+
+def test_searchable_pdf_has_the_words_in_its_text_layer(app_env):
+    at = _tesseract_ocr()
+    at.button(key="ocr_make_pdf").click().run()
+    assert not at.exception
+    digest, stamp, pdf = at.session_state["ocr_pdf"]
+    document = pdfium.PdfDocument(pdf)
+    assert len(document) == 1
+    text = document[0].get_textpage().get_text_range()
+    for word in ("Invoice", "Счёт", "12,345.67"):
+        assert word in text, (word, text)
+
+
+def test_the_engine_choice_is_remembered_for_the_session(app_env):
+    at = _tesseract_ocr()
+    at.switch_page("pages/1_Chat.py").run()
+    at.switch_page("pages/2_OCR.py").run()
+    assert at.radio(key="ocr_engine_en").value.startswith("Tesseract")
