@@ -207,8 +207,8 @@ def render(chosen: ModelClient, media: NormalizedImage) -> None:
             _run(client, media, hint, max_new_tokens, max_tiles, engine)
         result = st.session_state.get(_RESULT_KEY)
         if isinstance(result, OcrResult) and result.media_digest == media.digest:
-            annotated = _boxes(result, media)
             _show(result)
+            annotated = _boxes(result, media)
             _searchable_pdf(result, media)
     with preview:
         st.image(annotated or media.image, caption=media.name, width="stretch")
