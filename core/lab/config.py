@@ -12,6 +12,7 @@ from core.media import InvalidInput
 from core.user_text import MAX_QUESTION_CHARS, clean_text
 
 TASKS = ("ocr", "extract", "vqa")
+ENGINES = ("model", "tesseract")
 STATUSES = ("chosen", "rejected", "needs_more_data")
 DEFAULT_FIELDS = ("seller", "number", "date", "total")
 
@@ -117,12 +118,25 @@ def parse_models(data: object) -> list[LabModel]:
         quantization = raw.get("quantization")
         if quantization is not None and quantization not in ("int8", "none"):
             raise ConfigError(entry, "quantization", "must be int8 or none (leave it out to follow MODEL_QUANT)")
+        prompt = _typed_text(entry, "prompt", text) if (text := _text(entry, raw, "prompt", False)) else None
+        engine = raw.get("engine", "model")
+        if engine not in ENGINES:
+            raise ConfigError(entry, "engine", f"must be one of {', '.join(ENGINES)}")
+        if engine == "tesseract":  # the classical baseline: OCR only, its languages as its "prompt"
+            if task != "ocr":
+                raise ConfigError(entry, "task", "Tesseract reads text: its task must be ocr")
+            languages = raw.get("languages", "rus+eng")
+            if not isinstance(languages, str) or not all(part.isalpha() for part in languages.split("+")):
+                raise ConfigError(entry, "languages", "Tesseract's language codes joined by '+', e.g. rus+eng")
+            model_id, prompt = "tesseract", languages
+        else:
+            model_id = _text(entry, raw, "model_id", required=True) or ""
         models.append(
             LabModel(
                 name=name,
-                model_id=_text(entry, raw, "model_id", required=True) or "",
+                model_id=model_id,
                 task=task,
-                prompt=_typed_text(entry, "prompt", prompt) if (prompt := _text(entry, raw, "prompt", False)) else None,
+                prompt=prompt,
                 questions=questions,
                 fields=fields,
                 generation=_generation(entry, raw),

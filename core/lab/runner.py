@@ -175,7 +175,12 @@ def run_item(
             text, stats = _generate(client, request, stop, on_wait)
             record["prompt"] = prompt
             record["raw_response"] = text
-            record["parsed"] = clean_ocr_output(text, prompt).text if model.task == "ocr" else parse_extraction(text)
+            if model.task != "ocr":
+                record["parsed"] = parse_extraction(text)
+            elif client.card.family == "tesseract":  # a program's text: nothing to strip
+                record["parsed"] = text.strip()
+            else:
+                record["parsed"] = clean_ocr_output(text, prompt).text
             record["prompt_tokens"] = stats.prompt_tokens
             record["new_tokens"] = stats.new_tokens
     except Cancelled:

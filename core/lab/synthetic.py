@@ -4,8 +4,8 @@
 
 Writes ``invoice_NN.png`` (odd numbers) or a two-page ``invoice_NN.pdf`` (even numbers) into
 ``--out`` and the answers into ``--out/references``: ``invoice_NN.json`` (fields) and
-``invoice_NN.txt`` (the text printed on the first page). Sellers and items alternate between Latin
-and Cyrillic.
+``invoice_NN.txt`` (the text printed on the first page). Russian and English invoices alternate
+(``--language both``), or all are in one language (``ru``, ``en``).
 """
 
 from __future__ import annotations
@@ -41,9 +41,12 @@ class Invoice:
         return {"seller": self.seller, "number": self.number, "date": self.date, "total": self.total}
 
 
-def make_invoice(index: int) -> Invoice:
+LANGUAGES = ("both", "ru", "en")  # both: Russian and English invoices alternate
+
+
+def make_invoice(index: int, language: str = "both") -> Invoice:
     rng = random.Random(index)
-    cyrillic = index % 2 == 0
+    cyrillic = index % 2 == 0 if language == "both" else language == "ru"
     items = []
     total = 0.0
     for name in rng.sample(_ITEMS[cyrillic], 3):
@@ -94,13 +97,13 @@ def render_page(lines: list[str]) -> Image.Image:
     return page
 
 
-def write_dataset(out_dir: Path, count: int) -> list[Path]:
+def write_dataset(out_dir: Path, count: int, language: str = "both") -> list[Path]:
     out_dir = Path(out_dir)
     references = out_dir / "references"
     references.mkdir(parents=True, exist_ok=True)
     written = []
     for index in range(1, count + 1):
-        invoice = make_invoice(index)
+        invoice = make_invoice(index, language)
         stem = f"invoice_{index:02d}"
         lines = invoice_lines(invoice)
         first = render_page(lines)
@@ -123,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write synthetic invoices with reference answers.")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--count", type=int, default=6)
+    parser.add_argument("--language", choices=LANGUAGES, default="both", help="Russian, English or both, alternating")
     args = parser.parse_args(argv)
-    paths = write_dataset(args.out, args.count)
+    paths = write_dataset(args.out, args.count, args.language)
     print(f"{len(paths)} invoices written to {args.out}, references in {args.out / 'references'}")
     return 0
 
