@@ -10,8 +10,16 @@ import streamlit as st
 from PIL import Image
 
 from core.annotate import annotate, png_bytes, report_json
+from core.documents import render_page
 from core.engines.registry import family_of
-from core.engines.tesseract import OcrPage, TesseractMissing, check_installed, languages_for, searchable_pdf_page
+from core.engines.tesseract import (
+    OcrPage,
+    TesseractMissing,
+    check_installed,
+    languages_for,
+    searchable_pdf,
+    searchable_pdf_page,
+)
 from core.engines.tiling import TILE_BUDGETS
 from core.engines.types import GenerationStats
 from core.media import NormalizedImage
@@ -28,6 +36,7 @@ from core.serving import ModelClient
 from ui import model
 from ui.generation import CURSOR, Outcome, stream_into
 from ui.i18n import language, t
+from ui.upload import current_document
 
 _RESULT_KEY = "ocr_result"
 
@@ -180,11 +189,32 @@ def _boxes(result: OcrResult, media: NormalizedImage) -> Image.Image | None:
 
 
 def _searchable_pdf(result: OcrResult, media: NormalizedImage) -> None:
+    """This page as a searchable PDF; for a PDF upload of several pages, also all of them in one file."""
     if result.engine != TESSERACT or result.no_text:
         return
-    if st.button(t("ocr.make_pdf"), key="ocr_make_pdf", icon=":material/picture_as_pdf:", help=t("ocr.pdf_help")):
+    languages = languages_for(result.language_hint)
+    document = current_document()
+    whole = document is not None and document.page_count > 1 and media.digest.startswith(document.digest)
+    left, right = st.columns(2)
+    if left.button(t("ocr.make_pdf"), key="ocr_make_pdf", icon=":material/picture_as_pdf:", help=t("ocr.pdf_help")):
         with st.spinner(t("ocr.making_pdf")):
-            pdf = searchable_pdf_page(media.image, languages_for(result.language_hint))
+            pdf = searchable_pdf_page(media.image, languages)
+        st.session_state["ocr_pdf"] = (media.digest, result.stamp, pdf)
+    if (
+        whole
+        and document is not None
+        and right.button(
+            t("ocr.make_pdf_all", pages=document.page_count), key="ocr_make_pdf_all", icon=":material/library_books:"
+        )
+    ):
+        bar = st.progress(0.0, text=t("ocr.pdf_progress", done=0, total=document.page_count))
+
+        def advance(done: int) -> None:
+            bar.progress(done / document.page_count, text=t("ocr.pdf_progress", done=done, total=document.page_count))
+
+        pictures = (render_page(document, index).image for index in range(document.page_count))
+        pdf = searchable_pdf(pictures, languages, on_page=advance)
+        bar.empty()
         st.session_state["ocr_pdf"] = (media.digest, result.stamp, pdf)
     made = st.session_state.get("ocr_pdf")
     if isinstance(made, tuple) and made[0] == media.digest:

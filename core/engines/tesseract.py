@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,3 +247,21 @@ class TesseractStream:
             self._stop.set()
         self._thread.join()
         self.stats.seconds_total = time.perf_counter() - self._started
+
+
+def searchable_pdf(
+    pages: Iterable[Image.Image], languages: str = "rus+eng", on_page: Callable[[int], None] | None = None
+) -> bytes:
+    """One searchable PDF of several pictures, in order; ``on_page(n)`` after each page is done."""
+    import io
+
+    import pypdfium2 as pdfium
+
+    merged = pdfium.PdfDocument.new()
+    for number, image in enumerate(pages, start=1):
+        merged.import_pages(pdfium.PdfDocument(searchable_pdf_page(image, languages)))
+        if on_page is not None:
+            on_page(number)
+    buffer = io.BytesIO()
+    merged.save(buffer)
+    return buffer.getvalue()

@@ -72,3 +72,23 @@ def test_the_engine_choice_is_remembered_for_the_session(app_env):
     at.switch_page("pages/1_Chat.py").run()
     at.switch_page("pages/2_OCR.py").run()
     assert at.radio(key="ocr_engine_en").value.startswith("Tesseract")
+
+
+def test_all_pages_of_a_pdf_in_one_searchable_pdf(app_env):
+    pages = [render_lines([f"Page {number} of the contract", f"Страница {number} договора"], size=(900, 300))
+             for number in (1, 2, 3)]  # fmt: skip
+    buffer = io.BytesIO()
+    pages[0].save(buffer, "PDF", resolution=100.0, save_all=True, append_images=pages[1:])
+    at = upload_and_open(("contract.pdf", buffer.getvalue(), "application/pdf"), "pages/2_OCR.py")
+    radio = at.radio(key="ocr_engine_en")
+    radio.set_value(radio.options[1]).run()
+    at.button(key="ocr_run").click().run()
+    assert not at.exception
+    at.button(key="ocr_make_pdf_all").click().run()
+    assert not at.exception
+    _, _, pdf = at.session_state["ocr_pdf"]
+    document = pdfium.PdfDocument(pdf)
+    assert len(document) == 3
+    for number in (1, 2, 3):
+        text = document[number - 1].get_textpage().get_text_range()
+        assert "contract" in text and f"Страница {number}" in text  # each page in its place
