@@ -144,6 +144,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Страница как изображение с невидимым текстом поверх: в PDF работают поиск и копирование.",
         "en": "The page as a picture with invisible text over it: search and copy work in the PDF.",
     },
+    "region.read_text": {"ru": "Прочитать текст в рамке (Tesseract)", "en": "Read the text in this box (Tesseract)"},
     "ocr.make_pdf_all": {"ru": "PDF всех страниц ({pages})", "en": "A PDF of all {pages} pages"},
     "ocr.pdf_progress": {"ru": "Страница {done} из {total}…", "en": "Page {done} of {total}…"},
     "ocr.making_pdf": {"ru": "Собираем PDF…", "en": "Making the PDF…"},

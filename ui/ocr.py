@@ -102,6 +102,17 @@ def _engine_choice(chosen: ModelClient) -> str:
     return engine
 
 
+def tesseract_chosen() -> bool:
+    """Whether this session picked Tesseract on the OCR page (the Region page then offers to read a box)."""
+    return st.session_state.get(_ENGINE_KEY) == TESSERACT
+
+
+def chosen_hint() -> str:
+    """The language hint last used for OCR in this session (both languages until then)."""
+    result = st.session_state.get(_RESULT_KEY)
+    return result.language_hint if isinstance(result, OcrResult) else "auto"
+
+
 def _tesseract_ready(hint: str) -> bool:
     try:
         check_installed(languages_for(hint))

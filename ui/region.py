@@ -11,10 +11,12 @@ from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
 from core.boxes import Box, CanvasFit, box_to_canvas_rect, canvas_rect_to_box, parse_box
+from core.families import FAMILIES
 from core.media import InvalidInput, NormalizedImage
+from core.ocr import ocr_request
 from core.serving import ModelClient
 from core.tasks import ChatHistory, RegionPlan, plan_region
-from ui import chat
+from ui import chat, model, ocr
 from ui.i18n import input_error, language, t
 
 CANVAS_MAX_WIDTH = 500  # fits the left column of a wide page on a 1280 px screen
@@ -25,6 +27,7 @@ _GENERATION_KEY = "region_canvas_generation"
 _INITIAL_KEY = "region_canvas_initial"
 _SEEN_KEY = "region_canvas_seen"
 _COORDS_KEY = "region_coords"
+_TEXT_KEY = "region_text"
 _ERROR_KEY = "region_error"
 _CONVERSATION_KEY = "region_conversation"
 
@@ -160,6 +163,28 @@ def _start_conversation(chosen: ModelClient, media: NormalizedImage, box: Box) -
     return conversation
 
 
+def _read_text(media: NormalizedImage, box: Box) -> None:
+    """With Tesseract chosen on the OCR page: read the text inside the box, through the serving core."""
+    if not ocr.tesseract_chosen():
+        return
+    if st.button(t("region.read_text"), key="region_read_text", icon=":material/document_scanner:"):
+        crop = media.image.crop(box.as_tuple())
+        request = ocr_request(FAMILIES["tesseract"], crop, ocr.chosen_hint(), 1, 1)
+        with st.spinner(t("ocr.running_tesseract")):
+            outcome = model.tesseract_client().generate(request)
+        error = model.error_text(outcome.error) if outcome.error is not None else None
+        st.session_state[_TEXT_KEY] = (media.digest, box, outcome.text.strip(), error)
+    read = st.session_state.get(_TEXT_KEY)
+    if isinstance(read, tuple) and read[:2] == (media.digest, box):
+        text, error = read[2], read[3]
+        if error:
+            st.error(error)
+        elif text:
+            st.code(text, language=None, wrap_lines=True)
+        else:
+            st.info(t("ocr.no_text"))
+
+
 def render(chosen: ModelClient, media: NormalizedImage) -> None:
     opts = chat.options(chosen, prefix="region")
     display = display_for(media)
@@ -189,6 +214,7 @@ def render(chosen: ModelClient, media: NormalizedImage) -> None:
             st.info(t("region.no_box"))
             return
         st.markdown(t("region.current", box=box.as_text()))
+        _read_text(media, box)
         conversation = _conversation(media, box)
         describe = st.button(t("region.describe"), type="primary", key="region_describe", icon=":material/search:")
         if describe:

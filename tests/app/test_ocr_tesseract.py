@@ -92,3 +92,20 @@ def test_all_pages_of_a_pdf_in_one_searchable_pdf(app_env):
     for number in (1, 2, 3):
         text = document[number - 1].get_textpage().get_text_range()
         assert "contract" in text and f"Страница {number}" in text  # each page in its place
+
+
+def test_region_reads_the_text_in_a_box_when_tesseract_is_chosen(app_env):
+    at = _tesseract_ocr()
+    at.switch_page("pages/3_Region.py").run()
+    top = 30 + 3 * 70 - 10  # the fourth line: "Итого к оплате: 12 345,67 руб."
+    at.text_input(key="region_coords").set_value(f"20,{top},900,{top + 60}").run()
+    at.button(key="region_read_text").click().run()
+    assert not at.exception
+    _, _, text, error = at.session_state["region_text"]
+    assert error is None and cer(MIXED_LINES[3], text) <= 0.05
+
+
+def test_without_tesseract_chosen_the_region_page_does_not_offer_it(app_env):
+    at = upload_and_open(("invoice.png", _page_png(), "image/png"), "pages/3_Region.py")
+    at.text_input(key="region_coords").set_value("20,20,300,100").run()
+    assert "region_read_text" not in [button.key for button in at.button]
