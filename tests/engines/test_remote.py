@@ -195,6 +195,8 @@ def test_detection_through_the_server_parses_boxes_like_a_local_run(server, tiny
 
 
 def test_requests_run_side_by_side_up_to_remote_parallel(server, tiny_models, tmp_path):
+    # Every answer takes 20 events x 0.05 s, whatever the random model would say: the overlap is certain.
+    server.script.answer = " ".join(["word"] * 20)
     server.script.seconds_per_event = 0.05
     core = ServingCore(remote_settings(server, tiny_models, tmp_path, remote_parallel=2))
     try:

@@ -26,7 +26,7 @@ def test_concurrent_pages_give_the_same_results_as_one_at_a_time(server, tiny_mo
     for variable, value in {"ENGINE": "openai", "OPENAI_BASE_URL": server.url, "OPENAI_MODEL": name,
                             "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}.items():  # fmt: skip
         monkeypatch.setenv(variable, value)
-    server.script.seconds_per_event = 0.01  # long enough for pages to overlap on the server
+    server.script.seconds_per_event = 0.05  # with the model's own time, pages sent together overlap on the server
 
     def lab(concurrency: int, out: str):
         code = main(["run", "--documents", str(documents), "--models-file", str(models), "--output-dir",
