@@ -442,6 +442,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "detect.placeholder": {"ru": "кошка, красная машина", "en": "cat, red car"},
     "detect.run": {"ru": "Найти", "en": "Detect"},
+    "lab.tesseract_ocr_only": {
+        "ru": "Tesseract только распознаёт текст: для него выберите задачу ocr.",
+        "en": "Tesseract only reads text: choose the ocr task for it.",
+    },
     "lab.too_many_questions": {
         "ru": "Слишком много вопросов: {count}. Можно не больше {limit}, по одному на строку.",
         "en": "Too many questions: {count}. At most {limit}, one per line.",

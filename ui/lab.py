@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.engines.types import SamplingParams
+from core.families.tesseract import TESSERACT_ID
 from core.lab.config import DEFAULT_FIELDS, TASKS, LabModel, typed_questions
 from core.lab.job import LabJob, stage_files
 from core.lab.report import report_markdown
@@ -51,7 +52,7 @@ def _form() -> None:
                                    type=["jpg", "jpeg", "png", "webp", "pdf"])  # fmt: skip
         references = st.file_uploader(t("lab.references"), accept_multiple_files=True, key="lab_references",
                                       type=["json", "txt"], help=t("lab.references_help"))  # fmt: skip
-    offered = model.offered_models(model.default_model_id())
+    offered = [*model.offered_models(model.default_model_id()), TESSERACT_ID]  # the classical OCR baseline
     labels = {model.describe(card): card.model_id for card in filter(None, map(model.card_for, offered))}
     chosen = st.multiselect(t("lab.models"), list(labels), key="lab_models")
     columns = st.columns(3)
@@ -70,6 +71,9 @@ def _form() -> None:
         return
     if (not uploads and server_folder is None) or not chosen or (task == "vqa" and not question_list):
         st.warning(t("lab.incomplete"))
+        return
+    if task != "ocr" and TESSERACT_ID in (labels[label] for label in chosen):
+        st.warning(t("lab.tesseract_ocr_only"))
         return
     workspace: Path | None = None
     if server_folder is not None:

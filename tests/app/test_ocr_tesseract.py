@@ -109,3 +109,40 @@ def test_without_tesseract_chosen_the_region_page_does_not_offer_it(app_env):
     at = upload_and_open(("invoice.png", _page_png(), "image/png"), "pages/3_Region.py")
     at.text_input(key="region_coords").set_value("20,20,300,100").run()
     assert "region_read_text" not in [button.key for button in at.button]
+
+
+def test_a_missing_language_pack_shows_the_install_command_and_blocks_the_run(app_env, monkeypatch):
+    from core.engines import tesseract
+
+    monkeypatch.setattr(tesseract, "installed_languages", lambda: {"eng", "osd"})  # as if rus were not installed
+    at = upload_and_open(("invoice.png", _page_png(), "image/png"), "pages/2_OCR.py")
+    radio = at.radio(key="ocr_engine_en")
+    radio.set_value(radio.options[1]).run()
+    assert not at.exception
+    assert any("missing: tesseract-ocr-rus" in warning.value for warning in at.warning)
+    assert any(code.value == "sudo apt-get install tesseract-ocr-rus" for code in at.code)
+    assert at.button(key="ocr_run").disabled
+
+
+def test_the_lab_page_offers_tesseract_as_an_ocr_baseline(app_env, tmp_path):
+    from core.lab.synthetic import write_dataset
+    from tests.app.conftest import open_page
+
+    write_dataset(tmp_path / "docs", 4)  # Russian and English invoices
+    app_env.setenv("LAB_DOCUMENTS_DIR", str(tmp_path / "docs"))
+    at = open_page("Home.py").run()
+    at.switch_page("pages/5_Lab.py").run()
+    at.radio(key="lab_source_en").set_value(f"Server folder: {tmp_path / 'docs'}").run()
+    tesseract_label = next(o for o in at.multiselect(key="lab_models").options if o.startswith("Tesseract"))
+    at.multiselect(key="lab_models").set_value([tesseract_label])
+    at.selectbox(key="lab_task").set_value("extract")
+    at.button(key="lab_start").click().run()
+    assert any("choose the ocr task" in warning.value for warning in at.warning)
+    at.selectbox(key="lab_task").set_value("ocr")
+    at.button(key="lab_start").click().run()
+    job = at.session_state["lab_job"]
+    assert job.finished.wait(120)
+    at.run()
+    assert not at.exception and job.error is None
+    (row,) = job.report["models"]
+    assert row["results"] == 4 and row["cer"] < 0.05  # read by the real engine, against references/*.txt
