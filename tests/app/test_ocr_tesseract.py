@@ -146,3 +146,19 @@ def test_the_lab_page_offers_tesseract_as_an_ocr_baseline(app_env, tmp_path):
     assert not at.exception and job.error is None
     (row,) = job.report["models"]
     assert row["results"] == 4 and row["cer"] < 0.05  # read by the real engine, against references/*.txt
+
+
+def test_tesseract_works_without_any_downloaded_model(app_env):
+    from tests.app.conftest import open_page
+
+    app_env.setenv("MODEL_ID", "HuggingFaceTB/SmolVLM2-256M-Video-Instruct")  # not in this machine's cache
+    at = open_page("Home.py").run()
+    at.file_uploader[0].set_value(("scan.png", _page_png(), "image/png")).run()
+    assert any("was not found in the cache" in error.value for error in at.error)  # Home says so
+    at.switch_page("pages/2_OCR.py").run()
+    radio = at.radio(key="ocr_engine_en")
+    radio.set_value(radio.options[1]).run()
+    at.button(key="ocr_run").click().run()
+    assert not at.exception
+    result = at.session_state["ocr_result"]
+    assert result.error is None and cer("\n".join(MIXED_LINES), result.text) <= 0.02
