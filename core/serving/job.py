@@ -219,6 +219,9 @@ class Job:
                     continue
                 if model.state is LoadState.READY and serving.queue.is_next(self.ticket):
                     serving.queue.start(self.ticket)
+                    # The next in line may start too when its lane runs several at once (MAX_PARALLEL,
+                    # REMOTE_PARALLEL): wake it now rather than when this one ends.
+                    serving.condition.notify_all()
                     return serving.pool.begin_use(self.model_id)
                 self._publish(self._waiting_status(model))
                 serving.condition.wait()

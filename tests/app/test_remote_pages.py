@@ -43,5 +43,6 @@ def test_every_page_works_on_a_served_model(app_env, server, tiny_models):  # no
 
     at.switch_page("pages/5_Lab.py").run()
     assert not at.exception
-    assert len(at.multiselect(key="lab_models").options) == 2  # what the server serves
+    options = at.multiselect(key="lab_models").options
+    assert len(options) == 3 and options[2].startswith("Tesseract")  # what the server serves, and the baseline
     assert server.log.requests == 4  # chat, OCR, region, detection: all went to the server

@@ -8,6 +8,7 @@ import time
 import pytest
 from PIL import Image
 
+from core.engines.registry import create_engine
 from core.engines.types import (
     ChatMessage,
     GenerationFailed,
@@ -199,3 +200,36 @@ def test_cancel_owner_ends_everything_a_session_had(held):
     assert queued.wait(1)
     gate.release()
     assert running.wait(5) and running.outcome().stopped
+
+
+@pytest.mark.parametrize("attempt", range(4))  # which waiter takes the lock first varies: try a few times
+def test_max_parallel_two_runs_two_at_once_even_when_both_waited_for_the_load(make_core, tiny_trio, tmp_path, attempt):
+    """Both requests queue while the model loads; once it is ready the second must start beside the first.
+
+    Before the fix, when the second waiter took the lock first it went back to sleep, and the first
+    starting woke nobody: the second waited for the first to end.
+    """
+    gates: list[Gate] = []
+
+    def held_after_load(model_id, settings):
+        engine = create_engine(model_id, settings)
+        real_load = engine.load
+
+        def load(on_progress=None):
+            time.sleep(0.3)  # both requests are in line before the model is ready
+            real_load(on_progress)
+            gates.append(Gate(engine))  # every forward pass waits: a started request stays running
+
+        engine.load = load
+        return engine
+
+    core = make_core(settings=cpu_settings(tmp_path, max_parallel=2), factory=held_after_load)
+    model_id = tiny_trio[0]
+    first = core.client(model_id, "a").submit(ask(max_new_tokens=2))
+    second = core.client(model_id, "b").submit(ask(max_new_tokens=2))
+    try:
+        wait_for(lambda: core.queue.running == 2, timeout=10, what="both requests running at once")
+    finally:
+        for gate in gates:
+            gate.release()
+    assert first.wait(30) and second.wait(30)
