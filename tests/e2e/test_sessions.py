@@ -26,9 +26,13 @@ def _ready_to_chat(tab, server_url, tmp_path, name, colour):
     upload(tab, server_url, picture, "320×240 px")
 
 
-def test_two_people_with_their_own_models_and_a_fair_line(browser, page, server_url, tmp_path):
-    """Ann keeps the default model; Bob picks another. Bob asks while Ann's answer runs: he sees his place."""
+def test_two_people_with_their_own_models_and_a_fair_line(browser, page, slow_server_url, tmp_path):
+    """Ann keeps the default model; Bob picks another. Bob asks while Ann's answer runs: he sees his place.
+
+    On the slow server (20 tokens a second) Ann's detailed answer is still going when she presses Stop.
+    """
     bob_context, bob = _person(browser)
+    server_url = slow_server_url
     try:
         _ready_to_chat(page, server_url, tmp_path, "ann", "purple")
         _ready_to_chat(bob, server_url, tmp_path, "bob", "teal")
@@ -49,12 +53,12 @@ def test_two_people_with_their_own_models_and_a_fair_line(browser, page, server_
         assert bob.locator(ANSWERS).nth(1).get_by_text("tokens").count() == 0
 
         page.get_by_role("button", name="Stop").click()  # Ann is done reading: Bob's answer starts
-        bob.locator(ANSWERS).nth(1).get_by_text("tokens").wait_for(timeout=60_000)
         page.get_by_text("stopped").wait_for()
+        bob.locator(ANSWERS).nth(1).get_by_text("tokens").wait_for(timeout=150_000)
 
         ask(page, "And now a short one?")  # each still has their own model
-        page.locator(ANSWERS).nth(3).get_by_text("tokens").wait_for(timeout=120_000)
-        sidebar_line(page, r"^tiny-smolvlm · device cpu · float32 · loaded").wait_for()
+        page.locator(ANSWERS).nth(3).get_by_text("▌").wait_for(timeout=150_000)  # her turn came after Bob's
+        sidebar_line(page, r"^tiny-smolvlm · device cpu · float32").wait_for()  # still her model, answering
         sidebar_line(bob, r"^qwen2_5_vl · device cpu · float32 · loaded").wait_for()
         assert page.locator('[data-testid="stException"]').count() == 0
         assert bob.locator('[data-testid="stException"]').count() == 0
