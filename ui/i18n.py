@@ -147,7 +147,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "region.read_text": {"ru": "Прочитать текст в рамке (Tesseract)", "en": "Read the text in this box (Tesseract)"},
     "ocr.make_pdf_all": {"ru": "PDF всех страниц ({pages})", "en": "A PDF of all {pages} pages"},
     "ocr.pdf_progress": {"ru": "Страница {done} из {total}…", "en": "Page {done} of {total}…"},
-    "ocr.making_pdf": {"ru": "Собираем PDF…", "en": "Making the PDF…"},
     "ocr.download_pdf": {"ru": "Скачать PDF с текстовым слоем", "en": "Download the searchable PDF"},
     "tesseract.missing": {
         "ru": "Tesseract не установлен полностью (нет: {missing}). Установите командой:",

@@ -155,8 +155,9 @@ def describe(card: ModelCard) -> str:
 
 def card_for(model_id: str) -> ModelCard | None:
     """The card the picker shows; the serving core's own for a served model, which says "(server)"."""
+    current = settings()
     try:
-        if settings().engine == "openai" and model_id in settings().openai_models:
+        if current.engine == "openai" and model_id in current.openai_models:
             return serving().card(model_id)
         return find_card(model_id)
     except EngineError:

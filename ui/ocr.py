@@ -3,6 +3,7 @@ editable result, copy and download; with Tesseract also the text boxes and a sea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,7 +19,6 @@ from core.engines.tesseract import (
     check_installed,
     languages_for,
     searchable_pdf,
-    searchable_pdf_page,
 )
 from core.engines.tiling import TILE_BUDGETS
 from core.engines.types import GenerationStats
@@ -41,6 +41,7 @@ from ui.upload import current_document
 _RESULT_KEY = "ocr_result"
 
 
+_PDF_KEY = "ocr_pdf"
 _ENGINE_KEY = "ocr_engine_choice"  # a plain key: the choice outlives page switches
 MODEL, TESSERACT = "model", "tesseract"
 
@@ -205,29 +206,28 @@ def _searchable_pdf(result: OcrResult, media: NormalizedImage) -> None:
         return
     languages = languages_for(result.language_hint)
     document = current_document()
-    whole = document is not None and document.page_count > 1 and media.digest.startswith(document.digest)
+    pages = document.page_count if document is not None and media.digest.startswith(document.digest) else 1
     left, right = st.columns(2)
+    pictures: list[Image.Image] | Iterator[Image.Image] | None = None
     if left.button(t("ocr.make_pdf"), key="ocr_make_pdf", icon=":material/picture_as_pdf:", help=t("ocr.pdf_help")):
-        with st.spinner(t("ocr.making_pdf")):
-            pdf = searchable_pdf_page(media.image, languages)
-        st.session_state["ocr_pdf"] = (media.digest, result.stamp, pdf)
+        pictures = [media.image]
     if (
-        whole
-        and document is not None
-        and right.button(
-            t("ocr.make_pdf_all", pages=document.page_count), key="ocr_make_pdf_all", icon=":material/library_books:"
-        )
+        document is not None
+        and pages > 1
+        and right.button(t("ocr.make_pdf_all", pages=pages), key="ocr_make_pdf_all", icon=":material/library_books:")
     ):
-        bar = st.progress(0.0, text=t("ocr.pdf_progress", done=0, total=document.page_count))
+        pictures = (render_page(document, index).image for index in range(pages))
+    if pictures is not None:
+        total = 1 if isinstance(pictures, list) else pages
+        bar = st.progress(0.0, text=t("ocr.pdf_progress", done=0, total=total))
 
         def advance(done: int) -> None:
-            bar.progress(done / document.page_count, text=t("ocr.pdf_progress", done=done, total=document.page_count))
+            bar.progress(done / total, text=t("ocr.pdf_progress", done=done, total=total))
 
-        pictures = (render_page(document, index).image for index in range(document.page_count))
         pdf = searchable_pdf(pictures, languages, on_page=advance)
         bar.empty()
-        st.session_state["ocr_pdf"] = (media.digest, result.stamp, pdf)
-    made = st.session_state.get("ocr_pdf")
+        st.session_state[_PDF_KEY] = (media.digest, result.stamp, pdf)
+    made = st.session_state.get(_PDF_KEY)
     if isinstance(made, tuple) and made[0] == media.digest:
         st.download_button(t("ocr.download_pdf"), made[2], f"ocr_{made[1]}.pdf", "application/pdf",
                            key="ocr_pdf_download", icon=":material/download:")  # fmt: skip
