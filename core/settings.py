@@ -23,6 +23,7 @@ _YES = ("yes", "true", "1", "on")
 _NO = ("no", "false", "0", "off")
 
 MAX_NEW_TOKENS_LIMIT = 8192
+DEFAULT_DOCLING_MODEL = "ibm-granite/granite-docling-258M"
 DEFAULT_GPU_MODEL = "HuggingFaceTB/SmolVLM2-2.2B-Instruct"
 DEFAULT_CPU_MODEL = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
 
@@ -78,6 +79,8 @@ class Settings:
     remote_parallel: int = 8  # requests in flight per remote model: the server batches them
     remote_timeout_s: float = 300.0  # one request, from sending to the last token
     model_max_memory: str | None = None  # accelerate's per-device budget, e.g. "0:20GiB,1:20GiB,cpu:64GiB"
+    docling_model: str = DEFAULT_DOCLING_MODEL  # converts pages to Markdown (OCR page, structured output)
+    convert_max_new_tokens: int = 4096  # DocTags tokens per page: a dense page takes a few thousand
 
     @property
     def upload_ceiling_mb(self) -> int:
@@ -217,6 +220,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
     hf_home = _lookup(values, "HF_HOME", "HF_CACHE_DIR")
     token = _lookup(values, "HF_TOKEN")
     lab_dir = _lookup(values, "LAB_DOCUMENTS_DIR")
+    docling = _lookup(values, "DOCLING_MODEL")
 
     return Settings(
         model_id=model_id[1] if model_id else None,
@@ -244,6 +248,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         prefix_cache_mb=_int(values, ("PREFIX_CACHE_MB",), 512, 0, 1_000_000),
         log_level=_choice(values, ("LOG_LEVEL",), LOG_LEVELS, "info"),
         log_format=_choice(values, ("LOG_FORMAT",), LOG_FORMATS, "text"),
+        docling_model=docling[1] if docling else DEFAULT_DOCLING_MODEL,
+        convert_max_new_tokens=_int(values, ("CONVERT_MAX_NEW_TOKENS",), 4096, 16, MAX_NEW_TOKENS_LIMIT),
         **_remote(values),
     )
 

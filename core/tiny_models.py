@@ -380,11 +380,83 @@ def build_tiny_florence2(out_dir: Path, seed: int = 0) -> Path:
     return _save(out_dir, processor, model, "florence2")
 
 
+# Granite-Docling's processor settings (preprocessor_config.json / processor_config.json of
+# ibm-granite/granite-docling-258M): 512 px tiles of 16 px patches, pixel-shuffled by 4 into 64 tokens,
+# pages up to 2048 px. Only the networks behind them are tiny.
+DOCLING_TILE, DOCLING_PATCH, DOCLING_SCALE, DOCLING_LONGEST_EDGE = 512, 16, 4, 2048
+DOCLING_IMAGE_SEQ_LEN = (DOCLING_TILE // DOCLING_PATCH) ** 2 // DOCLING_SCALE**2
+_GRANITE_ROLES = ["<|end_of_text|>", "<|start_of_role|>", "<|end_of_role|>"]
+# Granite-style roles around the Idefics3 image placeholder, as the Granite-Docling checkpoint's template writes them.
+GRANITE_DOCLING_TEMPLATE = (
+    "{% for message in messages %}<|start_of_role|>{{ message['role'] }}<|end_of_role|>"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}"
+    "<|end_of_text|>\n{% endfor %}{% if add_generation_prompt %}<|start_of_role|>assistant<|end_of_role|>{% endif %}"
+)
+
+
+def build_tiny_docling(out_dir: Path, seed: int = 0) -> Path:
+    """Granite-Docling: Idefics3 classes, the real processor settings and every DocTags token in the vocabulary."""
+    import torch
+    from docling_core.types.doc.tokens import DocumentToken
+    from transformers import (
+        GenerationConfig,
+        Idefics3Config,
+        Idefics3ForConditionalGeneration,
+        Idefics3ImageProcessor,
+        Idefics3Processor,
+        PreTrainedTokenizerFast,
+    )
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    image_tokens = SMOLVLM_SPECIAL_TOKENS[2:]  # <end_of_utterance>, <image>, <fake_token_around_image>, rows...
+    doctags = [token for token in dict.fromkeys(DocumentToken.get_special_tokens()) if token not in image_tokens]
+    special = [*_GRANITE_ROLES, *image_tokens, *doctags]
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_train_backend(special, vocab_size=len(special) + 400),
+        bos_token="<|start_of_role|>",
+        eos_token="<|end_of_text|>",
+        pad_token="<|end_of_text|>",
+    )
+    ids = _token_ids(tokenizer, ["<|end_of_text|>", "<|start_of_role|>", "<image>"])
+    processor = Idefics3Processor(
+        image_processor=Idefics3ImageProcessor(
+            size={"longest_edge": DOCLING_LONGEST_EDGE},
+            max_image_size={"longest_edge": DOCLING_TILE},
+            do_image_splitting=True,
+        ),
+        tokenizer=tokenizer,
+        image_seq_len=DOCLING_IMAGE_SEQ_LEN,
+        chat_template=GRANITE_DOCLING_TEMPLATE,
+    )
+    config = Idefics3Config(  # type: ignore[call-arg]  # pad_token_id is taken through **kwargs
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "image_size": DOCLING_TILE, "patch_size": DOCLING_PATCH},
+        text_config={"model_type": "llama", "vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128,
+                     "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+                     "max_position_embeddings": 8192, "pad_token_id": ids["<|end_of_text|>"],
+                     "eos_token_id": ids["<|end_of_text|>"], "bos_token_id": ids["<|start_of_role|>"]},
+        scale_factor=DOCLING_SCALE,
+        image_token_id=ids["<image>"],
+        pad_token_id=ids["<|end_of_text|>"],
+        tie_word_embeddings=False,
+    )  # fmt: skip
+    model = Idefics3ForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(
+        eos_token_id=ids["<|end_of_text|>"], pad_token_id=ids["<|end_of_text|>"], bos_token_id=ids["<|start_of_role|>"]
+    )
+    return _save(out_dir, processor, model, "docling")
+
+
 BUILDERS = {
     "smolvlm": build_tiny_smolvlm,
     "qwen2_5_vl": build_tiny_qwen2_5_vl,
     "internvl": build_tiny_internvl,
     "florence2": build_tiny_florence2,
+    "docling": build_tiny_docling,
 }
 
 

@@ -1,8 +1,7 @@
-"""OCR: all readable text of the uploaded image or PDF page, editable and downloadable."""
+"""OCR: all readable text of the uploaded image or PDF page, or the page as a Markdown document."""
 
-from core.engines.types import Capability
-from ui import layout, model, ocr
+from ui import layout, ocr
 
 with layout.page("ocr.title"):
     media = layout.require_image("ocr.need_media")
-    ocr.render(model.require(Capability.OCR), media)
+    ocr.render(media)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from core.tiny_models import BUILDERS, build_tiny_smolvlm
+from core.tiny_models import BUILDERS, build_tiny_docling, build_tiny_smolvlm
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,10 +19,16 @@ def tiny_smolvlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory, tiny_smolvlm: Path) -> dict[str, Path]:
+def tiny_docling(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Granite-Docling; "docling" in its folder name tells it from SmolVLM (both are idefics3)."""
+    return build_tiny_docling(tmp_path_factory.mktemp("models") / "tiny-docling")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory, tiny_smolvlm: Path, tiny_docling: Path) -> dict[str, Path]:
     """One tiny model per family (the grounding families are built on first use)."""
     root = tmp_path_factory.mktemp("families")
-    built = {"smolvlm": tiny_smolvlm}
+    built = {"smolvlm": tiny_smolvlm, "docling": tiny_docling}
     for family, build in BUILDERS.items():
         if family not in built:
             built[family] = build(root / family)

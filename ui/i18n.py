@@ -109,6 +109,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "ability.ocr": {"ru": "OCR", "en": "OCR"},
     "ability.region": {"ru": "описание области", "en": "region description"},
     "ability.grounding": {"ru": "поиск объектов", "en": "object grounding"},
+    "ability.convert": {"ru": "документ в Markdown", "en": "document to Markdown"},
     "model.loading": {"ru": "Загрузка модели {model}…", "en": "Loading model {model}…"},
     "load.processor": {"ru": "Загрузка процессора и токенизатора…", "en": "Loading the processor and tokenizer…"},
     "load.weights": {"ru": "Загрузка весов…", "en": "Loading the weights…"},
@@ -119,6 +120,67 @@ STRINGS: dict[str, dict[str, str]] = {
     "load.device": {"ru": "Перенос модели на устройство…", "en": "Moving the model to the device…"},
     "load.quantize": {"ru": "Перевод весов в int8…", "en": "Converting the weights to int8…"},
     "load.ready": {"ru": "Модель готова.", "en": "The model is ready."},
+    "ocr.output": {"ru": "Результат", "en": "Output"},
+    "ocr.output_plain": {"ru": "Простой текст", "en": "Plain text"},
+    "ocr.output_structured": {"ru": "Структура (Markdown)", "en": "Structured (Markdown)"},
+    "ocr.output_help": {
+        "ru": "Структура: модель документов (Granite-Docling, SmolDocling) сохраняет заголовки, списки, таблицы "
+        "и порядок чтения и рисует рамки элементов. Результат — Markdown, HTML и JSON.",
+        "en": "Structured: a document model (Granite-Docling, SmolDocling) keeps headings, lists, tables and reading "
+        "order, and draws the elements' boxes. You get Markdown, HTML and JSON.",
+    },
+    "convert.model": {"ru": "Модель документов", "en": "Document model"},
+    "convert.model_help": {
+        "ru": "Первая в списке — из настройки DOCLING_MODEL. Модель загружается при первом запуске.",
+        "en": "The first one is the DOCLING_MODEL setting. The model loads on the first run.",
+    },
+    "convert.max_new_tokens": {"ru": "Максимум токенов на страницу", "en": "Max tokens per page"},
+    "convert.max_new_tokens_help": {
+        "ru": "Плотной странице с таблицами нужно несколько тысяч токенов разметки; ответ, упёршийся в предел, "
+        "обрезается, но прочитанное сохраняется.",
+        "en": "A dense page with tables needs a few thousand markup tokens; an answer that hits the limit is cut, "
+        "and what was read is kept.",
+    },
+    "convert.run": {"ru": "Преобразовать страницу", "en": "Convert the page"},
+    "convert.run_all": {"ru": "Все страницы ({pages})", "en": "All {pages} pages"},
+    "convert.running": {
+        "ru": "Модель размечает страницу {page} из {total}…",
+        "en": "The model is marking up page {page} of {total}…",
+    },
+    "convert.progress": {"ru": "Готово страниц: {done} из {total}", "en": "Pages done: {done} of {total}"},
+    "convert.done": {
+        "ru": "Страниц: {pages} · {model} · {seconds} с · {tokens} токенов",
+        "en": "Pages: {pages} · {model} · {seconds} s · {tokens} tokens",
+    },
+    "convert.stopped": {
+        "ru": "Остановлено: готово страниц {done} из {total}. Ниже — то, что успели преобразовать.",
+        "en": "Stopped: {done} of {total} pages done. What was converted is below.",
+    },
+    "convert.cut_short": {
+        "ru": "Ответ упёрся в предел токенов на страницах: {pages}. Конец этих страниц может отсутствовать — "
+        "увеличьте предел в параметрах OCR.",
+        "en": "The answer hit the token limit on pages {pages}. Their ends may be missing: raise the limit in "
+        "the OCR settings.",
+    },
+    "convert.empty": {
+        "ru": "Модель не нашла на странице ни одного элемента.",
+        "en": "The model found no elements on the page.",
+    },
+    "convert.tab_rendered": {"ru": "Документ", "en": "Document"},
+    "convert.tab_source": {"ru": "Markdown-код", "en": "Markdown source"},
+    "convert.download_md": {"ru": "Скачать .md", "en": "Download .md"},
+    "convert.download_html": {"ru": "Скачать .html", "en": "Download .html"},
+    "convert.download_json": {"ru": "Скачать .json (Docling)", "en": "Download .json (Docling)"},
+    "convert.show_layout": {"ru": "Показать разметку страницы", "en": "Show layout"},
+    "convert.show_layout_help": {
+        "ru": "Рамки элементов (заголовок, текст, таблица, список, рисунок…) в пикселях исходного изображения.",
+        "en": "The elements' boxes (heading, text, table, list, picture…) in the original image's pixels.",
+    },
+    "convert.no_layout": {
+        "ru": "В ответе модели нет координат элементов этой страницы.",
+        "en": "The model's answer has no element positions for this page.",
+    },
+    "convert.download_layout": {"ru": "Скачать изображение с разметкой", "en": "Download the image with the layout"},
     "ocr.engine": {"ru": "Чем распознавать", "en": "Read the text with"},
     "ocr.engine_model": {"ru": "Модель ({model})", "en": "The model ({model})"},
     "ocr.engine_tesseract": {"ru": "Tesseract (русский + английский)", "en": "Tesseract (Russian + English)"},

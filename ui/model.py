@@ -237,11 +237,15 @@ def _title(model_id: str) -> str:
     return describe(card) if card is not None else model_id
 
 
-def tesseract_client() -> ModelClient:
-    """Tesseract through the same serving core and queue as the models, for this session."""
+def client_for(model_id: str) -> ModelClient:
+    """A model other than the session's own (Tesseract, a document converter) through the same core and queue."""
     core, owner = serving(), session_id()
     watch_session_end(st.session_state, core, owner)
-    return core.client("tesseract", owner)
+    return core.client(model_id, owner)
+
+
+def tesseract_client() -> ModelClient:
+    return client_for("tesseract")
 
 
 def offered_models(active: str) -> list[str]:

@@ -1,5 +1,6 @@
-"""The OCR page's widgets: engine (the session's model or Tesseract), language hint, run with live text,
-editable result, copy and download; with Tesseract also the text boxes and a searchable PDF."""
+"""The OCR page's widgets: plain text or a structured document (``ui.convert``); for plain text the engine
+(the session's model or Tesseract), language hint, run with live text, editable result, copy and download;
+with Tesseract also the text boxes and a searchable PDF."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from core.engines.tesseract import (
     searchable_pdf,
 )
 from core.engines.tiling import TILE_BUDGETS
-from core.engines.types import GenerationStats
+from core.engines.types import Capability, GenerationStats
 from core.media import NormalizedImage
 from core.ocr import (
     LANGUAGE_HINTS,
@@ -33,7 +34,7 @@ from core.ocr import (
     text_boxes_report,
 )
 from core.serving import ModelClient
-from ui import model
+from ui import convert, model
 from ui.generation import CURSOR, Outcome, stream_into
 from ui.i18n import language, t
 from ui.upload import current_document
@@ -42,8 +43,10 @@ _RESULT_KEY = "ocr_result"
 
 
 _PDF_KEY = "ocr_pdf"
-_ENGINE_KEY = "ocr_engine_choice"  # a plain key: the choice outlives page switches
+_ENGINE_KEY = "ocr_engine_choice"  # plain keys: the choices outlive page switches
+_OUTPUT_KEY = "ocr_output_choice"
 MODEL, TESSERACT = "model", "tesseract"
+PLAIN, STRUCTURED = "plain", "structured"
 
 
 @dataclass
@@ -233,7 +236,24 @@ def _searchable_pdf(result: OcrResult, media: NormalizedImage) -> None:
                            key="ocr_pdf_download", icon=":material/download:")  # fmt: skip
 
 
-def render(chosen: ModelClient, media: NormalizedImage) -> None:
+def _output_choice() -> str:
+    """Plain text (a model or Tesseract) or a structured document (a document model), kept for the session."""
+    labels = {PLAIN: t("ocr.output_plain"), STRUCTURED: t("ocr.output_structured")}
+    remembered = st.session_state.get(_OUTPUT_KEY, PLAIN)
+    chosen_label = st.radio(
+        t("ocr.output"), list(labels.values()), index=list(labels).index(remembered), horizontal=True,
+        key=f"ocr_output_{language()}", help=t("ocr.output_help"),
+    )  # fmt: skip
+    output = next(name for name, label in labels.items() if label == chosen_label)
+    st.session_state[_OUTPUT_KEY] = output
+    return output
+
+
+def render(media: NormalizedImage) -> None:
+    if _output_choice() == STRUCTURED:
+        convert.render(media)
+        return
+    chosen = model.require(Capability.OCR)
     max_new_tokens, max_tiles = _settings()
     preview, work = st.columns([2, 3], gap="large")
     annotated = None

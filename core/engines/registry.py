@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from core.engines.base import Engine
-from core.engines.types import ModelCard, UnknownModel
+from core.engines.types import Capability, ModelCard, UnknownModel
 from core.families import FAMILIES, Family
 from core.settings import Settings
 
@@ -27,24 +27,26 @@ def find_card(model_id: str) -> ModelCard:
     for card in CATALOGUE:
         if card.model_id == model_id:
             return card
-    family = _family_from_config(Path(model_id).expanduser() / "config.json")
     lowered = model_id.lower()
-    if family is None:
-        family = next((f for f in FAMILIES.values() if any(hint in lowered for hint in f.name_hints)), None)
+    named = next((f for f in FAMILIES.values() if any(hint in lowered for hint in f.name_hints)), None)
+    claimed = _families_from_config(Path(model_id).expanduser() / "config.json")
+    # Several families share a model type (SmolVLM and the Docling converters are all idefics3): the name decides.
+    family = named if named in claimed else (claimed[0] if claimed else named)
     if family is None:
         raise UnknownModel(f"cannot tell which adapter runs {model_id}", model=model_id)
     title = Path(model_id).name if Path(model_id).expanduser().is_dir() else model_id.split("/")[-1]
     return family.card_for(model_id, title)
 
 
-def _family_from_config(config_path: Path) -> Family | None:
+def _families_from_config(config_path: Path) -> list[Family]:
+    """The families that run the ``model_type`` in ``config_path``, in the order FAMILIES lists them."""
     if not config_path.is_file():
-        return None
+        return []
     try:
         model_type = str(json.loads(config_path.read_text(encoding="utf-8")).get("model_type", ""))
     except (OSError, ValueError):
-        return None
-    return next((family for family in FAMILIES.values() if model_type in family.model_types), None)
+        return []
+    return [family for family in FAMILIES.values() if model_type in family.model_types]
 
 
 def create_engine(model_id: str, settings: Settings) -> Engine:
@@ -56,6 +58,13 @@ def create_engine(model_id: str, settings: Settings) -> Engine:
         return OpenAICompatEngine(replace(card, title=f"{card.title} (server)"), settings)
     card = find_card(model_id)
     return family_of(card).engine(card, settings)
+
+
+def converters(settings: Settings) -> list[str]:
+    """Models that convert pages to documents: the configured one (DOCLING_MODEL) first, then the catalogue's."""
+    ids = [settings.docling_model]
+    ids += [card.model_id for card in CATALOGUE if card.can(Capability.CONVERT) and card.model_id not in ids]
+    return ids
 
 
 def choices(active: str, extra: tuple[str, ...] = (), *, remote_only: bool = False) -> list[str]:

@@ -19,6 +19,7 @@ class Capability(StrEnum):
     OCR = "ocr"
     REGION = "region"
     GROUNDING = "grounding"
+    CONVERT = "convert"  # a page to a structured document (DocTags -> Markdown)
 
 
 @dataclass(frozen=True)

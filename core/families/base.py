@@ -75,6 +75,10 @@ class Family:
         """The family's own region task with the box in its coordinates; None: describe a crop instead."""
         return None
 
+    def convert_prompt(self) -> str:
+        """The instruction that makes the model write a page as DocTags (document converters only)."""
+        raise ValueError(f"the {self.name} family does not convert documents")
+
     def grounding_prompt(self, phrase: str) -> str:
         raise CannotGround(f"the {self.name} family cannot ground phrases")
 

@@ -121,3 +121,79 @@ def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * share // 1))  # ceil
     return ordered[int(rank) - 1]
+
+
+_TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+
+
+def normalise_markdown(text: str) -> str:
+    """Markdown with layout-only differences removed: blank lines, runs of spaces, the width of table rules."""
+    lines = []
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if not line:
+            continue
+        if _TABLE_RULE.match(line):
+            line = "|" + "---|" * line.strip("|").count("|") + "---|"
+        elif line.startswith("|"):
+            line = "| " + " | ".join(cell.strip() for cell in _CELL_SPLIT.split(line.strip("|"))) + " |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def text_similarity(reference: str, hypothesis: str) -> float:
+    """1 - normalised edit distance of the two Markdown texts (1.0: identical once normalised)."""
+    ref, hyp = normalise_markdown(reference), normalise_markdown(hypothesis)
+    if not ref and not hyp:
+        return 1.0
+    return 1.0 - float(Levenshtein.normalized_distance(ref, hyp))
+
+
+def markdown_tables(text: str) -> list[list[list[str]]]:
+    """Each pipe table of ``text`` as rows of stripped cell texts (the rule under the header left out)."""
+    tables: list[list[list[str]]] = []
+    current: list[list[str]] = []
+    for line in [*text.splitlines(), ""]:
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            if not _TABLE_RULE.match(stripped):
+                cells = _CELL_SPLIT.split(stripped.strip("|")) if stripped != "|" else [""]
+                current.append([cell.strip().replace("\\|", "|") for cell in cells])
+            continue
+        if current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def cell_accuracy(reference: list[list[str]], predicted: list[list[str]]) -> float:
+    """Share of cells equal at the same row and column (normalised text), over the larger of the two grids.
+
+    A missing or extra row or column costs all its cells, so a table with the right values in the
+    wrong shape scores low.
+    """
+    rows = max(len(reference), len(predicted))
+    columns = max((len(row) for row in [*reference, *predicted]), default=0)
+    if not rows or not columns:
+        return 1.0 if not reference and not predicted else 0.0
+
+    def cell(table: list[list[str]], r: int, c: int) -> str | None:
+        return normalise_text(table[r][c]) if r < len(table) and c < len(table[r]) else None
+
+    right = sum(
+        1
+        for r in range(rows)
+        for c in range(columns)
+        if cell(reference, r, c) is not None and cell(reference, r, c) == cell(predicted, r, c)
+    )
+    return right / (rows * columns)
+
+
+def table_accuracy(reference: list[list[list[str]]], predicted: list[list[list[str]]]) -> float | None:
+    """Mean over the reference tables of the best predicted table's cell accuracy; None without reference tables."""
+    if not reference:
+        return None
+    return sum(max((cell_accuracy(table, guess) for guess in predicted), default=0.0) for table in reference) / len(
+        reference
+    )

@@ -1,0 +1,166 @@
+"""DocTags, the page markup Granite-Docling and SmolDocling write, turned into a document.
+
+docling-core does the conversion (``DocTagsDocument`` -> ``DoclingDocument`` -> Markdown, HTML,
+JSON). What is ours: mending an answer that was cut off or carries chat markers, so that what was
+written survives, and reading the element boxes back in the pixels of the page as uploaded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
+from core.families.base import Family
+from core.grounding import Detection, to_box
+
+log = logging.getLogger(__name__)
+
+# Elements that open and close; everything else in DocTags (locations, table cells, picture classes,
+# code languages) is a single token with no closing partner.
+_CONTAINERS = frozenset(
+    {
+        "doctag", "otsl", "chart", "ordered_list", "unordered_list", "inline", "caption", "footnote",
+        "formula", "list_item", "page_footer", "page_header", "picture", "text", "title", "document_index",
+        "code", "checkbox_selected", "checkbox_unselected", "form", "key_value_region", "paragraph",
+        "reference", "handwritten_text", "smiles",
+        *(f"section_header_level_{level}" for level in range(7)),
+    }
+)  # fmt: skip
+_TAG = re.compile(r"<(/?)([A-Za-z_][\w]*)>")
+# Chat markers a decode with special tokens keeps: <|end_of_text|>, <end_of_utterance>, <|im_end|> ...
+_CHAT_MARKERS = re.compile(
+    r"<\|[^<>|]{1,40}\|>|<end_of_utterance>|<fake_token_around_image>|<global-img>|<image>|<row_\d+_col_\d+>"
+)
+_CUT_TAG = re.compile(r"<[^<>]*$")  # a tag the answer stopped in the middle of
+_OTSL_ROW_END = ("<nl>", "<otsl>")
+
+
+def convert_request(family: Family, image: Image.Image, max_new_tokens: int) -> GenerationRequest:
+    """One page to DocTags: the family's own instruction, greedy, special tokens kept (they are the markup)."""
+    return GenerationRequest(
+        (ChatMessage(Role.USER, family.convert_prompt(), (image,)),),
+        SamplingParams(max_new_tokens=max_new_tokens, do_sample=False),
+        keep_special_tokens=True,
+        task="convert",
+    )
+
+
+def repair(doctags: str) -> str:
+    """``doctags`` with chat markers removed and every element left open by a cut-off answer closed.
+
+    docling-core keeps an unclosed element's kind but drops its text; closing it keeps the text.
+    A closing tag with no open element is left alone (docling-core ignores it).
+    """
+    text = _CUT_TAG.sub("", _CHAT_MARKERS.sub("", doctags)).strip()
+    open_tags: list[str] = []
+    for match in _TAG.finditer(text):
+        closing, name = match.group(1) == "/", match.group(2)
+        if name not in _CONTAINERS:
+            continue
+        if not closing:
+            open_tags.append(name)
+        elif name in open_tags:
+            while open_tags and open_tags.pop() != name:
+                pass
+    for name in reversed(open_tags):
+        if name == "otsl" and not text.endswith(_OTSL_ROW_END):
+            text += "<nl>"  # the last row was cut mid-way: end it so its cells are kept
+        text += f"</{name}>"
+    return text
+
+
+def strip_tags(doctags: str) -> str:
+    """The words of ``doctags`` without any markup: the last resort when it cannot be parsed."""
+    without = re.sub(r"<loc_\d+>", "", doctags)
+    without = re.sub(r"<(?:nl|/?(?:" + "|".join(sorted(_CONTAINERS)) + r"))>", "\n", without)
+    without = _TAG.sub(" ", without)
+    return "\n".join(line.strip() for line in without.splitlines() if line.strip())
+
+
+@dataclass(frozen=True)
+class ConvertedPage:
+    doctags: str  # as the model wrote it
+    image: Image.Image  # the page as uploaded: element boxes are in its pixels
+
+
+class Conversion:
+    """One DoclingDocument made from the DocTags of one or more pages, and its three exports."""
+
+    def __init__(self, pages: Sequence[ConvertedPage], name: str = "document") -> None:
+        if not pages:
+            raise ValueError("a conversion needs at least one page")
+        self.pages = tuple(pages)
+        self.document = _to_document(self.pages, name)
+
+    def markdown(self) -> str:
+        return str(self.document.export_to_markdown()).strip() + "\n"
+
+    def html(self) -> str:
+        from docling_core.types.doc import ImageRefMode
+
+        return str(self.document.export_to_html(image_mode=ImageRefMode.EMBEDDED))
+
+    def json(self) -> str:
+        return json.dumps(self.document.export_to_dict(), ensure_ascii=False, indent=1)
+
+    def layout(self, page_no: int = 1) -> list[Detection]:
+        """The elements of page ``page_no`` (1-based) as labelled boxes in that page's original pixels."""
+        width, height = self.pages[page_no - 1].image.size
+        found: list[Detection] = []
+        for item, _level in self.document.iterate_items(with_groups=False):
+            for prov in getattr(item, "prov", None) or ():
+                if prov.page_no != page_no:
+                    continue
+                bbox = prov.bbox.to_top_left_origin(page_height=height)
+                box = to_box(bbox.l, bbox.t, bbox.r, bbox.b, width, height)
+                if box is not None:
+                    found.append(Detection(str(item.label), box))
+        return found
+
+    def tables(self) -> list[list[list[str]]]:
+        """Every table as rows of cell texts (spanned cells repeated), in reading order."""
+        found = []
+        for table in self.document.tables:
+            grid = table.data.grid
+            found.append([[cell.text for cell in row] for row in grid])
+        return found
+
+
+def _to_document(pages: Sequence[ConvertedPage], name: str) -> Any:
+    from docling_core.types.doc.doctags import DocTagsDocument
+    from docling_core.types.doc.document import DoclingDocument
+
+    mended = [repair(page.doctags) for page in pages]
+    images: list[Path | Image.Image] = [page.image.convert("RGB") for page in pages]
+    try:
+        document = DoclingDocument.load_from_doctags(
+            DocTagsDocument.from_doctags_and_image_pairs(mended, images), document_name=name
+        )
+    except Exception:  # noqa: BLE001 - docling-core's parser is regex soup; any failure falls back to plain text
+        log.warning("docling-core could not read the DocTags; keeping their text only", exc_info=True)
+        document = DoclingDocument(name=name)
+        for number, (text, image) in enumerate(zip(mended, images, strict=True), start=1):
+            from docling_core.types.doc import DocItemLabel, Size
+
+            width, height = image.size if isinstance(image, Image.Image) else (1, 1)
+            document.add_page(page_no=number, size=Size(width=width, height=height))
+            for paragraph in strip_tags(text).splitlines():
+                document.add_text(label=DocItemLabel.TEXT, text=paragraph)
+    for page in document.pages.values():
+        page.image = None  # the upload itself: the JSON should carry the structure, not the page again
+    return document
+
+
+def load_json(text: str) -> Any:
+    """A DoclingDocument back from :meth:`Conversion.json` (to check a download, or to reopen it)."""
+    from docling_core.types.doc.document import DoclingDocument
+
+    return DoclingDocument.model_validate_json(text)

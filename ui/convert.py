@@ -1,0 +1,221 @@
+"""The OCR page's structured output: a page, or every page of a PDF, converted to Markdown by a document
+model (Granite-Docling, SmolDocling), shown rendered beside the image with its layout and downloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import streamlit as st
+from PIL import Image
+
+from core.annotate import annotate, png_bytes
+from core.doctags import Conversion, ConvertedPage, convert_request
+from core.documents import render_page
+from core.engines.loading import load_local_only, looks_like_path
+from core.engines.registry import converters, family_of, find_card
+from core.engines.types import EngineError, GenerationStats
+from core.media import NormalizedImage
+from core.serving import ModelClient
+from ui import model
+from ui.generation import CURSOR, Outcome, stream_into
+from ui.i18n import t
+from ui.upload import current_document
+
+_RESULT_KEY = "convert_result"
+_MODEL_KEY = "convert_model_choice"  # a plain key: the choice outlives page switches
+
+
+@dataclass
+class ConvertResult:
+    """Pages converted so far (all of them once the run ends), and how the run went."""
+
+    page_digests: list[str]  # the media digest of each page asked for, in order
+    model_title: str
+    pages: list[ConvertedPage] = field(default_factory=list)
+    stats: list[GenerationStats] = field(default_factory=list)
+    cut_short: list[int] = field(default_factory=list)  # 1-based pages whose answer hit the token limit
+    stopped: bool = False
+    error: str | None = None
+    created_at: datetime = field(default_factory=datetime.now)
+    _conversion: Conversion | None = None
+
+    @property
+    def stamp(self) -> str:
+        return f"{self.created_at:%Y%m%d_%H%M%S}"
+
+    @property
+    def conversion(self) -> Conversion | None:
+        if self._conversion is None and self.pages:
+            self._conversion = Conversion(self.pages, name=f"document_{self.stamp}")
+        return self._conversion
+
+    def add(self, page: ConvertedPage, stats: GenerationStats, limit: int) -> None:
+        self.pages.append(page)
+        self.stats.append(stats)
+        if stats.new_tokens >= limit:
+            self.cut_short.append(len(self.pages))
+        self._conversion = None
+
+    def page_of(self, media: NormalizedImage) -> int | None:
+        """Which converted page (1-based) ``media`` is, if it was converted."""
+        done = self.page_digests[: len(self.pages)]
+        return done.index(media.digest) + 1 if media.digest in done else None
+
+
+def _max_new_tokens() -> int:
+    configured = model.settings().convert_max_new_tokens
+    with st.sidebar.expander(t("ocr.settings")):
+        chosen = st.slider(t("convert.max_new_tokens"), 16, max(8192, configured), configured, 16,
+                           key="convert_max_new", help=t("convert.max_new_tokens_help"))  # fmt: skip
+    return int(chosen)
+
+
+def _converter() -> str:
+    """The document model, remembered for the session; the configured one (DOCLING_MODEL) comes first."""
+    offered = converters(model.settings())
+    titles = {}
+    for model_id in offered:
+        try:
+            titles[model_id] = find_card(model_id).title
+        except EngineError:
+            continue
+    remembered = st.session_state.get(_MODEL_KEY)
+    ids = list(titles)
+    index = ids.index(remembered) if remembered in ids else 0
+    chosen = st.selectbox(t("convert.model"), ids, index=index, format_func=titles.__getitem__,
+                          key="convert_model", help=t("convert.model_help"))  # fmt: skip
+    st.session_state[_MODEL_KEY] = chosen
+    return str(chosen)
+
+
+def _ready(model_id: str) -> bool:
+    """False, with the reason and the download command, when the weights are missing and cannot be fetched."""
+    current = model.settings()
+    if not (current.offline or looks_like_path(model_id)):
+        return True  # a hub id while online: the first run downloads it, with progress
+    try:
+        load_local_only(model_id, current)
+    except EngineError as error:
+        model.show_engine_error(error)
+        return False
+    return True
+
+
+def _run(client: ModelClient, pages: list[tuple[str, Image.Image]], max_new_tokens: int) -> None:
+    """Convert ``pages`` (digest, image) one by one; the result is saved after every page, so Stop keeps them."""
+    family = family_of(client.card)
+    result = ConvertResult([digest for digest, _ in pages], client.card.title)
+    st.session_state[_RESULT_KEY] = result
+    bar = st.progress(0.0, text=t("convert.progress", done=0, total=len(pages))) if len(pages) > 1 else None
+    live = st.empty()
+    for number, (_digest, image) in enumerate(pages, start=1):
+
+        def save(outcome: Outcome, image: Image.Image = image) -> None:
+            if outcome.error:
+                result.error = outcome.error
+            elif outcome.stopped:
+                result.stopped = True
+            else:
+                result.add(ConvertedPage(outcome.text, image), outcome.stats, max_new_tokens)
+
+        stream_into(
+            client,
+            convert_request(family, image, max_new_tokens),
+            key=f"convert_{number}",
+            show=lambda text: live.code(text + CURSOR, language=None, wrap_lines=True, height=200),
+            on_finish=save,
+            waiting_text=t("convert.running", page=number, total=len(pages)),
+        )
+        if result.error or result.stopped:
+            break
+        if bar is not None:
+            bar.progress(number / len(pages), text=t("convert.progress", done=number, total=len(pages)))
+    st.rerun()
+
+
+def _pages_to_convert(media: NormalizedImage, everything: bool) -> list[tuple[str, Image.Image]]:
+    document = current_document()
+    if not everything or document is None:
+        return [(media.digest, media.image)]
+    return [(page.digest, page.image) for page in (render_page(document, i) for i in range(document.page_count))]
+
+
+def _summary(result: ConvertResult) -> None:
+    seconds = sum(stats.seconds_total for stats in result.stats)
+    tokens = sum(stats.new_tokens for stats in result.stats)
+    st.caption(t("convert.done", pages=len(result.pages), model=result.model_title, seconds=f"{seconds:.1f}",
+                 tokens=tokens))  # fmt: skip
+    if result.error:
+        st.error(result.error)
+    if result.stopped:
+        st.warning(t("convert.stopped", done=len(result.pages), total=len(result.page_digests)))
+    if result.cut_short:
+        st.warning(t("convert.cut_short", pages=", ".join(map(str, result.cut_short))))
+
+
+def _show(result: ConvertResult, conversion: Conversion) -> None:
+    markdown = conversion.markdown()
+    stem = f"document_{result.stamp}"
+    md, html, js = st.columns(3)
+    md.download_button(t("convert.download_md"), markdown.encode("utf-8"), f"{stem}.md",
+                       "text/markdown; charset=utf-8", key="convert_md", icon=":material/download:")  # fmt: skip
+    html.download_button(t("convert.download_html"), conversion.html().encode("utf-8"), f"{stem}.html",
+                         "text/html; charset=utf-8", key="convert_html", icon=":material/html:")  # fmt: skip
+    js.download_button(t("convert.download_json"), conversion.json().encode("utf-8"), f"{stem}.json",
+                       "application/json", key="convert_json", icon=":material/data_object:")  # fmt: skip
+    rendered, source = st.tabs([t("convert.tab_rendered"), t("convert.tab_source")])
+    with rendered:
+        if markdown.strip():
+            st.markdown(markdown)
+        else:
+            st.info(t("convert.empty"))
+    with source:
+        st.code(markdown, language="markdown", wrap_lines=True)
+
+
+def _layout(result: ConvertResult, conversion: Conversion, media: NormalizedImage) -> Image.Image | None:
+    """The page's elements drawn with their kind (None when the toggle is off or the page was not converted)."""
+    page_no = result.page_of(media)
+    if page_no is None:
+        return None
+    if not st.toggle(t("convert.show_layout"), key="convert_show_layout", help=t("convert.show_layout_help")):
+        return None
+    elements = conversion.layout(page_no)
+    if not elements:
+        st.info(t("convert.no_layout"))
+        return None
+    annotated = annotate(media.image, elements)
+    st.download_button(t("convert.download_layout"), png_bytes(annotated), f"layout_{result.stamp}_p{page_no}.png",
+                       "image/png", key="convert_layout_png", icon=":material/image:")  # fmt: skip
+    return annotated
+
+
+def render(media: NormalizedImage) -> None:
+    max_new_tokens = _max_new_tokens()
+    preview, work = st.columns([2, 3], gap="large")
+    annotated = None
+    with work:
+        model_id = _converter()
+        ready = _ready(model_id)
+        document = current_document()
+        pages = document.page_count if document is not None and media.digest.startswith(document.digest) else 1
+        left, right = st.columns(2)
+        everything = None
+        if left.button(t("convert.run"), type="primary", key="convert_run", icon=":material/article:",
+                       disabled=not ready):  # fmt: skip
+            everything = False
+        if pages > 1 and right.button(t("convert.run_all", pages=pages), key="convert_run_all",
+                                      icon=":material/library_books:", disabled=not ready):  # fmt: skip
+            everything = True
+        if everything is not None:
+            _run(model.client_for(model_id), _pages_to_convert(media, everything), max_new_tokens)
+        result = st.session_state.get(_RESULT_KEY)
+        if isinstance(result, ConvertResult) and (result.page_of(media) or media.digest in result.page_digests):
+            _summary(result)
+            conversion = result.conversion
+            if conversion is not None:
+                annotated = _layout(result, conversion, media)
+                _show(result, conversion)
+    with preview:
+        st.image(annotated or media.image, caption=media.name, width="stretch")
