@@ -122,7 +122,7 @@ class Conversion:
                 bbox = prov.bbox.to_top_left_origin(page_height=height)
                 box = to_box(bbox.l, bbox.t, bbox.r, bbox.b, width, height)
                 if box is not None:
-                    found.append(Detection(str(item.label), box))
+                    found.append(Detection(str(item.label).replace("_", " "), box))
         return found
 
     def tables(self) -> list[list[list[str]]]:

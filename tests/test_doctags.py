@@ -101,7 +101,7 @@ def test_layout_boxes_are_in_the_original_pixels_of_each_page():
     """Locations are fractions of 500 of the page: (50, 20, 450, 40) on 1000 x 1400 is (100, 56, 900, 112)."""
     layout = _convert(SAMPLE).layout(1)
     assert [(d.label, d.box.as_tuple()) for d in layout[:2]] == [
-        ("section_header", (100, 56, 900, 112)),
+        ("section header", (100, 56, 900, 112)),
         ("text", (100, 140, 900, 196)),
     ]
     assert ("table", (100, 336, 900, 840)) in [(d.label, d.box.as_tuple()) for d in layout]

@@ -157,10 +157,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Stopped: {done} of {total} pages done. What was converted is below.",
     },
     "convert.cut_short": {
-        "ru": "Ответ упёрся в предел токенов на страницах: {pages}. Конец этих страниц может отсутствовать — "
+        "ru": "Ответ упёрся в предел токенов (страницы: {pages}). Конец этих страниц может отсутствовать — "
         "увеличьте предел в параметрах OCR.",
-        "en": "The answer hit the token limit on pages {pages}. Their ends may be missing: raise the limit in "
-        "the OCR settings.",
+        "en": "The answer hit the token limit (pages: {pages}). The end of those pages may be missing: raise the "
+        "limit in the OCR settings.",
     },
     "convert.empty": {
         "ru": "Модель не нашла на странице ни одного элемента.",

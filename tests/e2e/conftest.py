@@ -45,6 +45,7 @@ def _serve(
     folder: Path,
     *,
     slow_tokens_s: float = 0.0,
+    canned_doctags: str = "",
     extra_env: dict[str, str] | None = None,
     name: str = "",
 ) -> Iterator[str]:
@@ -65,15 +66,18 @@ def _serve(
         MAX_NEW_TOKENS="1024",
         MODEL_QUANT="none",  # float32 whatever the CPU: the timings of the race tests stay as designed
         EXTRA_MODEL_IDS=",".join(str(tiny_models[family]) for family in ("qwen2_5_vl", "internvl", "florence2")),
+        DOCLING_MODEL=str(tiny_models["docling"]),
+        CONVERT_MAX_NEW_TOKENS="48",  # random weights never stop on their own
         PYTHONPATH=str(ROOT),
     )
     env.update(extra_env or {})
     # The slow server runs the same app through a launcher that delays every generated token.
-    launcher = (
-        [str(Path(__file__).with_name("slow_streamlit.py")), str(slow_tokens_s)]
-        if slow_tokens_s
-        else ["-m", "streamlit"]
-    )
+    launcher = ["-m", "streamlit"]
+    if slow_tokens_s:
+        launcher = [str(Path(__file__).with_name("slow_streamlit.py")), str(slow_tokens_s)]
+    elif canned_doctags:
+        launcher = [str(Path(__file__).with_name("canned_streamlit.py"))]
+        env["CANNED_DOCTAGS"] = canned_doctags
     command = [sys.executable, *launcher, "run", "Home.py", "--server.port", str(port), "--server.address",
                "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
                "--browser.gatherUsageStats", "false"]  # fmt: skip
@@ -110,6 +114,17 @@ def slow_server_url(
     yield from _serve(
         tiny_smolvlm, tiny_models, tmp_path_factory.mktemp("slow-server"), slow_tokens_s=0.05, name="-slow"
     )
+
+
+@pytest.fixture(scope="session")
+def canned_docling_url(
+    tiny_smolvlm: Path, tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A server whose document model answers with ``CANNED_PAGE`` (numbered per page) after really running."""
+    from tests.e2e.test_convert import CANNED_PAGE
+
+    yield from _serve(tiny_smolvlm, tiny_models, tmp_path_factory.mktemp("canned"), canned_doctags=CANNED_PAGE,
+                      name="-canned")  # fmt: skip
 
 
 @pytest.fixture(scope="session")
