@@ -503,6 +503,14 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "detect.placeholder": {"ru": "кошка, красная машина", "en": "cat, red car"},
     "detect.run": {"ru": "Найти", "en": "Detect"},
+    "lab.convert_models_only": {
+        "ru": "Задачу convert выполняют только модели документов (Granite-Docling, SmolDocling).",
+        "en": "Only document models (Granite-Docling, SmolDocling) do the convert task.",
+    },
+    "lab.converters_convert_only": {
+        "ru": "Модели документов только преобразуют страницы: для них выберите задачу convert.",
+        "en": "Document models only convert pages: choose the convert task for them.",
+    },
     "lab.tesseract_ocr_only": {
         "ru": "Tesseract только распознаёт текст: для него выберите задачу ocr.",
         "en": "Tesseract only reads text: choose the ocr task for it.",
@@ -546,8 +554,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "lab.references": {"ru": "Эталонные ответы (необязательно)", "en": "Reference answers (optional)"},
     "lab.references_help": {
-        "ru": "<документ>.json — ожидаемые поля, <документ>.txt — ожидаемый текст; имя — как у документа.",
-        "en": "<document>.json holds the expected fields, <document>.txt the expected text; named after the document.",
+        "ru": "<документ>.json — ожидаемые поля, <документ>.txt — ожидаемый текст, <документ>.md — ожидаемый "
+        "документ (задача convert); имя — как у документа.",
+        "en": "<document>.json holds the expected fields, <document>.txt the expected text, <document>.md the "
+        "expected document (convert task); named after the document.",
     },
     "lab.models": {"ru": "Модели для сравнения", "en": "Models to compare"},
     "lab.task": {"ru": "Задача", "en": "Task"},
@@ -580,6 +590,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "lab.col_p95": {"ru": "p95, с", "en": "p95, s"},
     "lab.col_speed": {"ru": "Токенов/с", "en": "Tokens/s"},
     "lab.col_failures": {"ru": "Ошибок", "en": "Failures"},
+    "lab.col_tables": {"ru": "Точность таблиц", "en": "Table accuracy"},
     "lab.chart": {"ru": "Точность против времени ответа", "en": "Accuracy against latency"},
     "lab.download_json": {"ru": "Скачать отчёт (JSON)", "en": "Download report (JSON)"},
     "lab.download_md": {"ru": "Скачать отчёт (Markdown)", "en": "Download report (Markdown)"},

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.engines.types import SamplingParams
+from core.engines.registry import converters
+from core.engines.types import Capability, SamplingParams
 from core.families.tesseract import TESSERACT_ID
 from core.lab.config import DEFAULT_FIELDS, TASKS, LabModel, typed_questions
 from core.lab.job import LabJob, stage_files
@@ -43,6 +44,11 @@ def _server_folder(settings: Settings) -> Path | None:
     return folder if chosen == labels[1] else None
 
 
+def _converts(model_id: str) -> bool:
+    card = model.card_for(model_id)
+    return card is not None and card.can(Capability.CONVERT)
+
+
 def _form() -> None:
     settings = model.settings()
     server_folder = _server_folder(settings)
@@ -51,13 +57,18 @@ def _form() -> None:
         uploads = st.file_uploader(t("lab.documents"), accept_multiple_files=True, key="lab_uploads",
                                    type=["jpg", "jpeg", "png", "webp", "pdf"])  # fmt: skip
         references = st.file_uploader(t("lab.references"), accept_multiple_files=True, key="lab_references",
-                                      type=["json", "txt"], help=t("lab.references_help"))  # fmt: skip
-    offered = [*model.offered_models(model.default_model_id()), TESSERACT_ID]  # the classical OCR baseline
+                                      type=["json", "txt", "md"], help=t("lab.references_help"))  # fmt: skip
+    # The classical OCR baseline and the document converters are offered beside the chat models.
+    offered = [*model.offered_models(model.default_model_id()), TESSERACT_ID, *converters(settings)]
     labels = {model.describe(card): card.model_id for card in filter(None, map(model.card_for, offered))}
     chosen = st.multiselect(t("lab.models"), list(labels), key="lab_models")
     columns = st.columns(3)
     task = columns[0].selectbox(t("lab.task"), TASKS, key="lab_task")
-    max_new_tokens = columns[1].number_input(t("lab.max_new_tokens"), 8, 4096, 256, key="lab_max_new")
+    if task == "convert":  # a page of DocTags is long: its own limit, from CONVERT_MAX_NEW_TOKENS
+        max_new_tokens = columns[1].number_input(t("lab.max_new_tokens"), 16, 8192, settings.convert_max_new_tokens,
+                                                 key="lab_convert_max_new")  # fmt: skip
+    else:
+        max_new_tokens = columns[1].number_input(t("lab.max_new_tokens"), 8, 4096, 256, key="lab_max_new")
     max_pages = columns[2].number_input(t("lab.max_pages"), 1, 50, 1, key="lab_max_pages")
     questions = ""
     if task == "vqa":
@@ -74,6 +85,13 @@ def _form() -> None:
         return
     if task != "ocr" and TESSERACT_ID in (labels[label] for label in chosen):
         st.warning(t("lab.tesseract_ocr_only"))
+        return
+    converting = [_converts(labels[label]) for label in chosen]
+    if task == "convert" and not all(converting):
+        st.warning(t("lab.convert_models_only"))
+        return
+    if task != "convert" and any(converting):
+        st.warning(t("lab.converters_convert_only"))
         return
     workspace: Path | None = None
     if server_folder is not None:
@@ -131,7 +149,8 @@ def _results(job: LabJob) -> None:
     st.dataframe(
         [{t("lab.col_model"): r["name"], t("lab.col_accuracy"): r.get("accuracy"),
           t("lab.col_latency"): r["latency_mean_s"], t("lab.col_p95"): r["latency_p95_s"],
-          t("lab.col_speed"): r["tokens_per_second"], t("lab.col_failures"): r["failures"]} for r in rows],
+          t("lab.col_speed"): r["tokens_per_second"], t("lab.col_failures"): r["failures"],
+          **({t("lab.col_tables"): r.get("table_accuracy")} if r["task"] == "convert" else {})} for r in rows],
         hide_index=True,
     )  # fmt: skip
     points = [{"model": r["name"], "latency_s": r["latency_mean_s"], "accuracy": r.get("accuracy") or 0.0}
@@ -167,10 +186,17 @@ def _per_document(job: LabJob, report: dict) -> None:
                 continue
             st.code(result["raw_response"] or "", language=None, wrap_lines=True)
             fields = (result.get("score") or {}).get("fields")
-            if fields:
+            if _converts_result(report, name) and isinstance(result["parsed"], str):
+                with st.container(border=True):
+                    st.markdown(result["parsed"])
+            elif fields:
                 st.markdown("  \n".join(f"{'✅' if ok else '❌'} {field}" for field, ok in fields.items()))
             elif result["parsed"] is not None:
                 st.json(result["parsed"])
+
+
+def _converts_result(report: dict, name: str) -> bool:
+    return any(row["name"] == name and row["task"] == "convert" for row in report.get("models", []))
 
 
 def render() -> None:

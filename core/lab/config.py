@@ -11,7 +11,7 @@ from core.engines.types import SamplingParams
 from core.media import InvalidInput
 from core.user_text import MAX_QUESTION_CHARS, clean_text
 
-TASKS = ("ocr", "extract", "vqa")
+TASKS = ("ocr", "extract", "vqa", "convert")  # convert: a page to Markdown, by a document model
 ENGINES = ("model", "tesseract")
 STATUSES = ("chosen", "rejected", "needs_more_data")
 DEFAULT_FIELDS = ("seller", "number", "date", "total")
@@ -73,7 +73,7 @@ def typed_questions(text: str | None) -> tuple[str, ...]:
     return tuple(clean_text(line, MAX_QUESTION_CHARS) for line in lines)
 
 
-def _generation(entry: str, raw: dict) -> SamplingParams:
+def _generation(entry: str, raw: dict, default_tokens: int = 512) -> SamplingParams:
     value = raw.get("generation", {}) or {}
     if not isinstance(value, dict):
         raise ConfigError(entry, "generation", "must be a mapping")
@@ -82,7 +82,7 @@ def _generation(entry: str, raw: dict) -> SamplingParams:
         raise ConfigError(entry, "generation", f"unknown settings: {', '.join(sorted(unknown))}")
     try:
         return SamplingParams(
-            max_new_tokens=int(value.get("max_new_tokens", 512)),
+            max_new_tokens=int(value.get("max_new_tokens", default_tokens)),
             do_sample=bool(value.get("do_sample", False)),
             temperature=float(value.get("temperature", 0.7)),
             top_p=float(value.get("top_p", 0.9)),
@@ -139,7 +139,7 @@ def parse_models(data: object) -> list[LabModel]:
                 prompt=prompt,
                 questions=questions,
                 fields=fields,
-                generation=_generation(entry, raw),
+                generation=_generation(entry, raw, 4096 if task == "convert" else 512),  # a page of DocTags is long
                 status=status,
                 quantization=quantization,
             )

@@ -168,7 +168,8 @@ def markdown_tables(text: str) -> list[list[list[str]]]:
 
 
 def cell_accuracy(reference: list[list[str]], predicted: list[list[str]]) -> float:
-    """Share of cells equal at the same row and column (normalised text), over the larger of the two grids.
+    """Share of cells equal at the same row and column (as field values match: numbers, dates, normalised
+    text), over the larger of the two grids.
 
     A missing or extra row or column costs all its cells, so a table with the right values in the
     wrong shape scores low.
@@ -179,14 +180,14 @@ def cell_accuracy(reference: list[list[str]], predicted: list[list[str]]) -> flo
         return 1.0 if not reference and not predicted else 0.0
 
     def cell(table: list[list[str]], r: int, c: int) -> str | None:
-        return normalise_text(table[r][c]) if r < len(table) and c < len(table[r]) else None
+        return table[r][c] if r < len(table) and c < len(table[r]) else None
 
-    right = sum(
-        1
-        for r in range(rows)
-        for c in range(columns)
-        if cell(reference, r, c) is not None and cell(reference, r, c) == cell(predicted, r, c)
-    )
+    def same(expected: str | None, got: str | None) -> bool:
+        if expected is None or got is None:
+            return False
+        return values_match(expected, got) if expected.strip() else not got.strip()
+
+    right = sum(1 for r in range(rows) for c in range(columns) if same(cell(reference, r, c), cell(predicted, r, c)))
     return right / (rows * columns)
 
 

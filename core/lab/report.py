@@ -8,25 +8,56 @@ from statistics import mean
 from typing import Any
 
 from core.lab.config import LabModel
-from core.lab.metrics import anls, cer, percentile, score_fields, wer
+from core.lab.metrics import (
+    anls,
+    cer,
+    markdown_tables,
+    percentile,
+    score_fields,
+    table_accuracy,
+    text_similarity,
+    wer,
+)
 from core.lab.runner import write_atomically, write_text_atomically
 
 
-def _reference(references: Path | None, document: str) -> tuple[dict[str, Any] | None, str | None]:
-    if references is None:
-        return None, None
-    stem = Path(document).stem
-    fields = references / f"{stem}.json"
-    text = references / f"{stem}.txt"
-    loaded = json.loads(fields.read_text(encoding="utf-8")) if fields.is_file() else None
-    return loaded, text.read_text(encoding="utf-8") if text.is_file() else None
+def _reference(references: Path | None, document: str, suffix: str) -> str | None:
+    path = references / f"{Path(document).stem}{suffix}" if references is not None else None
+    return path.read_text(encoding="utf-8") if path is not None and path.is_file() else None
 
 
-def _score(record: dict[str, Any], references: Path | None) -> dict[str, Any]:
-    """Accuracy of one result against its document's references (empty when there are none)."""
-    expected, text = _reference(references, record["document"])
+def _document_markdown(records: list[dict[str, Any]]) -> dict[str, str | None]:
+    """A convert model's Markdown per document, its pages joined in order (None if any page failed)."""
+    pages: dict[str, list[tuple[int, str | None]]] = {}
+    for record in records:
+        parsed = None if record.get("error") else record.get("parsed")
+        pages.setdefault(record["document"], []).append((record.get("page_index", 0), parsed))
+    joined: dict[str, str | None] = {}
+    for document, parts in pages.items():
+        texts = [text for _, text in sorted(parts, key=lambda part: part[0])]
+        joined[document] = None if any(text is None for text in texts) else "\n\n".join(t or "" for t in texts)
+    return joined
+
+
+def _score_convert(reference: str | None, markdown: str | None) -> dict[str, Any]:
+    if reference is None or markdown is None:
+        return {}
+    tables = table_accuracy(markdown_tables(reference), markdown_tables(markdown))
+    return {"text_similarity": text_similarity(reference, markdown), "table_accuracy": tables}
+
+
+def _score(record: dict[str, Any], references: Path | None, documents: dict[str, str | None]) -> dict[str, Any]:
+    """Accuracy of one result against its document's references (empty when there are none).
+
+    A document is scored once, on its first page's record; a convert result covers all its pages.
+    """
     if record.get("error") or record.get("page_index", 0) != 0:
         return {}
+    if record["task"] == "convert":
+        return _score_convert(_reference(references, record["document"], ".md"), documents.get(record["document"]))
+    fields_text = _reference(references, record["document"], ".json")
+    expected = json.loads(fields_text) if fields_text is not None else None
+    text = _reference(references, record["document"], ".txt")
     if record["task"] == "extract" and expected:
         fields = {key: value for key, value in expected.items() if key != "qa"}
         score = score_fields(fields, record.get("parsed"))
@@ -51,7 +82,8 @@ def build_report(run_dir: Path, models: list[LabModel], references: Path | None)
         records = [
             json.loads(path.read_text(encoding="utf-8")) for path in sorted((run_dir / model.name).glob("*.json"))
         ]
-        scores = [_score(record, references) for record in records]
+        joined = _document_markdown(records) if model.task == "convert" else {}
+        scores = [_score(record, references, joined) for record in records]
         latencies = [r["elapsed_seconds"] for r in records if not r.get("error") and r.get("elapsed_seconds")]
         speeds = [r["tokens_per_second"] for r in records if r.get("tokens_per_second")]
         row: dict[str, Any] = {
@@ -78,6 +110,11 @@ def build_report(run_dir: Path, models: list[LabModel], references: Path | None)
             row["cer"] = round(mean(s["cer"] for s in scored), 4)
             row["wer"] = round(mean(s["wer"] for s in scored), 4)
             row["accuracy"] = round(max(0.0, 1.0 - row["cer"]), 4)
+        elif model.task == "convert" and scored:
+            row["text_similarity"] = round(mean(s["text_similarity"] for s in scored), 4)
+            tables = [s["table_accuracy"] for s in scored if s["table_accuracy"] is not None]
+            row["table_accuracy"] = round(mean(tables), 4) if tables else None
+            row["accuracy"] = row["text_similarity"]
         elif model.task == "vqa" and scored:
             row["anls"] = round(mean(s["anls"] for s in scored), 4)
             row["accuracy"] = row["anls"]
@@ -117,6 +154,11 @@ def report_markdown(report: dict[str, Any]) -> str:
                  row["latency_mean_s"], row["latency_p95_s"], row["tokens_per_second"],
                  row["results"], row["failures"]]  # fmt: skip
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    converters = [row for row in report["models"] if row["task"] == "convert"]
+    if converters:
+        lines += ["", "## Documents to Markdown", "", "| model | text similarity | table accuracy |", "|---|---|---|"]
+        lines += [f"| {row['name']} | {_cell(row.get('text_similarity'))} | {_cell(row.get('table_accuracy'))} |"
+                  for row in converters]  # fmt: skip
     for row in report["models"]:
         if row.get("per_field"):
             lines += ["", f"## {row['name']}: share of documents with each field right", ""]

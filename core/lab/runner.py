@@ -15,6 +15,7 @@ from typing import Any
 
 from PIL import Image
 
+from core.doctags import Conversion, ConvertedPage, convert_request
 from core.documents import PdfLimits, is_pdf, open_pdf, render_page
 from core.engines.registry import family_of
 from core.engines.types import REMOTE_DEVICE, ChatMessage, EngineError, GenerationRequest, GenerationStats, Role
@@ -148,7 +149,15 @@ def run_item(
     started = time.perf_counter()
     try:
         image = load_page(item)
-        if model.task == "vqa":
+        if model.task == "convert":
+            request = convert_request(family_of(client.card), image, model.generation.max_new_tokens)
+            text, stats = _generate(client, request, stop, on_wait)
+            record["prompt"] = request.messages[-1].text
+            record["raw_response"] = text
+            record["parsed"] = Conversion([ConvertedPage(text, image)], name=item.stem).markdown()
+            record["prompt_tokens"] = stats.prompt_tokens
+            record["new_tokens"] = stats.new_tokens
+        elif model.task == "vqa":
             answers = {}
             stats_list = []
             for question in model.questions:

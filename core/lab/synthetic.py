@@ -3,8 +3,9 @@
     python -m core.lab.synthetic --out data/invoices --count 6
 
 Writes ``invoice_NN.png`` (odd numbers) or a two-page ``invoice_NN.pdf`` (even numbers) into
-``--out`` and the answers into ``--out/references``: ``invoice_NN.json`` (fields) and
-``invoice_NN.txt`` (the text printed on the first page). Russian and English invoices alternate
+``--out`` and the answers into ``--out/references``: ``invoice_NN.json`` (fields),
+``invoice_NN.txt`` (the text printed on the first page) and ``invoice_NN.md`` (the document as
+Markdown, its line items a table, for the convert task). Russian and English invoices alternate
 (``--language both``), or all are in one language (``ru``, ``en``).
 """
 
@@ -71,21 +72,47 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size)
 
 
-def invoice_lines(invoice: Invoice) -> list[str]:
-    """The text printed on the invoice page, line by line (the OCR reference)."""
+_TERMS = ["Terms / Условия", "Payment within 14 days.", "Оплата в течение 14 дней."]
+_COLUMNS = (70, 450, 600)  # left edges of the item table's columns: name, quantity, price
+
+
+def _header(invoice: Invoice) -> list[str]:
     cyrillic = invoice.currency == "RUB"
     printed_date = date.fromisoformat(invoice.date).strftime("%d.%m.%Y")
-    lines = [
+    return [
         invoice.seller,
         f"{'Счёт' if cyrillic else 'Invoice'} {invoice.number}",
         f"{'Дата' if cyrillic else 'Date'}: {printed_date}",
     ]
-    lines += [f"{name}  {quantity} x {price}" for name, quantity, price in invoice.items]
-    lines.append(f"{'Итого' if cyrillic else 'Total'}: {invoice.total} {invoice.currency}")
-    return lines
 
 
-def render_page(lines: list[str]) -> Image.Image:
+def _table(invoice: Invoice) -> list[tuple[str, str, str]]:
+    """The line items as printed: a header row, then name, quantity and unit price."""
+    heading = ("Товар", "Кол-во", "Цена") if invoice.currency == "RUB" else ("Item", "Qty", "Price")
+    return [heading, *((name, str(quantity), price) for name, quantity, price in invoice.items)]
+
+
+def _total(invoice: Invoice) -> str:
+    return f"{'Итого' if invoice.currency == 'RUB' else 'Total'}: {invoice.total} {invoice.currency}"
+
+
+def invoice_lines(invoice: Invoice) -> list[str]:
+    """The text printed on the invoice page, line by line (the OCR reference); a table row is one line."""
+    return [*_header(invoice), *(" ".join(row) for row in _table(invoice)), _total(invoice)]
+
+
+def invoice_markdown(invoice: Invoice) -> str:
+    """The page as a document (the reference of the Lab's convert task): its line items are a table."""
+    header = _header(invoice)
+    rows = [f"| {' | '.join(row)} |" for row in _table(invoice)]
+    rows.insert(1, "|---|---|---|")
+    return "\n\n".join([f"## {header[0]}", *header[1:], "\n".join(rows), _total(invoice)]) + "\n"
+
+
+def render_page(
+    lines: list[str], table: list[tuple[str, str, str]] | None = None, after: tuple[str, ...] = ()
+) -> Image.Image:
+    """``lines`` (the first as a heading), then ``table`` with a rule under its header and below it, then ``after``."""
     page = Image.new("RGB", PAGE, "white")
     draw = ImageDraw.Draw(page)
     heading, body = _font(34), _font(24)
@@ -93,8 +120,25 @@ def render_page(lines: list[str]) -> Image.Image:
     for number, line in enumerate(lines):
         draw.text((70, y), line, fill="black", font=heading if number == 0 else body)
         y += 60 if number == 0 else 42
+    if table:
+        y += 10
+        for number, row in enumerate(table):
+            for x, cell in zip(_COLUMNS, row, strict=True):
+                draw.text((x, y), cell, fill="black", font=body)
+            y += 42
+            if number == 0:
+                draw.line((70, y - 6, PAGE[0] - 70, y - 6), fill="black", width=1)
+        draw.line((70, y, PAGE[0] - 70, y), fill="black", width=1)
+        y += 20
+    for line in after:
+        draw.text((70, y), line, fill="black", font=body)
+        y += 42
     draw.line((70, y + 10, PAGE[0] - 70, y + 10), fill="black", width=2)
     return page
+
+
+def render_invoice(invoice: Invoice) -> Image.Image:
+    return render_page(_header(invoice), _table(invoice), (_total(invoice),))
 
 
 def write_dataset(out_dir: Path, count: int, language: str = "both") -> list[Path]:
@@ -106,18 +150,22 @@ def write_dataset(out_dir: Path, count: int, language: str = "both") -> list[Pat
         invoice = make_invoice(index, language)
         stem = f"invoice_{index:02d}"
         lines = invoice_lines(invoice)
-        first = render_page(lines)
+        first = render_invoice(invoice)
         if index % 2:
             path = out_dir / f"{stem}.png"
             first.save(path)
         else:
             path = out_dir / f"{stem}.pdf"
-            terms = render_page(["Terms / Условия", "Payment within 14 days.", "Оплата в течение 14 дней."])
+            terms = render_page(_TERMS)
             first.save(path, "PDF", resolution=100.0, save_all=True, append_images=[terms])
         (references / f"{stem}.json").write_text(
             json.dumps(invoice.fields(), ensure_ascii=False, indent=2), encoding="utf-8"
         )
         (references / f"{stem}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        markdown = invoice_markdown(invoice)
+        if not index % 2:  # the PDF's second page belongs to the document too
+            markdown += "\n" + "\n\n".join([f"## {_TERMS[0]}", *_TERMS[1:]]) + "\n"
+        (references / f"{stem}.md").write_text(markdown, encoding="utf-8")
         written.append(path)
     return written
 

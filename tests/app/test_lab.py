@@ -121,3 +121,29 @@ def test_a_lab_run_waits_for_peoples_questions_and_says_so(app_env, tiny_models,
     at.run()
     assert job.error is None and job.summary.done == 1
     assert "session_model" not in at.session_state  # the Lab never changed this session's model
+
+
+def test_document_models_compared_on_the_convert_task(app_env, tiny_models, tmp_path):
+    app_env.setenv("DOCLING_MODEL", str(tiny_models["docling"]))
+    at = _lab_page(app_env, tiny_models)
+    documents, references = _uploads(tmp_path)
+    assert any(name.endswith(".md") for name, _, _ in references)  # the generator writes Markdown references
+    at.file_uploader(key="lab_uploads").set_value(documents[:1])
+    at.file_uploader(key="lab_references").set_value(references)
+    options = at.multiselect(key="lab_models").options
+    docling = [o for o in options if o.startswith("tiny-docling")]
+    assert docling and any(o.startswith("Granite-Docling 258M") for o in options)
+    at.multiselect(key="lab_models").set_value([*docling, options[0]])  # a chat model too: refused
+    at.selectbox(key="lab_task").set_value("convert").run()
+    at.number_input(key="lab_convert_max_new").set_value(16)
+    at.button(key="lab_start").click().run()
+    assert any("Only document models" in warning.value for warning in at.warning)
+    at.multiselect(key="lab_models").set_value(docling)
+    at.button(key="lab_start").click().run()
+    job = at.session_state["lab_job"]
+    assert job.finished.wait(120)
+    at.run()
+    assert not at.exception and job.error is None and job.summary.done == 1
+    (row,) = job.report["models"]
+    assert row["task"] == "convert" and row["text_similarity"] is not None and row["table_accuracy"] == 0.0
+    assert "Table accuracy" in at.dataframe[0].value.columns

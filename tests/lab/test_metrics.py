@@ -128,3 +128,46 @@ def test_anls(references, hypothesis, score):
 )
 def test_percentile(values, share, expected):
     assert percentile(values, share) == expected
+
+
+def test_markdown_similarity_ignores_layout_only_differences():
+    from core.lab.metrics import text_similarity
+
+    padded = "## Invoice\n\n\n| Item   |   Qty |\n|--------|------:|\n| Pen    |     2 |\n"
+    plain = "## Invoice\n| Item | Qty |\n|---|---|\n| Pen | 2 |"
+    assert text_similarity(plain, padded) == 1.0
+    assert text_similarity("", "") == 1.0 and text_similarity("abc", "") == 0.0
+    assert 0.0 < text_similarity(plain, plain.replace("Pen", "Pan")) < 1.0
+
+
+def test_markdown_tables_are_found_with_escaped_pipes_and_separated_by_text():
+    from core.lab.metrics import markdown_tables
+
+    text = "| a | b \\| c |\n|---|---|\n| 1 | 2 |\n\nText between.\n\n| x |\n|---|\n| y |\n"
+    assert markdown_tables(text) == [[["a", "b | c"], ["1", "2"]], [["x"], ["y"]]]
+    assert markdown_tables("no tables here") == []
+
+
+@pytest.mark.parametrize(
+    ("predicted", "accuracy"),
+    [
+        ([["Item", "Qty"], ["Pen", "2"], ["Cup", "1"]], 1.0),
+        ([["item", "qty"], ["pen", "2.0"], ["Cup", "1"]], 1.0),  # normalised text, as field matching does
+        ([["Item", "Qty"], ["Pen", "2"]], 4 / 6),  # a missing row costs its cells
+        ([["Item", "Qty", "Extra"], ["Pen", "2", ""], ["Cup", "1", ""]], 6 / 9),  # an extra column costs too
+        ([["Qty", "Item"], ["2", "Pen"], ["1", "Cup"]], 0.0),  # right values, wrong places
+    ],
+)
+def test_cell_accuracy(predicted, accuracy):
+    from core.lab.metrics import cell_accuracy
+
+    assert cell_accuracy([["Item", "Qty"], ["Pen", "2"], ["Cup", "1"]], predicted) == pytest.approx(accuracy)
+
+
+def test_table_accuracy_takes_each_reference_tables_best_match():
+    from core.lab.metrics import table_accuracy
+
+    first, second = [["a"], ["1"]], [["b", "c"], ["2", "3"]]
+    assert table_accuracy([first, second], [second, first]) == 1.0  # order does not matter
+    assert table_accuracy([first, second], [first]) == 0.5  # the second is missing
+    assert table_accuracy([], [first]) is None  # nothing to score
