@@ -91,14 +91,54 @@ class ConvertedPage:
     image: Image.Image  # the page as uploaded: element boxes are in its pixels
 
 
+def page_document(page: ConvertedPage, name: str = "document") -> Any:
+    """One page's DoclingDocument; the page image is only read for its size and picture crops, then let go."""
+    from docling_core.types.doc.doctags import DocTagsDocument
+    from docling_core.types.doc.document import DoclingDocument
+
+    mended = repair(page.doctags)
+    image = page.image.convert("RGB")
+    images: list[Path | Image.Image] = [image]
+    try:
+        document = DoclingDocument.load_from_doctags(
+            DocTagsDocument.from_doctags_and_image_pairs([mended], images), document_name=name
+        )
+    except Exception:  # noqa: BLE001 - docling-core's parser is regex soup; any failure falls back to plain text
+        from docling_core.types.doc import DocItemLabel, Size
+
+        log.warning("docling-core could not read the DocTags; keeping their text only", exc_info=True)
+        document = DoclingDocument(name=name)
+        document.add_page(page_no=1, size=Size(width=image.width, height=image.height))
+        for paragraph in strip_tags(mended).splitlines():
+            document.add_text(label=DocItemLabel.TEXT, text=paragraph)
+    for page_item in document.pages.values():
+        page_item.image = None  # the upload itself: the JSON should carry the structure, not the page again
+    return document
+
+
 class Conversion:
-    """One DoclingDocument made from the DocTags of one or more pages, and its three exports."""
+    """One DoclingDocument made from the DocTags of one or more pages, and its three exports.
+
+    Pages are converted one by one (:func:`page_document`) and joined, so a long PDF is never held
+    as images: only the documents are kept.
+    """
 
     def __init__(self, pages: Sequence[ConvertedPage], name: str = "document") -> None:
-        if not pages:
+        self.__init_from([page_document(page, name) for page in pages], name)
+
+    @classmethod
+    def of_documents(cls, documents: Sequence[Any], name: str = "document") -> Conversion:
+        conversion = cls.__new__(cls)
+        conversion.__init_from(documents, name)
+        return conversion
+
+    def __init_from(self, documents: Sequence[Any], name: str) -> None:
+        from docling_core.types.doc.document import DoclingDocument
+
+        if not documents:
             raise ValueError("a conversion needs at least one page")
-        self.pages = tuple(pages)
-        self.document = _to_document(self.pages, name)
+        self.document = documents[0] if len(documents) == 1 else DoclingDocument.concatenate(documents)
+        self.document.name = name
 
     def markdown(self) -> str:
         return str(self.document.export_to_markdown()).strip() + "\n"
@@ -113,7 +153,8 @@ class Conversion:
 
     def layout(self, page_no: int = 1) -> list[Detection]:
         """The elements of page ``page_no`` (1-based) as labelled boxes in that page's original pixels."""
-        width, height = self.pages[page_no - 1].image.size
+        size = self.document.pages[page_no].size
+        width, height = round(size.width), round(size.height)
         found: list[Detection] = []
         for item, _level in self.document.iterate_items(with_groups=False):
             for prov in getattr(item, "prov", None) or ():
@@ -122,41 +163,12 @@ class Conversion:
                 bbox = prov.bbox.to_top_left_origin(page_height=height)
                 box = to_box(bbox.l, bbox.t, bbox.r, bbox.b, width, height)
                 if box is not None:
-                    found.append(Detection(str(item.label).replace("_", " "), box))
+                    found.append(Detection(str(getattr(item, "label", "")).replace("_", " "), box))
         return found
 
     def tables(self) -> list[list[list[str]]]:
         """Every table as rows of cell texts (spanned cells repeated), in reading order."""
-        found = []
-        for table in self.document.tables:
-            grid = table.data.grid
-            found.append([[cell.text for cell in row] for row in grid])
-        return found
-
-
-def _to_document(pages: Sequence[ConvertedPage], name: str) -> Any:
-    from docling_core.types.doc.doctags import DocTagsDocument
-    from docling_core.types.doc.document import DoclingDocument
-
-    mended = [repair(page.doctags) for page in pages]
-    images: list[Path | Image.Image] = [page.image.convert("RGB") for page in pages]
-    try:
-        document = DoclingDocument.load_from_doctags(
-            DocTagsDocument.from_doctags_and_image_pairs(mended, images), document_name=name
-        )
-    except Exception:  # noqa: BLE001 - docling-core's parser is regex soup; any failure falls back to plain text
-        log.warning("docling-core could not read the DocTags; keeping their text only", exc_info=True)
-        document = DoclingDocument(name=name)
-        for number, (text, image) in enumerate(zip(mended, images, strict=True), start=1):
-            from docling_core.types.doc import DocItemLabel, Size
-
-            width, height = image.size if isinstance(image, Image.Image) else (1, 1)
-            document.add_page(page_no=number, size=Size(width=width, height=height))
-            for paragraph in strip_tags(text).splitlines():
-                document.add_text(label=DocItemLabel.TEXT, text=paragraph)
-    for page in document.pages.values():
-        page.image = None  # the upload itself: the JSON should carry the structure, not the page again
-    return document
+        return [[[cell.text for cell in row] for row in table.data.grid] for table in self.document.tables]
 
 
 def load_json(text: str) -> Any:

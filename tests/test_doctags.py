@@ -191,3 +191,11 @@ def test_any_token_soup_converts_without_raising(tokens):
     for detection in conversion.layout(1):
         assert 0 <= detection.box.x1 < detection.box.x2 <= 300 and 0 <= detection.box.y1 < detection.box.y2 <= 200
     load_json(conversion.json())
+
+
+def test_a_conversion_keeps_documents_not_page_images():
+    """A 200-page PDF must not sit in memory as 200 rendered pages once it is converted."""
+    conversion = _convert(SAMPLE, SAMPLE)
+    assert not hasattr(conversion, "pages")
+    assert all(page.image is None for page in conversion.document.pages.values())
+    assert conversion.document.pages[2].size.width == 1000 and conversion.layout(2)

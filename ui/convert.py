@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import streamlit as st
 from PIL import Image
 
 from core.annotate import annotate, png_bytes
-from core.doctags import Conversion, ConvertedPage, convert_request
+from core.doctags import Conversion, ConvertedPage, convert_request, page_document
 from core.documents import render_page
 from core.engines.loading import load_local_only, looks_like_path
 from core.engines.registry import converters, family_of, find_card
@@ -28,11 +29,14 @@ _MODEL_KEY = "convert_model_choice"  # a plain key: the choice outlives page swi
 
 @dataclass
 class ConvertResult:
-    """Pages converted so far (all of them once the run ends), and how the run went."""
+    """Pages converted so far (all of them once the run ends), and how the run went.
+
+    Each page's document is made as soon as its answer ends; no page image is kept.
+    """
 
     page_digests: list[str]  # the media digest of each page asked for, in order
     model_title: str
-    pages: list[ConvertedPage] = field(default_factory=list)
+    documents: list[Any] = field(default_factory=list)  # one DoclingDocument per page done
     stats: list[GenerationStats] = field(default_factory=list)
     cut_short: list[int] = field(default_factory=list)  # 1-based pages whose answer hit the token limit
     stopped: bool = False
@@ -46,20 +50,20 @@ class ConvertResult:
 
     @property
     def conversion(self) -> Conversion | None:
-        if self._conversion is None and self.pages:
-            self._conversion = Conversion(self.pages, name=f"document_{self.stamp}")
+        if self._conversion is None and self.documents:
+            self._conversion = Conversion.of_documents(self.documents, name=f"document_{self.stamp}")
         return self._conversion
 
     def add(self, page: ConvertedPage, stats: GenerationStats, limit: int) -> None:
-        self.pages.append(page)
+        self.documents.append(page_document(page))
         self.stats.append(stats)
         if stats.new_tokens >= limit:
-            self.cut_short.append(len(self.pages))
+            self.cut_short.append(len(self.documents))
         self._conversion = None
 
     def page_of(self, media: NormalizedImage) -> int | None:
         """Which converted page (1-based) ``media`` is, if it was converted."""
-        done = self.page_digests[: len(self.pages)]
+        done = self.page_digests[: len(self.documents)]
         return done.index(media.digest) + 1 if media.digest in done else None
 
 
@@ -144,12 +148,12 @@ def _pages_to_convert(media: NormalizedImage, everything: bool) -> list[tuple[st
 def _summary(result: ConvertResult) -> None:
     seconds = sum(stats.seconds_total for stats in result.stats)
     tokens = sum(stats.new_tokens for stats in result.stats)
-    st.caption(t("convert.done", pages=len(result.pages), model=result.model_title, seconds=f"{seconds:.1f}",
+    st.caption(t("convert.done", pages=len(result.documents), model=result.model_title, seconds=f"{seconds:.1f}",
                  tokens=tokens))  # fmt: skip
     if result.error:
         st.error(result.error)
     if result.stopped:
-        st.warning(t("convert.stopped", done=len(result.pages), total=len(result.page_digests)))
+        st.warning(t("convert.stopped", done=len(result.documents), total=len(result.page_digests)))
     if result.cut_short:
         st.warning(t("convert.cut_short", pages=", ".join(map(str, result.cut_short))))
 

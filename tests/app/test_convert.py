@@ -80,7 +80,7 @@ def test_every_page_of_a_pdf_in_one_document_with_progress(docling_env, monkeypa
     at.button(key="convert_run_all").click().run()
     assert not at.exception and not at.error
     result = at.session_state["convert_result"]
-    assert len(seen) == 3 and len(result.pages) == 3
+    assert len(seen) == 3 and len(result.documents) == 3
     markdown = result.conversion.markdown()
     assert markdown.index("Invoice 1") < markdown.index("Invoice 2") < markdown.index("Invoice 3")
     assert len(markdown_tables(markdown)) == 3
@@ -93,7 +93,7 @@ def test_the_tiny_model_converts_end_to_end_without_canned_text(docling_env):
     at.button(key="convert_run").click().run()
     assert not at.exception and not at.error
     result = at.session_state["convert_result"]
-    assert len(result.pages) == 1 and result.stats[0].new_tokens == 24
+    assert len(result.documents) == 1 and result.stats[0].new_tokens == 24
     assert result.cut_short == [1]
     assert any("token limit" in warning.value for warning in at.warning)
 

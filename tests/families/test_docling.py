@@ -104,3 +104,20 @@ def test_a_converter_takes_one_page_image(engine):
     page = Image.new("RGB", (100, 100))
     with pytest.raises(ValueError, match="one page"):
         engine.build_inputs(GenerationRequest((ChatMessage(Role.USER, CONVERT_PROMPT, (page, page)),)))
+
+
+def test_int8_on_the_cpu_quantizes_the_converter_and_it_still_writes_doctags(tiny_docling, tmp_path):
+    import torch
+
+    from core.serving import ServingCore
+
+    serving = ServingCore(_settings(tmp_path, MODEL_QUANT="int8", MODEL_DEVICE="cpu"))
+    try:
+        client = serving.client(str(tiny_docling), "me")
+        assert client.runtime.quantization == "int8" and client.load()
+        model = serving.pool.engine(client.model_id)._model  # type: ignore[attr-defined]
+        assert not any(type(module) is torch.nn.Linear for module in model.modules())
+        outcome = client.generate(convert_request(_family(), Image.new("RGB", (400, 500), "white"), 24))
+        assert outcome.error is None and outcome.stats.new_tokens == 24 and _DOCTAG.search(outcome.text)
+    finally:
+        serving.close()
