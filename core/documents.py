@@ -72,6 +72,11 @@ def open_pdf(data: bytes, name: str, limits: PdfLimits | None = None, media: Med
     return PdfDocument(data, name, pages, hashlib.sha256(data).hexdigest()[:16])
 
 
+def page_digest(document: PdfDocument, index: int) -> str:
+    """The media digest page ``index`` (0-based) gets when rendered, known without rendering it."""
+    return f"{document.digest}-p{index + 1}"
+
+
 def render_page(document: PdfDocument, index: int, limits: PdfLimits | None = None) -> NormalizedImage:
     """Render page ``index`` (0-based) to an RGB image; raise :class:`InvalidInput` if it cannot be drawn."""
     limits = limits or PdfLimits()
@@ -94,5 +99,5 @@ def render_page(document: PdfDocument, index: int, limits: PdfLimits | None = No
         name=f"{document.name} [{index + 1}/{document.page_count}]",
         source_format="PDF",
         source_mode=picture.mode,
-        digest=f"{document.digest}-p{index + 1}",
+        digest=page_digest(document, index),
     )

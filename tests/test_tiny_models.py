@@ -14,7 +14,13 @@ from tests.conftest import ROOT
 
 @pytest.mark.parametrize(
     ("family", "model_type"),
-    [("smolvlm", "smolvlm"), ("qwen2_5_vl", "qwen2_5_vl"), ("internvl", "internvl"), ("florence2", "florence2")],
+    [
+        ("smolvlm", "smolvlm"),
+        ("qwen2_5_vl", "qwen2_5_vl"),
+        ("internvl", "internvl"),
+        ("florence2", "florence2"),
+        ("docling", "idefics3"),
+    ],
 )
 def test_cli_builds_a_loadable_model_offline(tmp_path, family, model_type):
     out = tmp_path / "tiny"

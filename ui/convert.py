@@ -3,8 +3,10 @@ model (Granite-Docling, SmolDocling), shown rendered beside the image with its l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import streamlit as st
@@ -12,7 +14,7 @@ from PIL import Image
 
 from core.annotate import annotate, png_bytes
 from core.doctags import Conversion, ConvertedPage, convert_request, page_document
-from core.documents import render_page
+from core.documents import page_digest, render_page
 from core.engines.loading import load_local_only, looks_like_path
 from core.engines.registry import converters, family_of, find_card
 from core.engines.types import EngineError, GenerationStats
@@ -106,14 +108,16 @@ def _ready(model_id: str) -> bool:
     return True
 
 
-def _run(client: ModelClient, pages: list[tuple[str, Image.Image]], max_new_tokens: int) -> None:
-    """Convert ``pages`` (digest, image) one by one; the result is saved after every page, so Stop keeps them."""
+def _run(client: ModelClient, pages: list[tuple[str, Callable[[], Image.Image]]], max_new_tokens: int) -> None:
+    """Convert ``pages`` (digest, how to draw it) one by one; the result is saved after every page, so Stop
+    keeps them. A page is drawn only when its turn comes and let go after its answer."""
     family = family_of(client.card)
     result = ConvertResult([digest for digest, _ in pages], client.card.title)
     st.session_state[_RESULT_KEY] = result
     bar = st.progress(0.0, text=t("convert.progress", done=0, total=len(pages))) if len(pages) > 1 else None
     live = st.empty()
-    for number, (_digest, image) in enumerate(pages, start=1):
+    for number, (_digest, draw) in enumerate(pages, start=1):
+        image = draw()
 
         def save(outcome: Outcome, image: Image.Image = image) -> None:
             if outcome.error:
@@ -138,11 +142,12 @@ def _run(client: ModelClient, pages: list[tuple[str, Image.Image]], max_new_toke
     st.rerun()
 
 
-def _pages_to_convert(media: NormalizedImage, everything: bool) -> list[tuple[str, Image.Image]]:
+def _pages_to_convert(media: NormalizedImage, everything: bool) -> list[tuple[str, Callable[[], Image.Image]]]:
     document = current_document()
     if not everything or document is None:
-        return [(media.digest, media.image)]
-    return [(page.digest, page.image) for page in (render_page(document, i) for i in range(document.page_count))]
+        return [(media.digest, lambda: media.image)]
+    return [(page_digest(document, index), partial(lambda d, i: render_page(d, i).image, document, index))
+            for index in range(document.page_count)]  # fmt: skip
 
 
 def _summary(result: ConvertResult) -> None:

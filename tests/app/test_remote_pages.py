@@ -44,5 +44,7 @@ def test_every_page_works_on_a_served_model(app_env, server, tiny_models):  # no
     at.switch_page("pages/5_Lab.py").run()
     assert not at.exception
     options = at.multiselect(key="lab_models").options
-    assert len(options) == 3 and options[2].startswith("Tesseract")  # what the server serves, and the baseline
+    # what the server serves, the Tesseract baseline, and the document converters (they run here)
+    assert len(options) == 5 and options[2].startswith("Tesseract")
+    assert options[3].startswith("Granite-Docling") and options[4].startswith("SmolDocling")
     assert server.log.requests == 4  # chat, OCR, region, detection: all went to the server

@@ -10,7 +10,9 @@ from core.engines.types import Capability, UnknownModel
 from core.families import FAMILIES
 from core.settings import Settings
 
-MODELS = [card for card in CATALOGUE if card.family != "tesseract"]  # Tesseract is an OCR program, not a model
+# Tesseract is an OCR program, not a model; the document converters only convert pages.
+MODELS = [card for card in CATALOGUE if card.family not in ("tesseract", "docling")]
+CONVERTERS = [card for card in CATALOGUE if card.family == "docling"]
 
 
 @pytest.mark.parametrize("card", MODELS, ids=lambda card: card.title)
@@ -31,6 +33,21 @@ def test_catalogue_models_are_known_with_sizes_and_abilities(card):
 def test_local_directories_of_every_family(tmp_path, model_type, family):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": model_type}), encoding="utf-8")
     assert find_card(str(tmp_path)).family == family
+
+
+@pytest.mark.parametrize("card", CONVERTERS, ids=lambda card: card.title)
+def test_document_converters_only_convert(card):
+    assert find_card(card.model_id) is card and card.params_millions
+    assert card.capabilities == {Capability.CONVERT}
+
+
+@pytest.mark.parametrize(
+    ("folder", "family"), [("granite-docling-258M", "docling"), ("SmolVLM-256M-Instruct", "smolvlm"), ("x", "smolvlm")]
+)
+def test_an_idefics3_directory_is_a_converter_only_when_named_so(tmp_path, folder, family):
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / "config.json").write_text(json.dumps({"model_type": "idefics3"}), encoding="utf-8")
+    assert find_card(str(tmp_path / folder)).family == family
 
 
 def test_local_directory_is_recognised_by_its_config(tmp_path):
@@ -55,12 +72,12 @@ def test_creating_an_engine_reads_no_weights(tmp_path):
 def test_choices_put_the_active_model_first_then_local_extras():
     ids = choices("/models/mine", extra=("/models/other", "/models/mine"))
     assert ids[:2] == ["/models/mine", "/models/other"]
-    assert set(ids[2:]) == {card.model_id for card in MODELS}  # the picker offers models, not Tesseract
+    assert set(ids[2:]) == {card.model_id for card in MODELS}  # the picker offers chat models only
     assert choices(CATALOGUE[1].model_id).count(CATALOGUE[1].model_id) == 1
 
 
 def test_every_family_module_is_collected_with_its_catalogue():
-    assert set(FAMILIES) == {"smolvlm", "qwen2_5_vl", "internvl", "florence2", "tesseract"}
+    assert set(FAMILIES) == {"smolvlm", "qwen2_5_vl", "internvl", "florence2", "docling", "tesseract"}
     assert {card.family for card in CATALOGUE} == set(FAMILIES)
     for name, family in FAMILIES.items():
         assert family.name == name and family.abilities
