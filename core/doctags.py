@@ -39,7 +39,7 @@ _TAG = re.compile(r"<(/?)([A-Za-z_][\w]*)>")
 _CHAT_MARKERS = re.compile(
     r"<\|[^<>|]{1,40}\|>|<end_of_utterance>|<fake_token_around_image>|<global-img>|<image>|<row_\d+_col_\d+>"
 )
-_CUT_TAG = re.compile(r"<[^<>]*$")  # a tag the answer stopped in the middle of
+_CUT_TAG = re.compile(r"</?(?:[A-Za-z_]\w*)?$")  # a tag the answer stopped in the middle of ("<loc_4")
 _OTSL_ROW_END = ("<nl>", "<otsl>")
 
 

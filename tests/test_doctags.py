@@ -89,6 +89,8 @@ def test_repair_closes_open_elements_innermost_first_and_drops_chat_markers_and_
     )
     assert repair("<doctag><text>a</text></doctag><end_of_utterance>") == "<doctag><text>a</text></doctag>"
     assert repair("<text>a</text></caption>") == "<text>a</text></caption>"  # a stray closing tag is left alone
+    assert repair("<text>P < 0.05 and P") == "<text>P < 0.05 and P</text>"  # a "<" in the text is not a tag
+    assert repair("<text>done</text></") == "<text>done</text>"
 
 
 def test_a_cut_ordered_list_keeps_its_items_and_numbers():
