@@ -18,11 +18,11 @@ from core.documents import page_digest, render_page
 from core.engines.loading import load_local_only, looks_like_path
 from core.engines.registry import converters, family_of, find_card
 from core.engines.types import EngineError, GenerationStats
-from core.media import NormalizedImage
+from core.media import InvalidInput, NormalizedImage
 from core.serving import ModelClient
 from ui import model
 from ui.generation import CURSOR, Outcome, stream_into
-from ui.i18n import t
+from ui.i18n import input_error, t
 from ui.upload import current_document
 
 _RESULT_KEY = "convert_result"
@@ -117,7 +117,11 @@ def _run(client: ModelClient, pages: list[tuple[str, Callable[[], Image.Image]]]
     bar = st.progress(0.0, text=t("convert.progress", done=0, total=len(pages))) if len(pages) > 1 else None
     live = st.empty()
     for number, (_digest, draw) in enumerate(pages, start=1):
-        image = draw()
+        try:
+            image = draw()
+        except InvalidInput as error:  # a damaged page: the pages before it are kept, and it is named
+            result.error = f"{t('convert.page_failed', page=number)} {input_error(error)}"
+            break
 
         def save(outcome: Outcome, image: Image.Image = image) -> None:
             if outcome.error:

@@ -147,6 +147,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Модель размечает страницу {page} из {total}…",
         "en": "The model is marking up page {page} of {total}…",
     },
+    "convert.page_failed": {"ru": "Страница {page} не прочитана.", "en": "Page {page} could not be read."},
     "convert.progress": {"ru": "Готово страниц: {done} из {total}", "en": "Pages done: {done} of {total}"},
     "convert.done": {
         "ru": "Страниц: {pages} · {model} · {seconds} с · {tokens} токенов",

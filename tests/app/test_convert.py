@@ -115,3 +115,25 @@ def test_the_output_choice_is_kept_and_plain_text_still_works(docling_env):
     assert at.radio(key="ocr_output_en").value == "Structured (Markdown)"
     at.radio(key="ocr_output_en").set_value("Plain text").run()
     assert not at.exception and at.button(key="ocr_run")
+
+
+def test_a_damaged_pdf_page_stops_the_run_with_its_number_and_keeps_the_pages_before(docling_env, monkeypatch):
+    from core.media import InvalidInput
+    from ui import convert
+
+    at = _structured(upload_and_open(("contract.pdf", _pdf(3), "application/pdf"), "pages/2_OCR.py"))
+    can_answers(monkeypatch, docling_env, lambda request, size: PAGE_DOCTAGS.format(page=1))
+    real_render = convert.render_page
+
+    def render(document, index):
+        if index == 1:
+            raise InvalidInput("pdf.corrupt")
+        return real_render(document, index)
+
+    monkeypatch.setattr(convert, "render_page", render)
+    at.button(key="convert_run_all").click().run()
+    assert not at.exception
+    result = at.session_state["convert_result"]
+    assert len(result.documents) == 1 and result.error.startswith("Page 2 could not be read.")
+    assert any(block.value.startswith("Page 2 could not be read.") for block in at.error)
+    assert "Invoice 1" in result.conversion.markdown()
