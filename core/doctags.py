@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -140,16 +141,29 @@ class Conversion:
         self.document = documents[0] if len(documents) == 1 else DoclingDocument.concatenate(documents)
         self.document.name = name
 
-    def markdown(self) -> str:
+    # Exports are made once: a page shows and offers them on every rerun of its script.
+    @cached_property
+    def _markdown(self) -> str:
         return str(self.document.export_to_markdown()).strip() + "\n"
 
-    def html(self) -> str:
+    @cached_property
+    def _html(self) -> str:
         from docling_core.types.doc import ImageRefMode
 
         return str(self.document.export_to_html(image_mode=ImageRefMode.EMBEDDED))
 
-    def json(self) -> str:
+    @cached_property
+    def _json(self) -> str:
         return json.dumps(self.document.export_to_dict(), ensure_ascii=False, indent=1)
+
+    def markdown(self) -> str:
+        return self._markdown
+
+    def html(self) -> str:
+        return self._html
+
+    def json(self) -> str:
+        return self._json
 
     def layout(self, page_no: int = 1) -> list[Detection]:
         """The elements of page ``page_no`` (1-based) as labelled boxes in that page's original pixels."""

@@ -16,7 +16,7 @@ from core.annotate import annotate, png_bytes
 from core.doctags import Conversion, ConvertedPage, convert_request, page_document
 from core.documents import page_digest, render_page
 from core.engines.loading import load_local_only, looks_like_path
-from core.engines.registry import converters, family_of, find_card
+from core.engines.registry import converters, family_of
 from core.engines.types import EngineError, GenerationStats
 from core.media import InvalidInput, NormalizedImage
 from core.serving import ModelClient
@@ -79,13 +79,7 @@ def _max_new_tokens() -> int:
 
 def _converter() -> str:
     """The document model, remembered for the session; the configured one (DOCLING_MODEL) comes first."""
-    offered = converters(model.settings())
-    titles = {}
-    for model_id in offered:
-        try:
-            titles[model_id] = find_card(model_id).title
-        except EngineError:
-            continue
+    titles = {model_id: card.title for model_id in converters(model.settings()) if (card := model.card_for(model_id))}
     remembered = st.session_state.get(_MODEL_KEY)
     ids = list(titles)
     index = ids.index(remembered) if remembered in ids else 0

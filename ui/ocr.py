@@ -93,17 +93,23 @@ def _language_hint() -> str:
     return LANGUAGE_HINTS[labels.index(chosen)]
 
 
+def _remembered_choice(labels: dict[str, str], state_key: str, title: str, widget_key: str, help_text: str) -> str:
+    """A horizontal radio over ``labels`` (name -> label) whose choice is kept in ``state_key`` for the session.
+
+    The widget key follows the UI language so a language switch cannot leave a label that no longer exists.
+    """
+    remembered = st.session_state.get(state_key, next(iter(labels)))
+    chosen_label = st.radio(title, list(labels.values()), index=list(labels).index(remembered), horizontal=True,
+                            key=f"{widget_key}_{language()}", help=help_text)  # fmt: skip
+    name = next(name for name, label in labels.items() if label == chosen_label)
+    st.session_state[state_key] = name
+    return name
+
+
 def _engine_choice(chosen: ModelClient) -> str:
     """The session's model or Tesseract, remembered for the session; Tesseract's install state is said here."""
     labels = {MODEL: t("ocr.engine_model", model=chosen.card.title), TESSERACT: t("ocr.engine_tesseract")}
-    remembered = st.session_state.get(_ENGINE_KEY, MODEL)
-    chosen_label = st.radio(
-        t("ocr.engine"), list(labels.values()), index=list(labels).index(remembered), horizontal=True,
-        key=f"ocr_engine_{language()}", help=t("ocr.engine_help"),
-    )  # fmt: skip
-    engine = next(name for name, label in labels.items() if label == chosen_label)
-    st.session_state[_ENGINE_KEY] = engine
-    return engine
+    return _remembered_choice(labels, _ENGINE_KEY, t("ocr.engine"), "ocr_engine", t("ocr.engine_help"))
 
 
 def tesseract_chosen() -> bool:
@@ -239,14 +245,7 @@ def _searchable_pdf(result: OcrResult, media: NormalizedImage) -> None:
 def _output_choice() -> str:
     """Plain text (a model or Tesseract) or a structured document (a document model), kept for the session."""
     labels = {PLAIN: t("ocr.output_plain"), STRUCTURED: t("ocr.output_structured")}
-    remembered = st.session_state.get(_OUTPUT_KEY, PLAIN)
-    chosen_label = st.radio(
-        t("ocr.output"), list(labels.values()), index=list(labels).index(remembered), horizontal=True,
-        key=f"ocr_output_{language()}", help=t("ocr.output_help"),
-    )  # fmt: skip
-    output = next(name for name, label in labels.items() if label == chosen_label)
-    st.session_state[_OUTPUT_KEY] = output
-    return output
+    return _remembered_choice(labels, _OUTPUT_KEY, t("ocr.output"), "ocr_output", t("ocr.output_help"))
 
 
 def render(media: NormalizedImage) -> None:

@@ -63,3 +63,25 @@ class Engine(Protocol):
         loads itself.
         """
         ...
+
+
+class WeightlessEngine:
+    """What an engine without local weights shares (a model server, a program): its card, runtime and a flag
+    for "checked and ready" in place of loaded weights. Subclasses set ``_runtime`` and do the checking in load.
+    """
+
+    def __init__(self, card: ModelCard, runtime: RuntimeInfo) -> None:
+        self.card = card
+        self._runtime = runtime
+        self._loaded = False
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    @property
+    def runtime(self) -> RuntimeInfo:
+        return self._runtime
+
+    def unload(self) -> None:
+        self._loaded = False

@@ -22,7 +22,7 @@ from typing import Any
 
 from PIL import Image
 
-from core.engines.base import ProgressCallback
+from core.engines.base import ProgressCallback, WeightlessEngine
 from core.engines.prefix import PrefixSlot
 from core.engines.types import (
     REMOTE_DEVICE,
@@ -78,22 +78,12 @@ def data_url(image: Image.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-class OpenAICompatEngine:
+class OpenAICompatEngine(WeightlessEngine):
     """One model served by an OpenAI-compatible endpoint, behind the same Protocol as a local model."""
 
     def __init__(self, card: ModelCard, settings: Settings) -> None:
-        self.card = card
+        super().__init__(card, RuntimeInfo(device=REMOTE_DEVICE, dtype="server", placement=settings.openai_base_url))
         self._settings = settings
-        self._runtime = RuntimeInfo(device=REMOTE_DEVICE, dtype="server", placement=settings.openai_base_url)
-        self._loaded = False
-
-    @property
-    def loaded(self) -> bool:
-        return self._loaded
-
-    @property
-    def runtime(self) -> RuntimeInfo:
-        return self._runtime
 
     def estimated_bytes(self) -> int | None:
         return 0  # the weights live on the server
@@ -122,9 +112,6 @@ class OpenAICompatEngine:
         self._loaded = True
         if on_progress is not None:
             on_progress(1.0, "load.ready")
-
-    def unload(self) -> None:
-        self._loaded = False
 
     def body(self, request: GenerationRequest) -> tuple[dict[str, Any], tuple[int, int] | None]:
         """The chat-completions request, and the size of the image the model will see (when it matters)."""

@@ -20,7 +20,7 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from core.boxes import Box
-from core.engines.base import ProgressCallback
+from core.engines.base import ProgressCallback, WeightlessEngine
 from core.engines.prefix import PrefixSlot
 from core.engines.types import EngineError, GenerationRequest, GenerationStats, ModelCard, RuntimeInfo
 from core.settings import Settings
@@ -160,7 +160,7 @@ def check_installed(languages: str = "rus+eng") -> None:
         )
 
 
-class TesseractEngine:
+class TesseractEngine(WeightlessEngine):
     """The Engine Protocol for Tesseract: OCR of the request's image in the languages its prompt names.
 
     The family's OCR "prompt" for Tesseract is the ``-l`` value (``rus+eng``); the answer is the text,
@@ -168,17 +168,7 @@ class TesseractEngine:
     """
 
     def __init__(self, card: ModelCard, settings: Settings) -> None:
-        self.card = card
-        self._runtime = RuntimeInfo(device="cpu", dtype="tesseract")
-        self._loaded = False
-
-    @property
-    def loaded(self) -> bool:
-        return self._loaded
-
-    @property
-    def runtime(self) -> RuntimeInfo:
-        return self._runtime
+        super().__init__(card, RuntimeInfo(device="cpu", dtype="tesseract"))
 
     def estimated_bytes(self) -> int | None:
         return ENGINE_BYTES
@@ -188,9 +178,6 @@ class TesseractEngine:
         self._loaded = True
         if on_progress is not None:
             on_progress(1.0, "load.ready")
-
-    def unload(self) -> None:
-        self._loaded = False
 
     def stream(
         self,

@@ -63,3 +63,12 @@ def sidebar_line(page, pattern: str):
     import re
 
     return page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(pattern))
+
+
+def download(page, button: str, folder: Path) -> Path:
+    """Click the download button named ``button`` and save the file under its suggested name in ``folder``."""
+    with page.expect_download() as caught:
+        page.get_by_role("button", name=button).click()
+    target = folder / caught.value.suggested_filename
+    caught.value.save_as(target)
+    return target

@@ -13,7 +13,7 @@ from PIL import Image
 from core.doctags import load_json
 from core.documents import open_pdf, render_page
 from core.lab.metrics import markdown_tables
-from tests.e2e.browser import go_to, upload, wait_idle
+from tests.e2e.browser import download, go_to, upload, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -30,15 +30,6 @@ TABLE = [["Item", "Qty", "Price"], ["Pen", "2", "1.50"], ["Cup", "1", "4.00"]]
 def _pdf(path, pages: int, size=(600, 800)) -> None:
     pictures = [Image.new("RGB", size, "white") for _ in range(pages)]
     pictures[0].save(path, "PDF", resolution=72.0, save_all=True, append_images=pictures[1:])
-
-
-def _download(page, button: str, folder):
-    with page.expect_download() as caught:
-        page.get_by_role("button", name=button).click()
-    download = caught.value
-    target = folder / download.suggested_filename
-    download.save_as(target)
-    return target
 
 
 def _structured(page) -> None:
@@ -59,19 +50,19 @@ def test_a_whole_pdf_to_markdown_with_its_tables_layout_and_downloads(page, cann
     cells = page.locator('[data-testid="stMarkdown"] table').first.locator("td").all_inner_texts()
     assert cells[:3] == ["Pen", "2", "1.50"]
 
-    markdown_file = _download(page, "Download .md", tmp_path)
+    markdown_file = download(page, "Download .md", tmp_path)
     assert re.fullmatch(r"document_\d{8}_\d{6}\.md", markdown_file.name)
     markdown = markdown_file.read_text(encoding="utf-8")
     assert markdown_tables(markdown) == [TABLE, TABLE]
     assert markdown.index("Invoice 1") < markdown.index("Invoice 2") and "Thank you for your bus" in markdown
 
-    json_file = _download(page, "Download .json (Docling)", tmp_path)
+    json_file = download(page, "Download .json (Docling)", tmp_path)
     assert json_file.name == markdown_file.stem + ".json"
     document_back = load_json(json_file.read_text(encoding="utf-8"))
     assert len(document_back.tables) == 2 and sorted(document_back.pages) == [1, 2]
     assert json.loads(json_file.read_text(encoding="utf-8"))["name"] == markdown_file.stem
 
-    html_file = _download(page, "Download .html", tmp_path)
+    html_file = download(page, "Download .html", tmp_path)
     assert html_file.name == markdown_file.stem + ".html"
     html = html_file.read_text(encoding="utf-8")
     assert html.count("<table>") == 2 and "<td>Cup</td>" in html
@@ -79,7 +70,7 @@ def test_a_whole_pdf_to_markdown_with_its_tables_layout_and_downloads(page, cann
     page.get_by_text("Show layout").click()
     page.get_by_role("button", name="Download the image with the layout").wait_for()
     wait_idle(page)
-    layout_file = _download(page, "Download the image with the layout", tmp_path)
+    layout_file = download(page, "Download the image with the layout", tmp_path)
     assert re.fullmatch(r"layout_\d{8}_\d{6}_p1\.png", layout_file.name)
     drawn = Image.open(io.BytesIO(layout_file.read_bytes())).convert("RGB")
     rendered = render_page(open_pdf(document.read_bytes(), document.name), 0).image

@@ -11,14 +11,7 @@ from core.lab.__main__ import main
 from core.lab.config import ConfigError, parse_models
 from core.lab.synthetic import invoice_lines, make_invoice, write_dataset
 
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    for name in ("MODEL_ID", "MODEL_PATH", "MODEL_DEVICE", "ENGINE"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("offline_lab")
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])
