@@ -29,11 +29,14 @@ if [ ${#need_tesseract[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 
 if [ "${1:-}" = "--tiny" ]; then
-    tiny="$PWD/models/tiny-smolvlm"
-    if [ ! -f "$tiny/model.safetensors" ]; then
-        .venv/bin/python -m core.tiny_models --family smolvlm --out "$tiny"
-    fi
-    export MODEL_ID="$tiny" HF_HUB_OFFLINE=1
+    # A chat model and a document converter ("docling" in its folder name tells it from SmolVLM).
+    for family in smolvlm docling; do
+        if [ ! -f "models/tiny-$family/model.safetensors" ]; then
+            .venv/bin/python -m core.tiny_models --family "$family" --out "models/tiny-$family"
+        fi
+    done
+    export MODEL_ID="$PWD/models/tiny-smolvlm" DOCLING_MODEL="$PWD/models/tiny-docling" HF_HUB_OFFLINE=1
+    export CONVERT_MAX_NEW_TOKENS="${CONVERT_MAX_NEW_TOKENS:-256}"  # random weights never stop on their own
     unset MODEL_PATH
 fi
 
