@@ -172,9 +172,9 @@ def _vision_seconds(engine: Any, request: Any) -> float:
 def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
     from PIL import Image, ImageDraw
 
-    from core.engines.registry import family_of
     from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
     from core.ocr import OCR_MAX_TILES, ocr_request
+    from core.registry import family_of
     from core.serving import ServingCore
     from core.settings import Settings
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from core.engines.registry import family_of
 from core.engines.types import ChatMessage, EngineError, GenerationRequest, Role, SamplingParams
 from core.families import Family
 from core.grounding import Detection, deduplicate, split_phrases
 from core.media import InvalidInput
+from core.registry import family_of
 from core.serving import JobStatus, ModelClient
 from core.user_text import MAX_PHRASES_CHARS, clean_text, neutralise
 

@@ -7,6 +7,7 @@ The process environment wins over ``.env``; the first alias that is set wins amo
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,21 @@ class Settings:
         if self.model_id:
             return self.model_id
         return DEFAULT_GPU_MODEL if device_kind in ("cuda", "mps") else DEFAULT_CPU_MODEL
+
+
+_BUDGET = re.compile(r"^\s*(\d+|cpu|disk)\s*:\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*$", re.IGNORECASE)
+
+
+def parse_max_memory(text: str) -> dict[int | str, str]:
+    """``"0:20GiB, 1:20GiB, cpu:64GiB"`` -> ``{0: "20GiB", 1: "20GiB", "cpu": "64GiB"}``; ValueError if malformed."""
+    budgets: dict[int | str, str] = {}
+    for part in text.split(","):
+        match = _BUDGET.match(part)
+        if match is None:
+            raise ValueError(f"cannot read {part.strip()!r}; write device:size, e.g. 0:20GiB or cpu:64GiB")
+        device, number, unit = match.groups()
+        budgets[int(device) if device.isdigit() else device.lower()] = f"{number}{unit}"
+    return budgets
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -265,8 +281,6 @@ def _remote(values: Mapping[str, str]) -> dict[str, Any]:
     key = _lookup(values, "OPENAI_API_KEY")
     max_memory = _lookup(values, "MODEL_MAX_MEMORY")
     if max_memory:
-        from core.engines.placement import parse_max_memory
-
         try:
             parse_max_memory(max_memory[1])
         except ValueError:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from core.boxes import Box, crop_with_margin
-from core.engines.registry import family_of
 from core.engines.types import (
     Capability,
     ChatMessage,
@@ -18,6 +17,7 @@ from core.engines.types import (
     SamplingParams,
     VideoClip,
 )
+from core.registry import family_of
 from core.user_text import MAX_QUESTION_CHARS, clean_text, neutralise, prompt_text
 
 # One-click chat prompts, sent in the UI language so the answer comes back in it.

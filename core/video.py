@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from core.engines.types import VideoClip
+from core.engines.types import VideoClip, format_timestamp
 from core.media import InvalidInput, check_size
+
+__all__ = ["format_timestamp"]  # kept here too: pages caption frames with it
 
 VIDEO_FORMATS = ("MP4", "MOV", "WEBM")
 _QUICKTIME_BRANDS = (b"qt  ",)
@@ -60,14 +62,6 @@ class NormalizedVideo:
     @property
     def duration_s(self) -> float:
         return self.clip.duration_s
-
-
-def format_timestamp(seconds: float) -> str:
-    """``m:ss`` (or ``h:mm:ss``) for a frame caption."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def sniff_video(head: bytes) -> str | None:

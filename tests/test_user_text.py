@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 from core.detection import grounding_request, read_phrases
-from core.engines.registry import create_engine
 from core.engines.types import Role, SamplingParams
 from core.families import FAMILIES
 from core.media import InvalidInput
+from core.registry import create_engine
 from core.settings import Settings
 from core.tasks import ChatHistory, ChatTurn, clean_question
 from core.user_text import BREAK, MAX_QUESTION_CHARS, clean_text, echo, neutralise, prompt_text

@@ -16,9 +16,9 @@ from core.annotate import annotate, png_bytes
 from core.doctags import Conversion, ConvertedPage, convert_request, page_document
 from core.documents import page_digest, render_page
 from core.engines.loading import load_local_only, looks_like_path
-from core.engines.registry import converters, family_of
 from core.engines.types import EngineError, GenerationStats
 from core.media import InvalidInput, NormalizedImage
+from core.registry import converters, family_of
 from core.serving import ModelClient
 from ui import model
 from ui.generation import CURSOR, Outcome, stream_into

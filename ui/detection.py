@@ -11,10 +11,10 @@ from PIL import Image
 
 from core.annotate import annotate, png_bytes, report, report_json
 from core.detection import DetectionRun, detect, read_phrases
-from core.engines.registry import CATALOGUE
 from core.engines.types import Capability, EngineError
 from core.grounding import Detection
 from core.media import InvalidInput, NormalizedImage
+from core.registry import CATALOGUE
 from core.serving import JobStatus, ModelClient, Phase
 from ui import model
 from ui.generation import CURSOR, describe_wait

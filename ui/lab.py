@@ -10,7 +10,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.engines.registry import converters
 from core.engines.types import Capability, SamplingParams
 from core.families.tesseract import TESSERACT_ID
 from core.lab.config import DEFAULT_FIELDS, TASKS, LabModel, typed_questions
@@ -18,6 +17,7 @@ from core.lab.job import LabJob, stage_files
 from core.lab.report import report_markdown
 from core.lab.runner import ClientFactory, discover
 from core.media import InvalidInput
+from core.registry import converters
 from core.serving import Phase, Priority
 from core.settings import Settings
 from ui import model

@@ -13,9 +13,9 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.engines.device import resolve_device
-from core.engines.registry import choices, find_card
 from core.engines.types import Capability, EngineError, ModelCard, ModelUnavailable
 from core.logs import configure_logging
+from core.registry import choices, find_card
 from core.serving import LoadState, ModelClient, ModelStatus, Priority, ServingCore
 from core.settings import Settings, SettingsError, load_settings
 from ui.i18n import t

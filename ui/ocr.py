@@ -13,7 +13,6 @@ from PIL import Image
 
 from core.annotate import annotate, png_bytes, report_json
 from core.documents import render_page
-from core.engines.registry import family_of
 from core.engines.tesseract import (
     OcrPage,
     TesseractMissing,
@@ -33,6 +32,7 @@ from core.ocr import (
     text_boxes,
     text_boxes_report,
 )
+from core.registry import family_of
 from core.serving import ModelClient
 from ui import convert, model
 from ui.generation import CURSOR, Outcome, stream_into

@@ -11,20 +11,11 @@ import re
 from collections import Counter
 from typing import Any
 
-_BUDGET = re.compile(r"^\s*(\d+|cpu|disk)\s*:\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*$", re.IGNORECASE)
+from core.settings import parse_max_memory
+
+__all__ = ["budget_bytes", "describe_placement", "first_device", "parse_max_memory"]
+
 _UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
-def parse_max_memory(text: str) -> dict[int | str, str]:
-    """``"0:20GiB, 1:20GiB, cpu:64GiB"`` -> ``{0: "20GiB", 1: "20GiB", "cpu": "64GiB"}``; ValueError if malformed."""
-    budgets: dict[int | str, str] = {}
-    for part in text.split(","):
-        match = _BUDGET.match(part)
-        if match is None:
-            raise ValueError(f"cannot read {part.strip()!r}; write device:size, e.g. 0:20GiB or cpu:64GiB")
-        device, number, unit = match.groups()
-        budgets[int(device) if device.isdigit() else device.lower()] = f"{number}{unit}"
-    return budgets
 
 
 def budget_bytes(budgets: dict[int | str, str]) -> int:

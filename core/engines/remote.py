@@ -18,7 +18,8 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from PIL import Image
 
@@ -34,9 +35,9 @@ from core.engines.types import (
     ModelCard,
     Role,
     RuntimeInfo,
+    format_timestamp,
 )
 from core.settings import Settings
-from core.video import format_timestamp
 
 RETRIES = 3  # on 429 and 503: the server is busy or still starting
 BACKOFF_S = 0.5  # doubled at each retry, or the server's Retry-After (capped)
@@ -72,6 +73,32 @@ class RemoteDropped(RemoteError):
     key = "remote.dropped"
 
 
+# A picture sent by a family without a tile budget of its own (its boxes are 0-1000, so size is free).
+REMOTE_LONGEST_EDGE = 1024
+
+
+@dataclass(frozen=True)
+class RemoteImage:
+    image: Image.Image
+    input_size: tuple[int, int] | None  # (width, height) the server's model will see, when it matters
+
+
+def shrink_to_edge(image: Image.Image, longest_edge: int) -> Image.Image:
+    """``image`` with its longest side at most ``longest_edge`` (never enlarged)."""
+    if max(image.size) <= longest_edge:
+        return image
+    scale = longest_edge / max(image.size)
+    return image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BICUBIC
+    )
+
+
+class ImagePolicy(Protocol):
+    """How a family sizes a picture for a server (its family object): within the budget a local run uses."""
+
+    def remote_image(self, image: Image.Image, max_tiles: int | None, card: ModelCard) -> RemoteImage: ...
+
+
 def data_url(image: Image.Image) -> str:
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, "PNG")
@@ -81,9 +108,10 @@ def data_url(image: Image.Image) -> str:
 class OpenAICompatEngine(WeightlessEngine):
     """One model served by an OpenAI-compatible endpoint, behind the same Protocol as a local model."""
 
-    def __init__(self, card: ModelCard, settings: Settings) -> None:
+    def __init__(self, card: ModelCard, settings: Settings, images: ImagePolicy) -> None:
         super().__init__(card, RuntimeInfo(device=REMOTE_DEVICE, dtype="server", placement=settings.openai_base_url))
         self._settings = settings
+        self._images = images
 
     def estimated_bytes(self) -> int | None:
         return 0  # the weights live on the server
@@ -115,9 +143,7 @@ class OpenAICompatEngine(WeightlessEngine):
 
     def body(self, request: GenerationRequest) -> tuple[dict[str, Any], tuple[int, int] | None]:
         """The chat-completions request, and the size of the image the model will see (when it matters)."""
-        from core.engines.registry import family_of
-
-        family = family_of(self.card)
+        family = self._images
         messages: list[dict[str, Any]] = []
         input_size = None
         for message in request.messages:

@@ -35,6 +35,14 @@ class VideoClip:
             raise ValueError("a clip needs at least one frame and one timestamp per frame")
 
 
+def format_timestamp(seconds: float) -> str:
+    """``m:ss`` (or ``h:mm:ss``) for a frame caption."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 @dataclass(frozen=True)
 class ChatMessage:
     role: Role

@@ -6,12 +6,11 @@ described from a crop with context, and no grounding.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PIL import Image
 
 from core.boxes import Box
 from core.engines.base import Engine
+from core.engines.remote import REMOTE_LONGEST_EDGE, RemoteImage, shrink_to_edge
 from core.engines.types import Capability, ModelCard
 from core.grounding import Detection
 from core.settings import Settings
@@ -29,24 +28,6 @@ _OCR_HINTS = {
     "en": " The text is in English.",
 }
 LANGUAGE_HINTS = tuple(_OCR_HINTS)
-# A picture sent to a remote server by a family without a tile budget of its own (boxes 0-1000).
-REMOTE_LONGEST_EDGE = 1024
-
-
-@dataclass(frozen=True)
-class RemoteImage:
-    image: Image.Image
-    input_size: tuple[int, int] | None  # (width, height) the server's model will see, when it matters
-
-
-def shrink_to_edge(image: Image.Image, longest_edge: int) -> Image.Image:
-    """``image`` with its longest side at most ``longest_edge`` (never enlarged)."""
-    if max(image.size) <= longest_edge:
-        return image
-    scale = longest_edge / max(image.size)
-    return image.resize(
-        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BICUBIC
-    )
 
 
 class CannotGround(ValueError):

@@ -13,8 +13,9 @@ from typing import Any
 from PIL import Image
 
 from core.engines.hf import ChatTemplateEngine
+from core.engines.remote import RemoteImage
 from core.engines.types import Capability, GenerationRequest, ModelCard
-from core.families.base import Family, RemoteImage
+from core.families.base import Family
 from core.grounding import Detection, deduplicate, json_objects, numbers, to_box
 from core.settings import Settings
 

@@ -12,9 +12,10 @@ from PIL import Image
 
 from core.engines.hf import PreparedInputs, TransformersEngine, chat_conversation
 from core.engines.prefix import media_fingerprint
+from core.engines.remote import RemoteImage, shrink_to_edge
 from core.engines.tiling import plan_tiles
 from core.engines.types import Capability, GenerationRequest, ModelCard, VideoClip
-from core.families.base import Family, RemoteImage, shrink_to_edge
+from core.families.base import Family
 from core.settings import Settings
 
 ABILITIES = frozenset({Capability.CHAT, Capability.VIDEO, Capability.OCR, Capability.REGION})

@@ -17,12 +17,12 @@ from PIL import Image
 
 from core.doctags import Conversion, ConvertedPage, convert_request
 from core.documents import PdfLimits, is_pdf, open_pdf, render_page
-from core.engines.registry import family_of
 from core.engines.types import REMOTE_DEVICE, ChatMessage, EngineError, GenerationRequest, GenerationStats, Role
 from core.grounding import json_objects
 from core.lab.config import LabModel
 from core.media import InvalidInput, MediaLimits, load_image
 from core.ocr import OCR_MAX_TILES, clean_ocr_output
+from core.registry import family_of
 from core.serving import JobStatus, ModelClient, Phase
 from core.serving.core import split_model_key
 from core.settings import Settings

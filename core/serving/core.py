@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 
 from core.engines.base import Engine
 from core.engines.device import configure_cpu_threads, resolve_device
-from core.engines.registry import create_engine
 from core.engines.types import REMOTE_DEVICE, GenerationRequest, ModelCard, RuntimeInfo, ServerBusy
 from core.logs import RequestRecord, anonymous, log_request
+from core.registry import create_engine
 from core.serving import memory
 from core.serving.job import Job, JobOutcome, JobStatus
 from core.serving.pool import EngineFactory, LoadState, ModelPool, ModelStatus

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.engines.base import Engine
-from core.engines.registry import create_engine
 from core.engines.types import REMOTE_DEVICE, EngineError, ModelTooLarge
+from core.registry import create_engine
 from core.settings import Settings
 
 log = logging.getLogger(__name__)

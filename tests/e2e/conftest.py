@@ -130,7 +130,7 @@ def canned_docling_url(
 @pytest.fixture(scope="session")
 def remote_model_server(tiny_smolvlm: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """An OpenAI-compatible server in this process, on loopback, serving the tiny SmolVLM."""
-    from core.engines.registry import create_engine
+    from core.registry import create_engine
     from core.settings import Settings
     from tests.openai_server import OpenAITestServer
 

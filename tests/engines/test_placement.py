@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from core.engines.placement import budget_bytes, describe_placement, first_device, parse_max_memory
-from core.engines.registry import create_engine
 from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
+from core.registry import create_engine
 from core.settings import Settings, SettingsError, load_settings
 
 

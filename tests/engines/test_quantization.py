@@ -13,9 +13,9 @@ from core.engines.quantization import (
     linear_weight_share,
     resolve_quantization,
 )
-from core.engines.registry import create_engine
 from core.engines.weights import estimate_model_bytes, local_shapes
 from core.lab.config import ConfigError, parse_models
+from core.registry import create_engine
 from core.serving import ServingCore
 from core.settings import Settings, SettingsError, load_settings
 from tests.serving.conftest import ask, cpu_settings

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from core.engines.base import Engine
-from core.engines.registry import CATALOGUE, choices, create_engine, family_of, find_card
 from core.engines.types import Capability, UnknownModel
 from core.families import FAMILIES
+from core.registry import CATALOGUE, choices, create_engine, family_of, find_card
 from core.settings import Settings
 
 # Tesseract is an OCR program, not a model; the document converters only convert pages.

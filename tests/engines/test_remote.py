@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from core.detection import detect
-from core.engines.registry import create_engine
 from core.engines.remote import (
     OpenAICompatEngine,
     RemoteDropped,
@@ -24,6 +23,7 @@ from core.engines.remote import (
 from core.engines.tiling import plan_tiles
 from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
 from core.families.qwen2_5_vl import qwen_input_size
+from core.registry import create_engine
 from core.serving import ServingCore
 from core.settings import Secret, Settings
 from tests.openai_server import OpenAITestServer

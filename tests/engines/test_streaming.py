@@ -7,9 +7,9 @@ import time
 
 from PIL import Image
 
-from core.engines.registry import create_engine
 from core.engines.streaming import install_stop_hooks
 from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
+from core.registry import create_engine
 from core.settings import Settings
 
 

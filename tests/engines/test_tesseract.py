@@ -6,11 +6,11 @@ import pytest
 from PIL import Image
 
 from core.engines import tesseract as tesseract_module
-from core.engines.registry import choices, create_engine
 from core.engines.tesseract import OcrPage, TesseractMissing, check_installed, prepare, recognise
 from core.families import FAMILIES
 from core.lab.metrics import cer
 from core.ocr import ocr_request
+from core.registry import choices, create_engine
 from core.serving import ServingCore
 from core.settings import Settings
 from tests.text_pages import LEFT, LINE_STEP, MIXED_LINES, TOP, render_lines

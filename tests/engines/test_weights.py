@@ -6,8 +6,8 @@ import json
 import shutil
 import struct
 
-from core.engines.registry import create_engine
 from core.engines.weights import WORKING_MARGIN, bytes_for, estimate_model_bytes, header_parameter_count
+from core.registry import create_engine
 from core.settings import Settings
 
 

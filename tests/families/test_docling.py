@@ -11,9 +11,9 @@ from PIL import Image
 from transformers import AutoProcessor
 
 from core.doctags import Conversion, ConvertedPage, convert_request
-from core.engines.registry import converters, create_engine, find_card
 from core.engines.types import Capability
 from core.families.docling import CONVERT_PROMPT, GRANITE_DOCLING_ID
+from core.registry import converters, create_engine, find_card
 from core.settings import load_settings
 from core.tiny_models import DOCLING_IMAGE_SEQ_LEN
 
@@ -31,7 +31,7 @@ def test_both_checkpoints_are_in_the_catalogue_as_converters_and_not_in_the_chat
         assert card.family == "docling" and card.capabilities == {Capability.CONVERT}
     assert converters(_settings(tmp_path))[:2] == [GRANITE_DOCLING_ID, "ds4sd/SmolDocling-256M-preview"]
     assert converters(_settings(tmp_path, DOCLING_MODEL="/models/mine-docling"))[0] == "/models/mine-docling"
-    from core.engines.registry import choices
+    from core.registry import choices
 
     assert GRANITE_DOCLING_ID not in choices("some/model")
 

@@ -6,13 +6,13 @@ import pytest
 from PIL import Image
 
 from core.detection import grounding_request
-from core.engines.registry import create_engine
 from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
 from core.families import FAMILIES as ALL_FAMILIES
 from core.families.florence2 import Florence2Engine
 from core.families.internvl import InternVLEngine
 from core.families.qwen2_5_vl import QWEN_MAX_PIXELS, Qwen25VLEngine
 from core.ocr import ocr_request
+from core.registry import create_engine
 from core.settings import Settings
 
 FAMILIES = {"qwen2_5_vl": Qwen25VLEngine, "internvl": InternVLEngine, "florence2": Florence2Engine}

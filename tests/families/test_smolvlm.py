@@ -7,7 +7,6 @@ import threading
 import pytest
 from PIL import Image
 
-from core.engines.registry import create_engine
 from core.engines.tiling import plan_tiles
 from core.engines.types import (
     ChatMessage,
@@ -19,6 +18,7 @@ from core.engines.types import (
     VideoClip,
 )
 from core.families.smolvlm import SmolVLMEngine
+from core.registry import create_engine
 from core.settings import Settings
 from core.tiny_models import TINY_TILE
 

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from core.engines.base import Engine
-from core.engines.registry import create_engine
 from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
+from core.registry import create_engine
 from core.serving import ServingCore
 from core.settings import Settings
 

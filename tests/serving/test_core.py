@@ -8,7 +8,6 @@ import time
 import pytest
 from PIL import Image
 
-from core.engines.registry import create_engine
 from core.engines.types import (
     ChatMessage,
     GenerationFailed,
@@ -18,6 +17,7 @@ from core.engines.types import (
     ServerBusy,
     VideoClip,
 )
+from core.registry import create_engine
 from core.serving import LoadState, Phase, Priority
 from tests.serving.conftest import Gate, LoadLog, ask, cpu_settings, slow_factory, wait_for
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from core.engines.base import Engine
+from core.engines.remote import OpenAICompatEngine
 from core.engines.types import Capability, ModelCard, UnknownModel
 from core.families import FAMILIES, Family
 from core.settings import Settings
@@ -52,10 +53,8 @@ def _families_from_config(config_path: Path) -> list[Family]:
 def create_engine(model_id: str, settings: Settings) -> Engine:
     """The engine for ``model_id``: a served model when ENGINE=openai names it, else a local one."""
     if settings.engine == "openai" and model_id in settings.openai_models:
-        from core.engines.remote import OpenAICompatEngine
-
         card = find_card(model_id)
-        return OpenAICompatEngine(replace(card, title=f"{card.title} (server)"), settings)
+        return OpenAICompatEngine(replace(card, title=f"{card.title} (server)"), settings, family_of(card))
     card = find_card(model_id)
     return family_of(card).engine(card, settings)
 

@@ -1,0 +1,161 @@
+"""The shape of the code: no import cycles in core/, no UI in core/, no family named outside its own module."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(tree: ast.AST, known: set[str]) -> set[str]:
+    """Every core module ``tree`` imports, wherever the import stands (in a function, under TYPE_CHECKING)."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in known)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                if full in known:
+                    found.add(full)
+                elif node.module in known:
+                    found.add(node.module)
+    return found
+
+
+def import_graph(package: str = "core") -> dict[str, set[str]]:
+    paths = {_module_name(path): path for path in (ROOT / package).rglob("*.py")}
+    known = set(paths)
+    return {name: _imports(ast.parse(path.read_text(encoding="utf-8")), known) - {name} for name, path in paths.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one node (Tarjan's algorithm, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def packages(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The same graph one level up: ``core.engines.hf`` counts as ``core.engines``."""
+
+    def top(name: str) -> str:
+        return ".".join(name.split(".")[:2])
+
+    merged: dict[str, set[str]] = {}
+    for name, targets in graph.items():
+        merged.setdefault(top(name), set()).update(top(target) for target in targets if top(target) != top(name))
+    return merged
+
+
+def test_the_cycle_finder_sees_a_cycle():
+    # The positive control: a three-module ring and a self-contained pair are told apart.
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"e"}, "e": set()}) == [["a", "b", "c"]]
+
+
+def test_no_import_cycle_between_core_modules():
+    assert cycles(import_graph()) == []
+
+
+def test_no_import_cycle_between_core_packages():
+    # engines <-> families through a registry inside engines was one: the registry now sits above both.
+    assert cycles(packages(import_graph())) == []
+
+
+def test_core_never_imports_streamlit():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "core").rglob("*.py")
+        if any(
+            (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "streamlit" for a in node.names))
+            or (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "streamlit")
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        )
+    ]
+    assert offenders == []
+
+
+def _family_names() -> set[str]:
+    from core.families import FAMILIES
+
+    return set(FAMILIES)
+
+
+def _name_checks(path: Path, names: set[str]) -> list[str]:
+    """Places that single out a family by name: a string equal to its name (``card.family == "tesseract"``,
+    ``FAMILIES["tesseract"]``, ``client_for("tesseract")``) or an import from one family's own module."""
+    hits = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() in names:
+            hits.append(f"{path.relative_to(ROOT)}:{node.lineno} names {node.value!r}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").rpartition(".")[2] in names:
+            hits.append(f"{path.relative_to(ROOT)}:{node.lineno} imports from {node.module}")
+    return hits
+
+
+@pytest.mark.parametrize("folder", ["ui", "pages", "core/lab", "core/tasks", "core/serving"])
+def test_no_family_is_named_outside_families_and_engines(folder):
+    names = _family_names()
+    paths = [ROOT / folder] if (ROOT / folder).is_file() else sorted((ROOT / folder).rglob("*.py"))
+    hits = [hit for path in paths for hit in _name_checks(path, names)]
+    assert hits == []
+
+
+def test_the_name_check_finder_sees_a_name_check():
+    # The positive control for the test above.
+    probe = ROOT / "tests" / "_probe_name_check.py"
+    probe.write_text(
+        'from core.families.tesseract import TESSERACT_ID\n\ndef f(card):\n    return card.family == "tesseract"\n',
+        encoding="utf-8",
+    )
+    try:
+        assert _name_checks(probe, {"tesseract"}) == [
+            "tests/_probe_name_check.py:1 imports from core.families.tesseract",
+            "tests/_probe_name_check.py:4 names 'tesseract'",
+        ]
+    finally:
+        probe.unlink()
