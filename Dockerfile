@@ -42,6 +42,7 @@ RUN useradd --create-home --uid 1000 app \
 
 COPY --chown=app:app core/ ./core/
 COPY --chown=app:app ui/ ./ui/
+COPY --chown=app:app locales/ ./locales/
 COPY --chown=app:app pages/ ./pages/
 COPY --chown=app:app .streamlit/ ./.streamlit/
 COPY --chown=app:app scripts/serve.sh ./scripts/

@@ -4,11 +4,11 @@ import streamlit as st
 
 from core.engines.types import EngineError
 from core.video import NormalizedVideo
-from ui import layout, model, state, upload
+from ui import layout, serving, state, upload, widgets
 from ui.i18n import t
 
 with layout.page("home.title"):
-    settings = model.settings()
+    settings = serving.settings()
     st.write(t("home.intro"))
 
     upload_col, model_col = st.columns([3, 2], gap="large")
@@ -37,15 +37,15 @@ with layout.page("home.title"):
 
     with model_col:
         st.subheader(t("model.header"))
-        model.picker()
-        chosen = model.client()
+        widgets.picker()
+        chosen = serving.client()
         try:
             card, runtime = chosen.card, chosen.runtime
         except EngineError as error:
-            model.show_engine_error(error)
+            widgets.show_engine_error(error)
             st.stop()
         if runtime.device_note:
             st.warning(t(runtime.device_note))
-        st.caption(t("model.abilities", abilities=model.abilities(card)))
-        if model.load_with_progress(chosen):
-            st.success(model.status_line(chosen))
+        st.caption(t("model.abilities", abilities=widgets.abilities(card)))
+        if widgets.load_with_progress(chosen):
+            st.success(widgets.status_line(chosen))

@@ -48,8 +48,8 @@ class Config:
 
 
 def configs(device: str = "cpu") -> dict[str, Config]:
-    from core.ocr import OCR_MAX_TILES
-    from core.tasks import default_chat_tiles
+    from core.tasks.chat import default_chat_tiles
+    from core.tasks.ocr import OCR_MAX_TILES
 
     tiles = default_chat_tiles(device)
     return {
@@ -173,10 +173,11 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
     from PIL import Image, ImageDraw
 
     from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
-    from core.ocr import OCR_MAX_TILES, ocr_request
     from core.registry import family_of
     from core.serving import ServingCore
     from core.settings import Settings
+    from core.tasks import ocr as ocr_task
+    from core.tasks.ocr import OCR_MAX_TILES, OcrParams
 
     scratch = tempfile.mkdtemp(prefix="vlm-bench-")
     settings = Settings(
@@ -216,7 +217,7 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
             ),
         )
         family = family_of(client.card)
-        read = ocr_request(family, image, "auto", new_tokens, OCR_MAX_TILES)
+        read = ocr_task.build(family, image, OcrParams("auto", new_tokens, OCR_MAX_TILES))
         ocr, _ = _timed(client, replace(read, max_tiles=config.ocr_tiles))
         if config.ocr_tiles is None:
             ocr["note"] = "processor default tiles"

@@ -18,8 +18,6 @@ from typing import Any
 
 from PIL import Image
 
-from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
-from core.families.base import Family
 from core.grounding import Detection, to_box
 
 log = logging.getLogger(__name__)
@@ -42,16 +40,6 @@ _CHAT_MARKERS = re.compile(
 )
 _CUT_TAG = re.compile(r"</?(?:[A-Za-z_]\w*)?$")  # a tag the answer stopped in the middle of ("<loc_4")
 _OTSL_ROW_END = ("<nl>", "<otsl>")
-
-
-def convert_request(family: Family, image: Image.Image, max_new_tokens: int) -> GenerationRequest:
-    """One page to DocTags: the family's own instruction, greedy, special tokens kept (they are the markup)."""
-    return GenerationRequest(
-        (ChatMessage(Role.USER, family.convert_prompt(), (image,)),),
-        SamplingParams(max_new_tokens=max_new_tokens, do_sample=False),
-        keep_special_tokens=True,
-        task="convert",
-    )
 
 
 def repair(doctags: str) -> str:

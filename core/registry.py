@@ -66,6 +66,16 @@ def converters(settings: Settings) -> list[str]:
     return ids
 
 
+def program_cards() -> list[ModelCard]:
+    """Engines that are programs rather than models (named by ``engine:`` in a Lab entry)."""
+    return [card for card in CATALOGUE if FAMILIES[card.family].program]
+
+
+def ocr_specialists() -> list[ModelCard]:
+    """OCR engines offered beside the session's model: programs and OCR-only models, catalogue order."""
+    return [card for card in CATALOGUE if FAMILIES[card.family].ocr_specialist]
+
+
 def choices(active: str, extra: tuple[str, ...] = (), *, remote_only: bool = False) -> list[str]:
     """Model ids to offer in the picker: the active one first, then ``extra``, then the catalogue.
 

@@ -4,9 +4,9 @@ import pytest
 from PIL import Image
 
 from core.boxes import Box
-from core.detection import grounding_request, parse_phrase
 from core.families import FAMILIES, CannotGround
 from core.grounding import Detection
+from core.tasks import detect as detect_task
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ def test_smolvlm_cannot_ground():
 
 
 def test_request_is_greedy_and_keeps_special_tokens():
-    request = grounding_request(FAMILIES["internvl"], Image.new("RGB", (10, 10)), "cat")
+    request = detect_task.build(FAMILIES["internvl"], Image.new("RGB", (10, 10)), "cat")
     assert request.keep_special_tokens and not request.sampling.do_sample
 
 
@@ -48,7 +48,7 @@ def test_request_is_greedy_and_keeps_special_tokens():
     ],
 )  # fmt: skip
 def test_parse_grounding(family, text, input_size, expected):
-    assert parse_phrase(FAMILIES[family], text, "cat", (1000, 500), input_size) == expected
+    assert detect_task.parse(FAMILIES[family], text, "cat", (1000, 500), input_size) == expected
 
 
 def test_florence_tasks_are_bare_tokens():

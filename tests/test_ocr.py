@@ -5,7 +5,9 @@ from PIL import Image
 
 from core.engines.types import Role
 from core.families import FAMILIES
-from core.ocr import LANGUAGE_HINTS, NO_TEXT_MARK, OCR_MAX_TILES, clean_ocr_output, ocr_request
+from core.families.chatter import clean_ocr_output
+from core.tasks import ocr as ocr_task
+from core.tasks.ocr import LANGUAGE_HINTS, NO_TEXT_MARK, OCR_MAX_TILES, OcrParams
 
 SMOLVLM = FAMILIES["smolvlm"]
 
@@ -95,7 +97,7 @@ def test_unknown_hint_is_refused():
 
 def test_ocr_request_is_greedy_and_full_resolution():
     image = Image.new("RGB", (10, 10))
-    request = ocr_request(SMOLVLM, image, "ru", 900, OCR_MAX_TILES)
+    request = ocr_task.build(SMOLVLM, image, OcrParams("ru", 900, OCR_MAX_TILES))
     assert request.messages[0].role is Role.USER and request.messages[0].images == (image,)
     assert request.sampling.do_sample is False and request.sampling.max_new_tokens == 900
     assert request.max_tiles == 16

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from PIL import Image
 
 from core.engines.types import GenerationStats, Role, SamplingParams, VideoClip
+from core.i18n import catalogue
 from core.media import InvalidInput
-from core.tasks import QUICK_PROMPTS, ChatHistory, ChatTurn, clean_question, quick_prompt
+from core.tasks.chat import QUICK_PROMPT_KINDS, ChatHistory, ChatTurn, clean_question, quick_prompt
 
 
 @pytest.mark.parametrize(
@@ -27,10 +30,18 @@ def test_question_is_trimmed():
     assert clean_question("  What colour is the car?  \n") == "What colour is the car?"
 
 
-@pytest.mark.parametrize("kind", sorted(QUICK_PROMPTS))
-@pytest.mark.parametrize("lang", ["ru", "en"])
-def test_quick_prompts_exist_in_both_languages(kind, lang):
-    assert quick_prompt(kind, lang).strip()
+@pytest.mark.parametrize("kind", QUICK_PROMPT_KINDS)
+def test_quick_prompts_are_written_in_each_language(kind):
+    # Each language's own catalogue has the prompt (no fallback to English hides a missing one) ...
+    assert catalogue("ru")[f"prompt.{kind}"].strip() and catalogue("en")[f"prompt.{kind}"].strip()
+    # ... and the prompt asks in that language, so the answer comes back in it.
+    assert re.search("[а-яё]", quick_prompt(kind, "ru"), re.IGNORECASE)
+    assert not re.search("[а-яё]", quick_prompt(kind, "en"), re.IGNORECASE)
+
+
+def test_an_unknown_quick_prompt_is_refused():
+    with pytest.raises(ValueError):
+        quick_prompt("poem", "en")
 
 
 def test_first_question_carries_the_image():

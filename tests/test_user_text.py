@@ -12,13 +12,14 @@ from collections import Counter
 import pytest
 from PIL import Image
 
-from core.detection import grounding_request, read_phrases
 from core.engines.types import Role, SamplingParams
 from core.families import FAMILIES
 from core.media import InvalidInput
 from core.registry import create_engine
 from core.settings import Settings
-from core.tasks import ChatHistory, ChatTurn, clean_question
+from core.tasks import detect as detect_task
+from core.tasks.chat import ChatHistory, ChatTurn, clean_question
+from core.tasks.detect import read_phrases
 from core.user_text import BREAK, MAX_QUESTION_CHARS, clean_text, echo, neutralise, prompt_text
 
 # What the testers typed, and every kind of markup the four families use.
@@ -132,7 +133,7 @@ def family_engines(tiny_models, tmp_path_factory):
 
 def _request(family: str, text: str, image: Image.Image):
     if family == "florence2":  # no chat: the user's words reach it as a grounding phrase
-        return grounding_request(FAMILIES[family], image, text)
+        return detect_task.build(FAMILIES[family], image, text)
     history = ChatHistory("digest", [ChatTurn(Role.USER, "first"), ChatTurn(Role.ASSISTANT, text)])
     return history.request_for(clean_question(text), SamplingParams(max_new_tokens=4), 1, (image,))
 

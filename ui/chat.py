@@ -12,10 +12,10 @@ from core.engines.types import GenerationStats, Role, SamplingParams, VideoClip
 from core.media import InvalidInput, NormalizedImage
 from core.serving import ModelClient
 from core.settings import MAX_NEW_TOKENS_LIMIT
-from core.tasks import ChatHistory, ChatTurn, clean_question, default_chat_tiles, quick_prompt
-from core.video import NormalizedVideo, format_timestamp
-from ui import model, state
-from ui.generation import CURSOR, Outcome, stream_into
+from core.tasks.chat import ChatHistory, clean_question, default_chat_tiles, quick_prompt
+from core.video import NormalizedVideo
+from ui import serving, state, widgets
+from ui.generation import CURSOR, stream_into
 from ui.i18n import input_error, language, literal, t
 
 
@@ -27,7 +27,7 @@ class ChatOptions:
 
 def options(chosen: ModelClient, prefix: str = "chat") -> ChatOptions:
     """Generation settings in the sidebar; small tile budget by default on CPU to keep answers quick."""
-    configured = model.settings().max_new_tokens
+    configured = serving.settings().max_new_tokens
     with st.sidebar.expander(t("chat.settings"), expanded=False):
         max_new_tokens = st.slider(
             t("chat.max_new_tokens"), 16, MAX_NEW_TOKENS_LIMIT, configured, 16, key=f"{prefix}_max_new"
@@ -72,7 +72,7 @@ def render_history(history: ChatHistory, video: bool = False) -> None:
             if turn.error is not None:
                 if turn.text:  # what arrived before the failure (a dropped connection) is kept
                     st.markdown(turn.text)
-                st.error(turn.error)
+                st.error(widgets.error_text(turn.error))
                 continue
             if turn.role is Role.USER:
                 st.markdown(literal(turn.text))  # exactly what was typed, never markup
@@ -115,35 +115,20 @@ def ask(
     """
     task = "video" if videos else key
     request = history.request_for(question, opts.sampling, opts.max_tiles, images, videos, from_app=from_app, task=task)
-    history.turns.append(ChatTurn(Role.USER, question, from_app=from_app))
+    history.ask(question, from_app=from_app)
     with st.chat_message(Role.USER.value):
         st.markdown(literal(question))
     with st.chat_message(Role.ASSISTANT.value):
         text_slot = st.empty()
-
-        def save(outcome: Outcome) -> None:
-            history.turns.append(
-                ChatTurn(Role.ASSISTANT, outcome.text.strip(), outcome.stopped, outcome.error, outcome.stats)
-            )
-
         stream_into(
             chosen,
             request,
             key=key,
             show=lambda text: text_slot.markdown(text + CURSOR),
-            on_finish=save,
+            on_finish=history.record,
             waiting_text=t("chat.thinking"),
         )
     st.rerun()
-
-
-def frame_strip(video: NormalizedVideo, columns: int = 4) -> None:
-    """The sampled frames with their timestamps: exactly what the model sees."""
-    frames = video.clip.frames
-    for start in range(0, len(frames), columns):
-        row = st.columns(columns)
-        for column, index in zip(row, range(start, min(start + columns, len(frames))), strict=False):
-            column.image(frames[index], caption=format_timestamp(video.clip.timestamps[index]), width="stretch")
 
 
 def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo) -> None:
@@ -155,7 +140,7 @@ def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo) -> Non
     with top[0]:
         if isinstance(media, NormalizedVideo):
             st.caption(t("chat.video_frames", frames=len(media.clip.frames), seconds=f"{media.duration_s:.1f}"))
-            frame_strip(media, columns=2)
+            widgets.frame_strip(media, columns=2)
         else:
             st.image(media.image, caption=f"{media.width}×{media.height}", width="stretch")
         if st.button(t("chat.clear"), key="chat_clear", icon=":material/delete:", disabled=not history.turns):

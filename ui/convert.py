@@ -4,73 +4,28 @@ model (Granite-Docling, SmolDocling), shown rendered beside the image with its l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
-from typing import Any
 
 import streamlit as st
 from PIL import Image
 
 from core.annotate import annotate, png_bytes
-from core.doctags import Conversion, ConvertedPage, convert_request, page_document
+from core.doctags import Conversion
 from core.documents import page_digest, render_page
 from core.engines.loading import load_local_only, looks_like_path
-from core.engines.types import EngineError, GenerationStats
+from core.engines.types import EngineError
 from core.media import InvalidInput, NormalizedImage
-from core.registry import converters, family_of
-from core.serving import ModelClient
-from ui import model
-from ui.generation import CURSOR, Outcome, stream_into
+from core.registry import converters
+from core.serving import JobOutcome, ModelClient
+from core.tasks import convert as convert_task
+from core.tasks.convert import ConvertResult
+from ui import serving, state, widgets
+from ui.generation import CURSOR, stream_into
 from ui.i18n import input_error, t
-from ui.upload import current_document
-
-_RESULT_KEY = "convert_result"
-_MODEL_KEY = "convert_model_choice"  # a plain key: the choice outlives page switches
-
-
-@dataclass
-class ConvertResult:
-    """Pages converted so far (all of them once the run ends), and how the run went.
-
-    Each page's document is made as soon as its answer ends; no page image is kept.
-    """
-
-    page_digests: list[str]  # the media digest of each page asked for, in order
-    model_title: str
-    documents: list[Any] = field(default_factory=list)  # one DoclingDocument per page done
-    stats: list[GenerationStats] = field(default_factory=list)
-    cut_short: list[int] = field(default_factory=list)  # 1-based pages whose answer hit the token limit
-    stopped: bool = False
-    error: str | None = None
-    created_at: datetime = field(default_factory=datetime.now)
-    _conversion: Conversion | None = None
-
-    @property
-    def stamp(self) -> str:
-        return f"{self.created_at:%Y%m%d_%H%M%S}"
-
-    @property
-    def conversion(self) -> Conversion | None:
-        if self._conversion is None and self.documents:
-            self._conversion = Conversion.of_documents(self.documents, name=f"document_{self.stamp}")
-        return self._conversion
-
-    def add(self, page: ConvertedPage, stats: GenerationStats, limit: int) -> None:
-        self.documents.append(page_document(page))
-        self.stats.append(stats)
-        if stats.new_tokens >= limit:
-            self.cut_short.append(len(self.documents))
-        self._conversion = None
-
-    def page_of(self, media: NormalizedImage) -> int | None:
-        """Which converted page (1-based) ``media`` is, if it was converted."""
-        done = self.page_digests[: len(self.documents)]
-        return done.index(media.digest) + 1 if media.digest in done else None
 
 
 def _max_new_tokens() -> int:
-    configured = model.settings().convert_max_new_tokens
+    configured = serving.settings().convert_max_new_tokens
     with st.sidebar.expander(t("ocr.settings")):
         chosen = st.slider(t("convert.max_new_tokens"), 16, max(8192, configured), configured, 16,
                            key="convert_max_new", help=t("convert.max_new_tokens_help"))  # fmt: skip
@@ -79,25 +34,27 @@ def _max_new_tokens() -> int:
 
 def _converter() -> str:
     """The document model, remembered for the session; the configured one (DOCLING_MODEL) comes first."""
-    titles = {model_id: card.title for model_id in converters(model.settings()) if (card := model.card_for(model_id))}
-    remembered = st.session_state.get(_MODEL_KEY)
+    titles = {
+        model_id: card.title for model_id in converters(serving.settings()) if (card := serving.card_for(model_id))
+    }
+    remembered = state.CONVERT_MODEL.get()
     ids = list(titles)
     index = ids.index(remembered) if remembered in ids else 0
     chosen = st.selectbox(t("convert.model"), ids, index=index, format_func=titles.__getitem__,
                           key="convert_model", help=t("convert.model_help"))  # fmt: skip
-    st.session_state[_MODEL_KEY] = chosen
+    state.CONVERT_MODEL.set(str(chosen))
     return str(chosen)
 
 
 def _ready(model_id: str) -> bool:
     """False, with the reason and the download command, when the weights are missing and cannot be fetched."""
-    current = model.settings()
+    current = serving.settings()
     if not (current.offline or looks_like_path(model_id)):
         return True  # a hub id while online: the first run downloads it, with progress
     try:
         load_local_only(model_id, current)
     except EngineError as error:
-        model.show_engine_error(error)
+        widgets.show_engine_error(error)
         return False
     return True
 
@@ -105,35 +62,30 @@ def _ready(model_id: str) -> bool:
 def _run(client: ModelClient, pages: list[tuple[str, Callable[[], Image.Image]]], max_new_tokens: int) -> None:
     """Convert ``pages`` (digest, how to draw it) one by one; the result is saved after every page, so Stop
     keeps them. A page is drawn only when its turn comes and let go after its answer."""
-    family = family_of(client.card)
+    family = client.family
     result = ConvertResult([digest for digest, _ in pages], client.card.title)
-    st.session_state[_RESULT_KEY] = result
+    state.CONVERT_RESULT.set(result)
     bar = st.progress(0.0, text=t("convert.progress", done=0, total=len(pages))) if len(pages) > 1 else None
     live = st.empty()
     for number, (_digest, draw) in enumerate(pages, start=1):
         try:
             image = draw()
         except InvalidInput as error:  # a damaged page: the pages before it are kept, and it is named
-            result.error = f"{t('convert.page_failed', page=number)} {input_error(error)}"
+            result.failed_page, result.page_error = number, error
             break
 
-        def save(outcome: Outcome, image: Image.Image = image) -> None:
-            if outcome.error:
-                result.error = outcome.error
-            elif outcome.stopped:
-                result.stopped = True
-            else:
-                result.add(ConvertedPage(outcome.text, image), outcome.stats, max_new_tokens)
+        def save(outcome: JobOutcome, image: Image.Image = image) -> None:
+            result.record(outcome, image, max_new_tokens)
 
         stream_into(
             client,
-            convert_request(family, image, max_new_tokens),
+            convert_task.build(family, image, max_new_tokens),
             key=f"convert_{number}",
             show=lambda text: live.code(text + CURSOR, language=None, wrap_lines=True, height=200),
             on_finish=save,
             waiting_text=t("convert.running", page=number, total=len(pages)),
         )
-        if result.error or result.stopped:
+        if result.ended:
             break
         if bar is not None:
             bar.progress(number / len(pages), text=t("convert.progress", done=number, total=len(pages)))
@@ -141,7 +93,7 @@ def _run(client: ModelClient, pages: list[tuple[str, Callable[[], Image.Image]]]
 
 
 def _pages_to_convert(media: NormalizedImage, everything: bool) -> list[tuple[str, Callable[[], Image.Image]]]:
-    document = current_document()
+    document = state.current_document()
     if not everything or document is None:
         return [(media.digest, lambda: media.image)]
     return [(page_digest(document, index), partial(lambda d, i: render_page(d, i).image, document, index))
@@ -153,8 +105,10 @@ def _summary(result: ConvertResult) -> None:
     tokens = sum(stats.new_tokens for stats in result.stats)
     st.caption(t("convert.done", pages=len(result.documents), model=result.model_title, seconds=f"{seconds:.1f}",
                  tokens=tokens))  # fmt: skip
-    if result.error:
-        st.error(result.error)
+    if result.error is not None:
+        st.error(widgets.error_text(result.error))
+    if result.page_error is not None:
+        st.error(f"{t('convert.page_failed', page=result.failed_page)} {input_error(result.page_error)}")
     if result.stopped:
         st.warning(t("convert.stopped", done=len(result.documents), total=len(result.page_digests)))
     if result.cut_short:
@@ -183,7 +137,7 @@ def _show(result: ConvertResult, conversion: Conversion) -> None:
 
 def _layout(result: ConvertResult, conversion: Conversion, media: NormalizedImage) -> Image.Image | None:
     """The page's elements drawn with their kind (None when the toggle is off or the page was not converted)."""
-    page_no = result.page_of(media)
+    page_no = result.page_of(media.digest)
     if page_no is None:
         return None
     if not st.toggle(t("convert.show_layout"), key="convert_show_layout", help=t("convert.show_layout_help")):
@@ -205,7 +159,7 @@ def render(media: NormalizedImage) -> None:
     with work:
         model_id = _converter()
         ready = _ready(model_id)
-        document = current_document()
+        document = state.current_document()
         pages = document.page_count if document is not None and media.digest.startswith(document.digest) else 1
         left, right = st.columns(2)
         everything = None
@@ -216,9 +170,9 @@ def render(media: NormalizedImage) -> None:
                                       icon=":material/library_books:", disabled=not ready):  # fmt: skip
             everything = True
         if everything is not None:
-            _run(model.client_for(model_id), _pages_to_convert(media, everything), max_new_tokens)
-        result = st.session_state.get(_RESULT_KEY)
-        if isinstance(result, ConvertResult) and (result.page_of(media) or media.digest in result.page_digests):
+            _run(serving.client_for(model_id), _pages_to_convert(media, everything), max_new_tokens)
+        result = state.CONVERT_RESULT.get()
+        if result is not None and (result.page_of(media.digest) or media.digest in result.page_digests):
             _summary(result)
             conversion = result.conversion
             if conversion is not None:

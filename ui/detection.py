@@ -3,49 +3,25 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
 
 import streamlit as st
-from PIL import Image
 
 from core.annotate import annotate, png_bytes, report, report_json
-from core.detection import DetectionRun, detect, read_phrases
 from core.engines.types import Capability, EngineError
-from core.grounding import Detection
 from core.media import InvalidInput, NormalizedImage
 from core.registry import CATALOGUE
 from core.serving import JobStatus, ModelClient, Phase
-from ui import model
+from core.tasks.detect import DetectionRun, detect, read_phrases
+from ui import serving, state, widgets
 from ui.generation import CURSOR, describe_wait
 from ui.i18n import input_error, t
-
-_RESULT_KEY = "detect_result"
-
-
-@dataclass
-class DetectionResult:
-    media_digest: str
-    model_id: str
-    query: str
-    detections: list[Detection]
-    raw_output: str
-    elapsed_s: float
-    stopped: bool
-    error: str | None
-    annotated: Image.Image
-    created_at: datetime = field(default_factory=datetime.now)
-
-    @property
-    def stem(self) -> str:
-        return f"detections_{self.created_at:%Y%m%d_%H%M%S}"
 
 
 def grounding_models() -> list[str]:
     """Models that can ground: the extra local ones first, then the catalogue."""
     ids = []
-    for model_id in (*model.settings().extra_model_ids, *(card.model_id for card in CATALOGUE)):
-        card = model.card_for(model_id)
+    for model_id in (*serving.settings().extra_model_ids, *(card.model_id for card in CATALOGUE)):
+        card = serving.card_for(model_id)
         if card is not None and card.can(Capability.GROUNDING) and model_id not in ids:
             ids.append(model_id)
     return ids
@@ -54,16 +30,17 @@ def grounding_models() -> list[str]:
 def offer_grounding_model(chosen: ModelClient) -> None:
     """This session's model cannot ground: say so, and offer to switch this session to one that can."""
     st.warning(t("detect.cannot", model=chosen.card.title))
-    labels = {model.describe(card): card.model_id for card in filter(None, map(model.card_for, grounding_models()))}
+    cards = filter(None, map(serving.card_for, grounding_models()))
+    labels = {widgets.describe(card): card.model_id for card in cards}
     picked = st.selectbox(t("detect.choose_model"), list(labels), key="detect_switch_choice")
     if picked is None:
         return
     st.caption(t("detect.switch_note"))
     if st.button(t("detect.switch"), key="detect_switch", type="primary"):
         try:
-            model.choose(labels[picked])
+            serving.choose(labels[picked])
         except EngineError as error:
-            model.show_engine_error(error)
+            widgets.show_engine_error(error)
             return
         st.toast(t("model.switch_note", new=picked))
         st.rerun()
@@ -73,7 +50,7 @@ def _run(chosen: ModelClient, media: NormalizedImage, phrases: list[str]) -> Non
     live = st.empty()
     status_slot = st.empty()
     st.button(t("chat.stop"), key="detect_stop", icon=":material/stop_circle:")
-    run = DetectionRun(chosen.model_id, phrases)
+    run = DetectionRun(chosen.model_id, phrases, media_digest=media.digest)
     texts: dict[str, str] = {}
     title = chosen.card.title
     started = time.monotonic()
@@ -92,24 +69,21 @@ def _run(chosen: ModelClient, media: NormalizedImage, phrases: list[str]) -> Non
     try:
         detect(chosen, media.image, phrases, on_update=show, into=run)
     finally:  # a Stop (or leaving the page) keeps what the finished phrases found
-        interrupted = len(run.answers) < len(phrases) and run.error is None
-        st.session_state[_RESULT_KEY] = DetectionResult(
-            media.digest, chosen.model_id, run.query, run.detections, run.raw_output, run.elapsed_s,
-            run.stopped or interrupted, model.error_text(run.error) if run.error else None,
-            annotate(media.image, run.detections),
-        )  # fmt: skip
+        run.stopped = run.stopped or (len(run.answers) < len(phrases) and run.error is None)
+        state.DETECTION.set(run)
     st.rerun()
 
 
-def _show(result: DetectionResult, media: NormalizedImage) -> None:
-    if result.error:
-        st.error(result.error)
+def _show(result: DetectionRun, media: NormalizedImage) -> None:
+    if result.error is not None:
+        st.error(widgets.error_text(result.error))
     if result.stopped:
         st.warning(t("detect.stopped"))
     st.caption(t("detect.done", count=len(result.detections), seconds=f"{result.elapsed_s:.1f}"))
     if not result.detections:
         st.info(t("detect.none", query=result.query))
-    st.image(result.annotated, caption=media.name, width="stretch")
+    annotated = annotate(media.image, result.detections)
+    st.image(annotated, caption=media.name, width="stretch")
     if result.detections:
         st.dataframe(
             [
@@ -131,7 +105,7 @@ def _show(result: DetectionResult, media: NormalizedImage) -> None:
     )  # fmt: skip
     left, right = st.columns(2)
     left.download_button(
-        t("detect.download_png"), png_bytes(result.annotated), f"{result.stem}.png", "image/png",
+        t("detect.download_png"), png_bytes(annotated), f"{result.stem}.png", "image/png",
         key="detect_png", icon=":material/image:",
     )  # fmt: skip
     right.download_button(
@@ -154,6 +128,6 @@ def render(chosen: ModelClient, media: NormalizedImage) -> None:
             st.warning(input_error(error))
         else:
             _run(chosen, media, phrases)
-    result = st.session_state.get(_RESULT_KEY)
-    if isinstance(result, DetectionResult) and result.media_digest == media.digest:
+    result = state.DETECTION.get()
+    if result is not None and result.media_digest == media.digest:
         _show(result, media)

@@ -1,40 +1,28 @@
 """Streaming one model answer into the page through the serving core, with Stop, whichever page asks.
 
 Streamlit interrupts a running script with an exception at its next UI call when anything reruns it
-(Stop, a new question, leaving the page) or when the tab is closed. The loop below redraws at least
-every heartbeat, even while the request waits in line or the model reads the image, so that
-interruption comes within a fraction of a second; ``finally`` then cancels the request (it leaves the
-queue, or the model stops at its next layer) and hands the partial answer to ``on_finish``.
+(Stop, a new question, leaving the page) or when the tab is closed. The job's updates come at least
+every heartbeat, even while the request waits in line or the model reads the image, and each redraws
+the page, so that interruption comes within a fraction of a second; the job (its one reader,
+:meth:`core.serving.Job.follow`) is then cancelled, and ``on_finish`` gets the partial outcome.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import streamlit as st
 
-from core.engines.types import EngineError, GenerationRequest, GenerationStats
-from core.serving import Job, JobStatus, ModelClient, Phase
-from ui import model
+from core.engines.types import EngineError, GenerationRequest
+from core.serving import JobOutcome, JobStatus, ModelClient, Phase
+from ui import state, widgets
 from ui.i18n import ordinal, t
 
-_RUNNING_KEY = "generation_running"
 HEARTBEAT_S = 0.25
 # How long a new run waits for this session's stopped answer to end before drawing the page anyway.
 _STOPPING_WAIT_S = 5.0
 CURSOR = " ▌"
-
-
-@dataclass
-class Outcome:
-    text: str = ""
-    stopped: bool = False
-    error: str | None = None
-    stats: GenerationStats = field(default_factory=GenerationStats)
-    input_size: tuple[int, int] | None = None
-    structured: object | None = None
 
 
 def finish_previous() -> None:
@@ -42,8 +30,8 @@ def finish_previous() -> None:
 
     Its partial answer is already saved; waiting here keeps the session from queueing behind itself.
     """
-    running = st.session_state.get(_RUNNING_KEY)
-    if not isinstance(running, Job) or running.done.is_set():
+    running = state.RUNNING.get()
+    if running is None or running.done.is_set():
         return
     running.cancel()
     note = st.empty()
@@ -81,7 +69,7 @@ def stream_into(
     *,
     key: str,
     show: Callable[[str], None],
-    on_finish: Callable[[Outcome], None],
+    on_finish: Callable[[JobOutcome], None],
     waiting_text: str,
 ) -> None:
     """Generate, calling ``show`` with the text so far; ``on_finish`` always runs, even when stopped."""
@@ -94,39 +82,30 @@ def stream_into(
     except EngineError as error:  # the queue is full, or the model cannot be run
         stop_slot.empty()
         status_slot.empty()
-        on_finish(Outcome(error=model.error_text(error)))
+        on_finish(JobOutcome(error=error))
         return
-    st.session_state[_RUNNING_KEY] = job
+    state.RUNNING.set(job)
     title = chosen.card.title
     started = time.monotonic()
     pieces: list[str] = []
+
+    def redraw(piece: str | None, status: JobStatus) -> None:
+        if piece:
+            pieces.append(piece)
+            show("".join(pieces))
+            return
+        if status.phase is Phase.DECODING and not status.stopping:
+            status_slot.empty()
+        else:
+            status_slot.caption(describe_wait(status, title, waiting_text, time.monotonic() - started))
+        sidebar = _sidebar_state(status)
+        if sidebar is not None:
+            widgets.refresh_sidebar(sidebar)
+
     try:
-        for piece in job.updates(HEARTBEAT_S):
-            if piece:
-                pieces.append(piece)
-                show("".join(pieces))
-                continue
-            status = job.status
-            if status.phase is Phase.DECODING and not status.stopping:
-                status_slot.empty()
-            else:
-                status_slot.caption(describe_wait(status, title, waiting_text, time.monotonic() - started))
-            sidebar = _sidebar_state(status)
-            if sidebar is not None:
-                model.show_in_sidebar(model.status_line(chosen, sidebar))
+        job.follow(redraw, heartbeat_s=HEARTBEAT_S)
     finally:
-        job.cancel()  # nothing happens if it finished; otherwise it ends at once in whatever phase
-        result = job.outcome()
-        on_finish(
-            Outcome(
-                text=result.text,
-                stopped=result.stopped,
-                error=model.error_text(result.error) if result.error is not None else None,
-                stats=result.stats,
-                input_size=result.input_size,
-                structured=result.structured,
-            )
-        )
+        on_finish(job.outcome())
     stop_slot.empty()
     status_slot.empty()
-    model.show_in_sidebar(model.status_line(chosen))
+    widgets.refresh_sidebar()

@@ -10,28 +10,26 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.engines.types import Capability, SamplingParams
-from core.families.tesseract import TESSERACT_ID
+from core.engines.types import SamplingParams
 from core.lab.config import DEFAULT_FIELDS, TASKS, LabModel, typed_questions
 from core.lab.job import LabJob, stage_files
 from core.lab.report import report_markdown
 from core.lab.runner import ClientFactory, discover
 from core.media import InvalidInput
-from core.registry import converters
+from core.registry import converters, program_cards
 from core.serving import Phase, Priority
 from core.settings import Settings
-from ui import model
+from core.tasks import needs
+from ui import serving, state, widgets
 from ui.generation import describe_wait
 from ui.i18n import input_error, language, t
-
-_JOB_KEY = "lab_job"
 
 
 def _batch_clients() -> ClientFactory:
     """The Lab asks the server's serving core for each model as batch work: people's questions go first,
     and no session's model choice changes."""
-    serving, owner = model.serving(), f"lab:{uuid.uuid4().hex[:8]}"
-    return lambda model_id, quant: serving.client(model_id, owner, Priority.BATCH, quantization=quant)
+    core, owner = serving.serving(), f"lab:{uuid.uuid4().hex[:8]}"
+    return lambda model_id, quant: core.client(model_id, owner, Priority.BATCH, quantization=quant)
 
 
 def _server_folder(settings: Settings) -> Path | None:
@@ -44,13 +42,17 @@ def _server_folder(settings: Settings) -> Path | None:
     return folder if chosen == labels[1] else None
 
 
-def _converts(model_id: str) -> bool:
-    card = model.card_for(model_id)
-    return card is not None and card.can(Capability.CONVERT)
+def _unfit(model_ids: list[str], task: str) -> str | None:
+    """The first chosen model that cannot do ``task``, by its card's abilities (None: all can)."""
+    for model_id in model_ids:
+        card = serving.card_for(model_id)
+        if card is not None and not card.can(needs(task)):
+            return card.title
+    return None
 
 
 def _form() -> None:
-    settings = model.settings()
+    settings = serving.settings()
     server_folder = _server_folder(settings)
     uploads, references = [], []
     if server_folder is None:
@@ -58,9 +60,10 @@ def _form() -> None:
                                    type=["jpg", "jpeg", "png", "webp", "pdf"])  # fmt: skip
         references = st.file_uploader(t("lab.references"), accept_multiple_files=True, key="lab_references",
                                       type=["json", "txt", "md"], help=t("lab.references_help"))  # fmt: skip
-    # The classical OCR baseline and the document converters are offered beside the chat models.
-    offered = [*model.offered_models(model.default_model_id()), TESSERACT_ID, *converters(settings)]
-    labels = {model.describe(card): card.model_id for card in filter(None, map(model.card_for, offered))}
+    # The OCR programs (a classical baseline) and the document converters are offered beside the chat models.
+    programs = [card.model_id for card in program_cards()]
+    offered = [*serving.offered_models(serving.default_model_id()), *programs, *converters(settings)]
+    labels = {widgets.describe(card): card.model_id for card in filter(None, map(serving.card_for, offered))}
     chosen = st.multiselect(t("lab.models"), list(labels), key="lab_models")
     columns = st.columns(3)
     task = columns[0].selectbox(t("lab.task"), TASKS, key="lab_task")
@@ -83,15 +86,9 @@ def _form() -> None:
     if (not uploads and server_folder is None) or not chosen or (task == "vqa" and not question_list):
         st.warning(t("lab.incomplete"))
         return
-    if task != "ocr" and TESSERACT_ID in (labels[label] for label in chosen):
-        st.warning(t("lab.tesseract_ocr_only"))
-        return
-    converting = [_converts(labels[label]) for label in chosen]
-    if task == "convert" and not all(converting):
-        st.warning(t("lab.convert_models_only"))
-        return
-    if task != "convert" and any(converting):
-        st.warning(t("lab.converters_convert_only"))
+    unfit = _unfit([labels[label] for label in chosen], task)
+    if unfit is not None:
+        st.warning(t("lab.cannot_do_task", model=unfit, task=task))
         return
     workspace: Path | None = None
     if server_folder is not None:
@@ -117,7 +114,7 @@ def _form() -> None:
     concurrency = settings.remote_parallel if settings.engine == "openai" else 1  # the server batches them
     job = LabJob(models, items, reference_dir, _batch_clients(), inputs=workspace, concurrency=concurrency)
     job.start()
-    st.session_state[_JOB_KEY] = job
+    state.LAB_JOB.set(job)
     st.rerun()
 
 
@@ -130,7 +127,7 @@ def _progress(job: LabJob) -> None:
     st.progress(share, text=t("lab.progress", done=job.done, total=job.total, seconds=left, what=job.current))
     waiting = job.waiting
     if waiting is not None:
-        card = model.card_for(job.waiting_for)
+        card = serving.card_for(job.waiting_for)
         detail = describe_wait(waiting, card.title if card else job.waiting_for, "", 0)
         st.caption(t("lab.waiting", detail=detail) if waiting.phase is Phase.QUEUED else detail)
     if st.button(t("lab.cancel"), key="lab_cancel", icon=":material/cancel:"):
@@ -200,10 +197,10 @@ def _converts_result(report: dict, name: str) -> bool:
 
 
 def render() -> None:
-    job = st.session_state.get(_JOB_KEY)
-    if isinstance(job, LabJob) and not job.finished.is_set():
+    job = state.LAB_JOB.get()
+    if job is not None and not job.finished.is_set():
         _progress(job)
         return
     _form()
-    if isinstance(job, LabJob):
+    if job is not None:
         _results(job)

@@ -12,7 +12,7 @@ from core.engines.types import EngineError
 from core.logs import anonymous, new_error_id
 from core.media import InvalidInput, NormalizedImage
 from core.video import NormalizedVideo
-from ui import model, state
+from ui import serving, state, widgets
 from ui.generation import finish_previous
 from ui.i18n import LANGUAGES, input_error, language, set_language, t
 
@@ -45,8 +45,9 @@ def page(title_key: str) -> Iterator[None]:
     try:
         setup_page(title_key)
         yield
+        widgets.refresh_sidebar()  # the model's state as the page left it: one truth for the sidebar and the page
     except EngineError as error:
-        model.show_engine_error(error)
+        widgets.show_engine_error(error)
     except InvalidInput as error:
         st.error(input_error(error))
     except Exception as error:  # noqa: BLE001 - the last line of defence for this page
@@ -55,7 +56,7 @@ def page(title_key: str) -> Iterator[None]:
             "unexpected error, error id %s",
             error_id,
             exc_info=error,
-            extra={"fields": {"session": anonymous(model.session_id()), "page": title_key.split(".")[0]}},
+            extra={"fields": {"session": anonymous(serving.session_id()), "page": title_key.split(".")[0]}},
         )
         st.error(t("app.unexpected", error_id=error_id))
 
@@ -63,8 +64,8 @@ def page(title_key: str) -> Iterator[None]:
 def setup_page(title_key: str) -> None:
     """Call first on every page. Stops the page with a message when the configuration is invalid."""
     st.set_page_config(page_title=f"{t(title_key)} · VLM Studio", page_icon=":material/visibility:", layout="wide")
-    current = model.settings()
-    if "lang" not in st.session_state:
+    current = serving.settings()
+    if not state.LANGUAGE.present():
         set_language(current.ui_lang)
     with st.sidebar:
         # The widget's own key is dropped on page switches; the plain "lang" key is what persists.
@@ -78,21 +79,10 @@ def setup_page(title_key: str) -> None:
         )
         for path, label_key, icon in PAGES:
             st.page_link(path, label=t(label_key), icon=icon)
-        _session_model_line()
+        widgets.sidebar_model_line()
     st.title(t(title_key))
     # Whatever page this run draws, an answer still unwinding from the previous run is saved first.
     finish_previous()
-
-
-def _session_model_line() -> None:
-    """This session's model and its state; a waiting request later writes its place in line here."""
-    slot = st.empty()
-    model.remember_sidebar_slot(slot)
-    chosen = model.client()
-    try:
-        slot.caption(model.status_line(chosen))
-    except EngineError:
-        slot.caption(t("model.unknown", model=chosen.model_id))
 
 
 def require_media(need_key: str = "chat.need_media") -> state.Media:

@@ -11,25 +11,17 @@ from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
 from core.boxes import Box, CanvasFit, box_to_canvas_rect, canvas_rect_to_box, parse_box
-from core.families import FAMILIES
 from core.media import InvalidInput, NormalizedImage
-from core.ocr import ocr_request
 from core.serving import ModelClient
-from core.tasks import ChatHistory, RegionPlan, plan_region
-from ui import chat, model, ocr
-from ui.i18n import input_error, language, t
+from core.tasks import ocr as ocr_task
+from core.tasks.ocr import OcrParams
+from core.tasks.region import RegionConversation
+from ui import chat, serving, state, widgets
+from ui.i18n import input_error, t
 
 CANVAS_MAX_WIDTH = 500  # fits the left column of a wide page on a 1280 px screen
 CANVAS_MAX_HEIGHT = 500
 _STROKE = "#e8175d"
-_BOX_KEY = "region_box"
-_GENERATION_KEY = "region_canvas_generation"
-_INITIAL_KEY = "region_canvas_initial"
-_SEEN_KEY = "region_canvas_seen"
-_COORDS_KEY = "region_coords"
-_TEXT_KEY = "region_text"
-_ERROR_KEY = "region_error"
-_CONVERSATION_KEY = "region_conversation"
 
 
 @dataclass(frozen=True)
@@ -43,14 +35,6 @@ class Display:
     @property
     def fit(self) -> CanvasFit:
         return CanvasFit.contain(self.canvas_width, self.canvas_height, self.background.width, self.background.height)
-
-
-@dataclass
-class RegionConversation:
-    media_digest: str
-    box: Box
-    plan: RegionPlan  # what goes to the model: the crop with context, or the image and a native region task
-    history: ChatHistory
 
 
 def display_for(media: NormalizedImage) -> Display:
@@ -85,24 +69,31 @@ def _signature(rect: dict[str, Any] | None) -> str | None:
 
 
 def _set_box(box: Box | None, media: NormalizedImage, display: Display, redraw: bool) -> None:
-    st.session_state[_BOX_KEY] = box
-    st.session_state[_COORDS_KEY] = box.as_text() if box else ""
+    if box is None:
+        state.REGION_BOX.clear()
+    else:
+        state.REGION_BOX.set(box)
+    state.REGION_COORDS.set(box.as_text() if box else "")
     if redraw:
-        initial = {"objects": [_rect_object(box, media, display)]} if box else None
-        st.session_state[_INITIAL_KEY] = initial
-        st.session_state[_SEEN_KEY] = _signature(initial["objects"][0]) if initial else None
-        st.session_state[_GENERATION_KEY] = st.session_state.get(_GENERATION_KEY, 0) + 1
+        if box is not None:
+            rect = _rect_object(box, media, display)
+            state.REGION_CANVAS_INITIAL.set({"objects": [rect]})
+            state.REGION_CANVAS_SEEN.set(_signature(rect) or "")
+        else:
+            state.REGION_CANVAS_INITIAL.clear()
+            state.REGION_CANVAS_SEEN.clear()
+        state.REGION_CANVAS_GENERATION.set((state.REGION_CANVAS_GENERATION.get() or 0) + 1)
 
 
 def current_box(media: NormalizedImage) -> Box | None:
-    box = st.session_state.get(_BOX_KEY)
-    if not isinstance(box, Box) or box.x2 > media.width or box.y2 > media.height:
+    box = state.REGION_BOX.get()
+    if box is None or box.x2 > media.width or box.y2 > media.height:
         return None
     return box
 
 
 def _canvas(media: NormalizedImage, display: Display) -> None:
-    generation = st.session_state.get(_GENERATION_KEY, 0)
+    generation = state.REGION_CANVAS_GENERATION.get() or 0
     result = st_canvas(
         fill_color="rgba(232, 23, 93, 0.12)",
         stroke_width=2,
@@ -112,16 +103,19 @@ def _canvas(media: NormalizedImage, display: Display) -> None:
         width=display.canvas_width,
         height=display.canvas_height,
         drawing_mode="rect",
-        initial_drawing=st.session_state.get(_INITIAL_KEY),
+        initial_drawing=state.REGION_CANVAS_INITIAL.get(),
         key=f"region_canvas_{generation}",
     )
     objects = (result.json_data or {}).get("objects", [])
     rects = [obj for obj in objects if str(obj.get("type", "")).lower() == "rect"]
     latest = rects[-1] if rects else None
     signature = _signature(latest)
-    if signature == st.session_state.get(_SEEN_KEY):
+    if signature == state.REGION_CANVAS_SEEN.get():
         return
-    st.session_state[_SEEN_KEY] = signature
+    if signature is None:
+        state.REGION_CANVAS_SEEN.clear()
+    else:
+        state.REGION_CANVAS_SEEN.set(signature)
     if latest is None:
         return
     fit = CanvasFit.from_component(result.background_fit) if result.background_fit else display.fit
@@ -132,55 +126,57 @@ def _canvas(media: NormalizedImage, display: Display) -> None:
 
 def _typed(media: NormalizedImage, display: Display) -> None:
     try:
-        box = parse_box(st.session_state.get(_COORDS_KEY), media.width, media.height)
+        box = parse_box(state.REGION_COORDS.get(), media.width, media.height)
     except InvalidInput as error:
-        st.session_state[_ERROR_KEY] = error
+        state.REGION_ERROR.set(error)
         return
-    st.session_state.pop(_ERROR_KEY, None)
+    state.REGION_ERROR.clear()
     _set_box(box, media, display, redraw=True)
 
 
 def _clear(media: NormalizedImage, display: Display) -> None:
-    st.session_state.pop(_ERROR_KEY, None)
-    st.session_state.pop(_CONVERSATION_KEY, None)
+    state.REGION_ERROR.clear()
+    state.REGION_CONVERSATION.clear()
     _set_box(None, media, display, redraw=True)
 
 
 def _conversation(media: NormalizedImage, box: Box) -> RegionConversation | None:
-    conversation = st.session_state.get(_CONVERSATION_KEY)
-    if isinstance(conversation, RegionConversation) and (conversation.media_digest, conversation.box) == (
-        media.digest,
-        box,
-    ):
-        return conversation
-    return None
+    conversation = state.REGION_CONVERSATION.get()
+    return conversation if conversation is not None and conversation.about(media.digest, box) else None
 
 
 def _start_conversation(chosen: ModelClient, media: NormalizedImage, box: Box) -> RegionConversation:
-    plan = plan_region(chosen.card, media.image, box, language())
-    conversation = RegionConversation(media.digest, box, plan, ChatHistory(f"{media.digest}:{box.as_text()}"))
-    st.session_state[_CONVERSATION_KEY] = conversation
+    conversation = RegionConversation.start(chosen.family, chosen.card, media.image, media.digest, box,
+                                            state.LANGUAGE.get() or "ru")  # fmt: skip
+    state.REGION_CONVERSATION.set(conversation)
     return conversation
 
 
+def _ocr_engine() -> ModelClient | None:
+    """The OCR engine of its own chosen on the OCR page, if one was (the session's model describes instead)."""
+    picked = state.OCR_ENGINE.get()
+    return serving.client_for(picked) if picked else None
+
+
 def _read_text(media: NormalizedImage, box: Box) -> None:
-    """With Tesseract chosen on the OCR page: read the text inside the box, through the serving core."""
-    if not ocr.tesseract_chosen():
+    """With an OCR engine of its own chosen on the OCR page: read the text inside the box, through the core."""
+    engine = _ocr_engine()
+    if engine is None:
         return
-    if st.button(t("region.read_text"), key="region_read_text", icon=":material/document_scanner:"):
-        crop = media.image.crop(box.as_tuple())
-        request = ocr_request(FAMILIES["tesseract"], crop, ocr.chosen_hint(), 1, 1)
-        with st.spinner(t("ocr.running_tesseract")):
-            outcome = model.tesseract_client().generate(request)
-        error = model.error_text(outcome.error) if outcome.error is not None else None
-        st.session_state[_TEXT_KEY] = (media.digest, box, outcome.text.strip(), error)
-    read = st.session_state.get(_TEXT_KEY)
-    if isinstance(read, tuple) and read[:2] == (media.digest, box):
-        text, error = read[2], read[3]
-        if error:
-            st.error(error)
-        elif text:
-            st.code(text, language=None, wrap_lines=True)
+    if st.button(t("region.read_text", model=engine.card.title), key="region_read_text",
+                 icon=":material/document_scanner:"):  # fmt: skip
+        previous = state.OCR_RESULT.get()
+        params = OcrParams(previous.language_hint if previous is not None else "auto", 1024, 4)
+        with st.spinner(t("ocr.running_specialist", model=engine.card.title)):
+            result = ocr_task.read(engine, engine.family, media.image.crop(box.as_tuple()), params)
+        state.REGION_TEXT.set((media.digest, box, result))
+    read = state.REGION_TEXT.get()
+    if read is not None and read[:2] == (media.digest, box):
+        result = read[2]
+        if result.error is not None:
+            st.error(widgets.error_text(result.error))
+        elif result.text:
+            st.code(result.text, language=None, wrap_lines=True)
         else:
             st.info(t("ocr.no_text"))
 
@@ -192,17 +188,18 @@ def render(chosen: ModelClient, media: NormalizedImage) -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         _canvas(media, display)
-        if _COORDS_KEY not in st.session_state and isinstance(st.session_state.get(_BOX_KEY), Box):
-            st.session_state[_COORDS_KEY] = st.session_state[_BOX_KEY].as_text()  # back from another page
+        remembered = state.REGION_BOX.get()
+        if not state.REGION_COORDS.present() and remembered is not None:
+            state.REGION_COORDS.set(remembered.as_text())  # back from another page
         st.text_input(
             t("region.coords"),
-            key=_COORDS_KEY,
+            key=state.REGION_COORDS.key,
             placeholder="x1,y1,x2,y2",
             help=t("region.coords_help", width=media.width, height=media.height),
             on_change=_typed,
             args=(media, display),
         )
-        error = st.session_state.get(_ERROR_KEY)
+        error = state.REGION_ERROR.get()
         if isinstance(error, InvalidInput):
             st.error(input_error(error))
         st.button(

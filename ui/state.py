@@ -1,53 +1,126 @@
-"""Session-state keys shared between pages. Only plain (non-widget) keys survive page switches."""
+"""Everything a session keeps between reruns, in one place: typed slots with page-prefixed keys.
+
+Only plain (non-widget) keys survive page switches, so what must outlive a page is kept here; widget
+keys stay with their widgets (with the same page prefixes). A page reads and writes its state through
+these slots and never through another page's module.
+"""
 
 from __future__ import annotations
 
+from typing import Any, Generic, TypeVar
+
 import streamlit as st
 
+from core.boxes import Box
+from core.documents import PdfDocument
+from core.lab.job import LabJob
 from core.media import NormalizedImage
-from core.tasks import ChatHistory
+from core.serving import Job
+from core.tasks.chat import ChatHistory
+from core.tasks.convert import ConvertResult
+from core.tasks.detect import DetectionRun
+from core.tasks.ocr import OcrResult
+from core.tasks.region import RegionConversation
 from core.video import NormalizedVideo
-from ui import model
 
+T = TypeVar("T")
 Media = NormalizedImage | NormalizedVideo
 
-MEDIA_KEY = "media"
-UPLOAD_ID_KEY = "home_upload_id"
-UPLOADER_GENERATION_KEY = "home_uploader_generation"
-CHAT_HISTORY_KEY = "chat_history"
+
+class Slot(Generic[T]):
+    """One session-state key holding a value of one type; anything else found there reads as absent."""
+
+    def __init__(self, key: str, kind: type[T] | tuple[type, ...]) -> None:
+        self.key = key
+        self._kind = kind
+
+    def get(self) -> T | None:
+        value = st.session_state.get(self.key)
+        return value if isinstance(value, self._kind) else None
+
+    def set(self, value: T) -> None:
+        st.session_state[self.key] = value
+
+    def clear(self) -> None:
+        st.session_state.pop(self.key, None)
+
+    def present(self) -> bool:
+        return self.key in st.session_state
+
+
+# -- the whole app -----------------------------------------------------------------------------------
+LANGUAGE = Slot[str]("app_lang", str)
+MODEL = Slot[str]("app_model", str)  # the model this session chose on Home
+SIDEBAR_SLOT = Slot[Any]("app_sidebar_slot", object)  # this run's sidebar model line, updated in place
+SESSION_ALIVE = Slot[Any]("app_session_alive", object)  # dropped with the session: frees its caches
+RUNNING = Slot[Job]("app_generation_running", Job)  # this session's answer still being written
+
+# -- Home: the upload and the model picker --------------------------------------------------------------
+MEDIA = Slot[Media]("home_media", (NormalizedImage, NormalizedVideo))
+DOCUMENT = Slot[PdfDocument]("home_document", PdfDocument)
+DOCUMENT_PAGE = Slot[int]("home_document_page", int)  # 1-based
+UPLOAD_ID = Slot[str]("home_upload_id", str)
+UPLOADER_GENERATION = Slot[int]("home_uploader_generation", int)
+PICKER_CHOICES = Slot[dict]("home_model_choices", dict)  # label -> model id, so the widget holds plain strings
+PICKER_ERROR = Slot[Exception]("home_model_error", Exception)
+VIDEO_FPS = Slot[float]("home_video_fps_choice", (float, int))
+VIDEO_FRAMES = Slot[int]("home_video_frames_choice", int)
+PDF_ERROR = Slot[Exception]("home_pdf_error", Exception)
+
+# -- Chat ---------------------------------------------------------------------------------------------
+CHAT_HISTORY = Slot[ChatHistory]("chat_history", ChatHistory)
+
+# -- OCR ----------------------------------------------------------------------------------------------
+OCR_RESULT = Slot[OcrResult]("ocr_result", OcrResult)
+OCR_PDF = Slot[tuple]("ocr_pdf", tuple)  # (media digest, stamp, PDF bytes)
+OCR_ENGINE = Slot[str]("ocr_engine_choice", str)  # "" for the session's model, else an OCR engine's model id
+OCR_OUTPUT = Slot[str]("ocr_output_choice", str)  # plain | structured
+CONVERT_RESULT = Slot[ConvertResult]("ocr_convert_result", ConvertResult)
+CONVERT_MODEL = Slot[str]("ocr_convert_model_choice", str)
+
+# -- Region -------------------------------------------------------------------------------------------
+REGION_BOX = Slot[Box]("region_box", Box)
+REGION_CANVAS_GENERATION = Slot[int]("region_canvas_generation", int)
+REGION_CANVAS_INITIAL = Slot[dict]("region_canvas_initial", dict)
+REGION_CANVAS_SEEN = Slot[str]("region_canvas_seen", str)
+REGION_COORDS = Slot[str]("region_coords", str)  # the typed-coordinates widget's own key
+REGION_TEXT = Slot[tuple]("region_text", tuple)  # (media digest, box, OcrResult) of "read the text in this box"
+REGION_ERROR = Slot[Exception]("region_error", Exception)
+REGION_CONVERSATION = Slot[RegionConversation]("region_conversation", RegionConversation)
+
+# -- Detection and Lab ----------------------------------------------------------------------------------
+DETECTION = Slot[DetectionRun]("detect_result", DetectionRun)
+LAB_JOB = Slot[LabJob]("lab_job", LabJob)
 
 
 def current_media() -> Media | None:
-    media = st.session_state.get(MEDIA_KEY)
-    return media if isinstance(media, NormalizedImage | NormalizedVideo) else None
+    return MEDIA.get()
 
 
-def set_media(media: Media) -> None:
-    model.forget_session_caches()
-    st.session_state[MEDIA_KEY] = media
-
-
-def clear_media() -> None:
-    model.forget_session_caches()
-    st.session_state.pop(MEDIA_KEY, None)
-    st.session_state.pop(UPLOAD_ID_KEY, None)
-    st.session_state.pop(CHAT_HISTORY_KEY, None)
-    # A new uploader key empties the widget, which otherwise keeps showing the old file.
-    st.session_state[UPLOADER_GENERATION_KEY] = st.session_state.get(UPLOADER_GENERATION_KEY, 0) + 1
-
-
-def uploader_key() -> str:
-    return f"home_uploader_{st.session_state.get(UPLOADER_GENERATION_KEY, 0)}"
+def current_document() -> PdfDocument | None:
+    return DOCUMENT.get()
 
 
 def chat_history(media: Media) -> ChatHistory:
     """The conversation about ``media``; a different image starts a new one."""
-    history = st.session_state.get(CHAT_HISTORY_KEY)
-    if not isinstance(history, ChatHistory) or history.media_digest != media.digest:
+    history = CHAT_HISTORY.get()
+    if history is None or history.media_digest != media.digest:
         history = ChatHistory(media.digest)
-        st.session_state[CHAT_HISTORY_KEY] = history
+        CHAT_HISTORY.set(history)
     return history
 
 
 def reset_chat(media: Media) -> None:
-    st.session_state[CHAT_HISTORY_KEY] = ChatHistory(media.digest)
+    CHAT_HISTORY.set(ChatHistory(media.digest))
+
+
+def uploader_key() -> str:
+    """A new key empties the upload widget, which otherwise keeps showing the old file."""
+    return f"home_uploader_{UPLOADER_GENERATION.get() or 0}"
+
+
+def forget_upload() -> None:
+    """Forget the upload, its PDF pages and the conversation about it (the caches are the caller's)."""
+    for slot in (MEDIA, UPLOAD_ID, CHAT_HISTORY, DOCUMENT, DOCUMENT_PAGE):
+        slot.clear()
+    UPLOADER_GENERATION.set((UPLOADER_GENERATION.get() or 0) + 1)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol, runtime_checkable
 
 from core.engines.prefix import PrefixSlot
-from core.engines.types import GenerationRequest, GenerationStats, ModelCard, RuntimeInfo
+from core.engines.types import GenerationRequest, GenerationStats, ModelCard, OcrPage, RuntimeInfo
 
 ProgressCallback = Callable[[float, str], None]
 """Called with a fraction in [0, 1] and a step key (``load.processor``, ``load.weights``...) while loading."""
@@ -22,6 +22,7 @@ class GenerationStream(Protocol):
 
     stats: GenerationStats
     input_size: tuple[int, int] | None  # (width, height) of the image as the model saw it, when it saw one
+    text_layout: OcrPage | None  # an OCR program's words and lines with boxes, final once iteration ends
 
     def __iter__(self) -> Iterator[str]: ...
 

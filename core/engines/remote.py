@@ -33,6 +33,7 @@ from core.engines.types import (
     GenerationRequest,
     GenerationStats,
     ModelCard,
+    OcrPage,
     Role,
     RuntimeInfo,
     format_timestamp,
@@ -244,6 +245,7 @@ class RemoteStream:
     ) -> None:
         self.stats = GenerationStats(image_tiles=image_count)
         self.input_size = input_size
+        self.text_layout: OcrPage | None = None  # a served model gives text only
         self._url, self._body, self._headers, self._params = url, body, headers, params
         self._timeout_s = timeout_s
         self._stop = stop or threading.Event()

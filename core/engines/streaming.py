@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from core.engines.prefix import PrefixStep
-from core.engines.types import EngineError, GenerationFailed, GenerationStats, OutOfMemory
+from core.engines.types import EngineError, GenerationFailed, GenerationStats, OcrPage, OutOfMemory
 
 # How long the consumer waits for the next piece before checking whether the worker died.
 _POLL_SECONDS = 0.2
@@ -103,6 +103,7 @@ class ThreadedGeneration:
         self._error: BaseException | None = None
         self._tokens = 0
         self.input_size = input_size
+        self.text_layout: OcrPage | None = None  # a model gives text only
         self.stats = GenerationStats(prompt_tokens=int(inputs["input_ids"].shape[-1]), image_tiles=image_tiles)
         self._streamer = TextIteratorStreamer(
             tokenizer, skip_prompt=True, skip_special_tokens=skip_special_tokens, timeout=_POLL_SECONDS

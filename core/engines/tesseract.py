@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image, ImageOps
@@ -22,10 +21,21 @@ from PIL import Image, ImageOps
 from core.boxes import Box
 from core.engines.base import ProgressCallback, WeightlessEngine
 from core.engines.prefix import PrefixSlot
-from core.engines.types import EngineError, GenerationRequest, GenerationStats, ModelCard, RuntimeInfo
+from core.engines.types import (
+    EngineError,
+    GenerationRequest,
+    GenerationStats,
+    ModelCard,
+    OcrLine,
+    OcrPage,
+    OcrWord,
+    RuntimeInfo,
+)
 from core.settings import Settings
 
 LANGUAGES = {"auto": "rus+eng", "ru": "rus", "en": "eng"}  # the OCR page's hint -> Tesseract's -l
+__all__ = ["OcrLine", "OcrPage", "OcrWord"]  # the layout types live with the other engine types
+
 INSTALL_COMMAND = "sudo apt-get install tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng"
 PAGE_SEGMENTATION = 3  # fully automatic page layout: documents with columns, headings and tables
 SMALL_SIDE = 1600  # pictures smaller than this (longest side) are enlarged ...
@@ -37,32 +47,6 @@ class TesseractMissing(EngineError):
     """The binary or a language pack is not installed; ``command`` installs them."""
 
     key = "tesseract.missing"
-
-
-@dataclass(frozen=True)
-class OcrWord:
-    text: str
-    box: Box
-    confidence: float  # 0-100, Tesseract's own
-    line: int  # index into OcrPage.lines
-
-
-@dataclass(frozen=True)
-class OcrLine:
-    text: str
-    box: Box
-    confidence: float  # the mean of its words'
-
-
-@dataclass
-class OcrPage:
-    """Words and lines in original pixels, and the text they make (lines in reading order, blocks apart)."""
-
-    width: int
-    height: int
-    words: list[OcrWord] = field(default_factory=list)
-    lines: list[OcrLine] = field(default_factory=list)
-    text: str = ""
 
 
 def languages_for(spec: str) -> str:
@@ -164,7 +148,7 @@ class TesseractEngine(WeightlessEngine):
     """The Engine Protocol for Tesseract: OCR of the request's image in the languages its prompt names.
 
     The family's OCR "prompt" for Tesseract is the ``-l`` value (``rus+eng``); the answer is the text,
-    and the stream's ``structured`` holds the :class:`OcrPage` with the boxes.
+    and the stream's ``text_layout`` holds the :class:`OcrPage` with the boxes.
     """
 
     def __init__(self, card: ModelCard, settings: Settings) -> None:
@@ -194,7 +178,7 @@ class TesseractEngine(WeightlessEngine):
 
 
 class TesseractStream:
-    """Runs Tesseract on a worker thread; yields the page's text once, with the boxes in ``structured``.
+    """Runs Tesseract on a worker thread; yields the page's text once, with the boxes in ``text_layout``.
 
     A Stop cannot interrupt the binary mid-page (a page takes a second or two); its text is then dropped.
     """
@@ -202,7 +186,7 @@ class TesseractStream:
     def __init__(self, image: Image.Image, languages: str, stop: threading.Event | None) -> None:
         self.stats = GenerationStats(image_tiles=1)
         self.input_size: tuple[int, int] | None = None
-        self.structured: OcrPage | None = None
+        self.text_layout: OcrPage | None = None
         self._stop = stop or threading.Event()
         self._error: BaseException | None = None
         self._started = time.perf_counter()
@@ -211,7 +195,7 @@ class TesseractStream:
 
     def _work(self, image: Image.Image, languages: str) -> None:
         try:
-            self.structured = recognise(image, languages)
+            self.text_layout = recognise(image, languages)
         except BaseException as error:  # noqa: BLE001 - re-raised on the consumer's thread
             self._error = error
 
@@ -223,7 +207,7 @@ class TesseractStream:
         if self._stop.is_set():
             self.stats.stopped = True
             return
-        page = self.structured
+        page = self.text_layout
         if page is not None and page.text:
             self.stats.seconds_to_first_token = self.stats.seconds_total
             self.stats.new_tokens = len(page.words)

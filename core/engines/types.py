@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from PIL import Image
 
+from core.boxes import Box
+
 
 class Role(StrEnum):
     USER = "user"
@@ -121,6 +123,33 @@ class RuntimeInfo:
     device_note: str | None = None  # e.g. why cuda was asked for but cpu is used
     quantization: str = "none"  # "int8": linear layers hold int8 weights (CPU)
     placement: str | None = None  # where the weights are, when not simply on ``device``: a server, several GPUs
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    text: str
+    box: Box
+    confidence: float  # 0-100, Tesseract's own
+    line: int  # index into OcrPage.lines
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    text: str
+    box: Box
+    confidence: float  # the mean of its words'
+
+
+@dataclass
+class OcrPage:
+    """An OCR program's layout, given beside its text: words and lines in original pixels, and the text they
+    make (lines in reading order, blocks apart)."""
+
+    width: int
+    height: int
+    words: list[OcrWord] = field(default_factory=list)
+    lines: list[OcrLine] = field(default_factory=list)
+    text: str = ""
 
 
 @dataclass

@@ -6,12 +6,15 @@ described from a crop with context, and no grounding.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from PIL import Image
 
 from core.boxes import Box
 from core.engines.base import Engine
 from core.engines.remote import REMOTE_LONGEST_EDGE, RemoteImage, shrink_to_edge
 from core.engines.types import Capability, ModelCard
+from core.families.chatter import OcrText, clean_ocr_output
 from core.grounding import Detection
 from core.settings import Settings
 
@@ -41,6 +44,11 @@ class Family:
     abilities: frozenset[Capability] = frozenset()
     catalogue: tuple[ModelCard, ...] = ()
     in_picker: bool = True  # offered as a session's model on Home
+    # An OCR engine of its own (a program, an OCR specialist): offered on the OCR page beside the session's model
+    ocr_specialist: bool = False
+    ocr_label_key: str | None = None  # the OCR page's label for it (a strings key); None: the card's title
+    writes_searchable_pdf: bool = False  # can lay its text under a page picture as a PDF text layer
+    program: bool = False  # a program, not a model: a Lab entry names it by its family as ``engine:``
 
     def engine(self, card: ModelCard, settings: Settings) -> Engine:
         raise NotImplementedError
@@ -51,6 +59,19 @@ class Family:
         if language_hint not in _OCR_HINTS:
             raise ValueError(f"language hint must be one of {LANGUAGE_HINTS}")
         return _OCR_PROMPT + _OCR_HINTS[language_hint]
+
+    def clean_ocr(self, raw: str, prompt: str) -> OcrText:
+        """The transcription inside an OCR answer: a chat model's chatter around it removed."""
+        return clean_ocr_output(raw, prompt)
+
+    def check_ocr_ready(self, language_hint: str = "auto") -> None:
+        """Raise an :class:`core.engines.types.EngineError` (with the fix in its params) when OCR cannot run here."""
+
+    def searchable_pdf(
+        self, pages: Iterable[Image.Image], language_hint: str, on_page: Callable[[int], None] | None = None
+    ) -> bytes:
+        """The pages as one PDF with the recognised text laid under each picture."""
+        raise ValueError(f"the {self.name} family does not write searchable PDFs")
 
     def native_region_prompt(self, box: Box, width: int, height: int) -> str | None:
         """The family's own region task with the box in its coordinates; None: describe a crop instead."""

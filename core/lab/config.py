@@ -9,12 +9,14 @@ import yaml
 
 from core.engines.types import SamplingParams
 from core.media import InvalidInput
+from core.registry import program_cards
+from core.tasks import LAB_TASKS, needs
+from core.tasks.base import LabOptions
+from core.tasks.extract import DEFAULT_FIELDS
 from core.user_text import MAX_QUESTION_CHARS, clean_text
 
-TASKS = ("ocr", "extract", "vqa", "convert")  # convert: a page to Markdown, by a document model
-ENGINES = ("model", "tesseract")
+TASKS = tuple(LAB_TASKS)  # ocr, extract, vqa, convert (a page to Markdown, by a document model)
 STATUSES = ("chosen", "rejected", "needs_more_data")
-DEFAULT_FIELDS = ("seller", "number", "date", "total")
 
 
 class ConfigError(ValueError):
@@ -34,6 +36,12 @@ class LabModel:
     generation: SamplingParams = field(default_factory=lambda: SamplingParams(max_new_tokens=512))
     status: str = "needs_more_data"
     quantization: str | None = None  # int8 | none; None follows MODEL_QUANT
+    language: str = "auto"  # OCR: the language hint, or an OCR program's codes (rus+eng)
+
+    @property
+    def options(self) -> LabOptions:
+        """What the task reads of this entry."""
+        return LabOptions(self.generation, self.prompt, self.questions, self.fields, self.language)
 
 
 def _text(entry: str, raw: dict, name: str, required: bool) -> str | None:
@@ -119,18 +127,7 @@ def parse_models(data: object) -> list[LabModel]:
         if quantization is not None and quantization not in ("int8", "none"):
             raise ConfigError(entry, "quantization", "must be int8 or none (leave it out to follow MODEL_QUANT)")
         prompt = _typed_text(entry, "prompt", text) if (text := _text(entry, raw, "prompt", False)) else None
-        engine = raw.get("engine", "model")
-        if engine not in ENGINES:
-            raise ConfigError(entry, "engine", f"must be one of {', '.join(ENGINES)}")
-        if engine == "tesseract":  # the classical baseline: OCR only, its languages as its "prompt"
-            if task != "ocr":
-                raise ConfigError(entry, "task", "Tesseract reads text: its task must be ocr")
-            languages = raw.get("languages", "rus+eng")
-            if not isinstance(languages, str) or not all(part.isalpha() for part in languages.split("+")):
-                raise ConfigError(entry, "languages", "Tesseract's language codes joined by '+', e.g. rus+eng")
-            model_id, prompt = "tesseract", languages
-        else:
-            model_id = _text(entry, raw, "model_id", required=True) or ""
+        model_id, language = _engine(entry, raw, task)
         models.append(
             LabModel(
                 name=name,
@@ -142,9 +139,28 @@ def parse_models(data: object) -> list[LabModel]:
                 generation=_generation(entry, raw, 4096 if task == "convert" else 512),  # a page of DocTags is long
                 status=status,
                 quantization=quantization,
+                language=language,
             )
         )
     return models
+
+
+def _engine(entry: str, raw: dict, task: str) -> tuple[str, str]:
+    """The model id (``model_id``, or an OCR program named by ``engine``) and the OCR language of an entry."""
+    programs = {card.family: card for card in program_cards()}
+    engine = raw.get("engine", "model")
+    if engine != "model" and engine not in programs:
+        raise ConfigError(entry, "engine", f"must be one of {', '.join(('model', *programs))}")
+    languages = raw.get("languages", "auto")
+    if not isinstance(languages, str) or not all(part.isalpha() for part in languages.split("+")):
+        raise ConfigError(entry, "languages", "auto, ru, en, or language codes joined by '+', e.g. rus+eng")
+    if engine == "model":
+        return _text(entry, raw, "model_id", required=True) or "", languages
+    card = programs[engine]
+    if not card.can(needs(task)):  # a program does one thing: say which task it takes
+        doable = ", ".join(name for name in TASKS if card.can(needs(name)))
+        raise ConfigError(entry, "task", f"{card.title} cannot do {task}; its task must be {doable}")
+    return card.model_id, languages
 
 
 def load_models(path: Path) -> list[LabModel]:

@@ -15,18 +15,14 @@ from typing import Any
 
 from PIL import Image
 
-from core.doctags import Conversion, ConvertedPage, convert_request
 from core.documents import PdfLimits, is_pdf, open_pdf, render_page
-from core.engines.types import REMOTE_DEVICE, ChatMessage, EngineError, GenerationRequest, GenerationStats, Role
-from core.grounding import json_objects
+from core.engines.types import REMOTE_DEVICE, EngineError, GenerationRequest
 from core.lab.config import LabModel
 from core.media import InvalidInput, MediaLimits, load_image
-from core.ocr import OCR_MAX_TILES, clean_ocr_output
-from core.registry import family_of
-from core.serving import JobStatus, ModelClient, Phase
+from core.serving import JobOutcome, JobStatus, ModelClient, Phase
 from core.serving.core import split_model_key
 from core.settings import Settings
-from core.user_text import neutralise
+from core.tasks import LAB_TASKS
 
 DOCUMENT_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".pdf")
 # (model id, quantization or None for MODEL_QUANT) -> that model through the serving core
@@ -69,20 +65,6 @@ def load_page(item: WorkItem) -> Image.Image:
     return load_image(data, item.document.name, MediaLimits()).image
 
 
-def extract_prompt(fields: tuple[str, ...]) -> str:
-    listed = neutralise(", ".join(fields))
-    return (
-        f"Read this document and extract these fields: {listed}. Answer with one JSON object only, "
-        f"with exactly these keys; use null for a field that is not in the document."
-    )
-
-
-def parse_extraction(text: str) -> dict[str, Any] | None:
-    """The first JSON object in the answer, repaired where it was cut off or wrapped in prose."""
-    objects = json_objects(text)
-    return objects[0] if objects else None
-
-
 def write_text_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside ``path`` and rename it, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,7 +88,7 @@ class Cancelled(Exception):  # noqa: N818 - a state, not a fault
 
 def _generate(
     client: ModelClient, request: GenerationRequest, stop: threading.Event, on_wait: Waiting | None
-) -> tuple[str, GenerationStats]:
+) -> JobOutcome:
     def report(piece: str | None, status: JobStatus) -> None:
         if on_wait is not None:
             waiting = status.phase in (Phase.QUEUED, Phase.LOADING)
@@ -117,7 +99,7 @@ def _generate(
         raise Cancelled
     if outcome.error is not None:
         raise outcome.error
-    return outcome.text, outcome.stats
+    return outcome
 
 
 def _weights(client: ModelClient) -> str:
@@ -125,11 +107,8 @@ def _weights(client: ModelClient) -> str:
     return "int8" if runtime.quantization == "int8" else runtime.dtype
 
 
-def run_item(
-    client: ModelClient, model: LabModel, item: WorkItem, stop: threading.Event, on_wait: Waiting | None = None
-) -> dict[str, Any] | None:
-    """The result record of one page, or None when the run was stopped before the page's answers were complete."""
-    record: dict[str, Any] = {
+def _new_record(client: ModelClient, model: LabModel, item: WorkItem) -> dict[str, Any]:
+    return {
         "document": item.document.name,
         "page_index": item.page_index,
         "model": model.name,
@@ -146,52 +125,25 @@ def run_item(
         "tokens_per_second": None,
         "error": None,
     }
+
+
+def run_item(
+    client: ModelClient, model: LabModel, item: WorkItem, stop: threading.Event, on_wait: Waiting | None = None
+) -> dict[str, Any] | None:
+    """The result record of one page, or None when the run was stopped before the page's answers were complete.
+
+    The task's module makes the requests and reads the answers; this only runs them and keeps the record.
+    """
+    record = _new_record(client, model, item)
     started = time.perf_counter()
     try:
         image = load_page(item)
-        if model.task == "convert":
-            request = convert_request(family_of(client.card), image, model.generation.max_new_tokens)
-            text, stats = _generate(client, request, stop, on_wait)
-            record["prompt"] = request.messages[-1].text
-            record["raw_response"] = text
-            record["parsed"] = Conversion([ConvertedPage(text, image)], name=item.stem).markdown()
-            record["prompt_tokens"] = stats.prompt_tokens
-            record["new_tokens"] = stats.new_tokens
-        elif model.task == "vqa":
-            answers = {}
-            stats_list = []
-            for question in model.questions:
-                message = ChatMessage(Role.USER, neutralise(question), (image,))
-                request = GenerationRequest((message,), model.generation, 4, task="lab.vqa")
-                text, stats = _generate(client, request, stop, on_wait)
-                answers[question] = text.strip()
-                stats_list.append(stats)
-            record["prompt"] = list(model.questions)
-            record["raw_response"] = "\n".join(answers.values())
-            record["parsed"] = answers
-            record["prompt_tokens"] = sum(s.prompt_tokens for s in stats_list)
-            record["new_tokens"] = sum(s.new_tokens for s in stats_list)
-        else:
-            if model.prompt:  # typed in models.yaml: plain text, even a Florence task token
-                prompt = neutralise(model.prompt)
-            elif model.task == "ocr":
-                prompt = family_of(client.card).ocr_prompt("auto")
-            else:
-                prompt = extract_prompt(model.fields)
-            tiles = OCR_MAX_TILES if model.task == "ocr" else 4
-            message = ChatMessage(Role.USER, prompt, (image,))
-            request = GenerationRequest((message,), model.generation, tiles, task=f"lab.{model.task}")
-            text, stats = _generate(client, request, stop, on_wait)
-            record["prompt"] = prompt
-            record["raw_response"] = text
-            if model.task != "ocr":
-                record["parsed"] = parse_extraction(text)
-            elif client.card.family == "tesseract":  # a program's text: nothing to strip
-                record["parsed"] = text.strip()
-            else:
-                record["parsed"] = clean_ocr_output(text, prompt).text
-            record["prompt_tokens"] = stats.prompt_tokens
-            record["new_tokens"] = stats.new_tokens
+        task, family, options = LAB_TASKS[model.task], client.family, model.options
+        outcomes = [_generate(client, request, stop, on_wait) for request in task.lab_requests(family, image, options)]
+        answer = task.lab_answer(family, image, options, outcomes)
+        record["prompt"], record["raw_response"], record["parsed"] = answer.prompt, answer.raw, answer.parsed
+        record["prompt_tokens"] = sum(outcome.stats.prompt_tokens for outcome in outcomes)
+        record["new_tokens"] = sum(outcome.stats.new_tokens for outcome in outcomes)
     except Cancelled:
         return None
     except EngineError as error:

@@ -16,16 +16,16 @@ from dataclasses import dataclass, replace
 from core.engines.base import Engine
 from core.engines.device import configure_cpu_threads, resolve_device
 from core.engines.types import REMOTE_DEVICE, GenerationRequest, ModelCard, RuntimeInfo, ServerBusy
+from core.families import Family
 from core.logs import RequestRecord, anonymous, log_request
-from core.registry import create_engine
+from core.registry import create_engine, family_of
 from core.serving import memory
-from core.serving.job import Job, JobOutcome, JobStatus
+from core.serving.job import Job, JobOutcome, UpdateCallback
 from core.serving.pool import EngineFactory, LoadState, ModelPool, ModelStatus
 from core.serving.prefix_cache import PrefixCacheStore
 from core.serving.queue import FairQueue, Priority
 from core.settings import Settings
 
-UpdateCallback = Callable[[str | None, JobStatus], None]
 log = logging.getLogger(__name__)
 _QUANT_MARK = "@quant="
 
@@ -181,6 +181,11 @@ class ModelClient:
         return self.serving.runtime(self.model_id)
 
     @property
+    def family(self) -> Family:
+        """The family that answers every question about this model's prompts and output."""
+        return family_of(self.card)
+
+    @property
     def status(self) -> ModelStatus:
         return self.serving.status(self.model_id)
 
@@ -199,17 +204,7 @@ class ModelClient:
 
         If ``on_update`` raises, the request is cancelled before the exception goes on.
         """
-        job = self.submit(request)
-        try:
-            for piece in job.updates(heartbeat_s):
-                if stop is not None and stop.is_set():
-                    job.cancel()
-                if on_update is not None:
-                    on_update(piece, job.status)
-        finally:
-            job.cancel()
-        job.wait()
-        return job.outcome()
+        return self.submit(request).follow(on_update, stop=stop, heartbeat_s=heartbeat_s)
 
     def load(
         self,

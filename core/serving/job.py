@@ -11,13 +11,20 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from core.engines.base import Engine, GenerationStream
-from core.engines.types import EngineError, GenerationFailed, GenerationRequest, GenerationStats, OutOfMemory
+from core.engines.types import (
+    EngineError,
+    GenerationFailed,
+    GenerationRequest,
+    GenerationStats,
+    OcrPage,
+    OutOfMemory,
+)
 from core.logs import RequestRecord, anonymous, log_request, new_error_id
 from core.serving.memory import free_memory
 from core.serving.pool import LoadState, ModelStatus
@@ -54,10 +61,11 @@ class JobOutcome:
     stopped: bool = False
     error: EngineError | None = None
     input_size: tuple[int, int] | None = None  # (width, height) of the image as the model saw it
-    structured: object | None = None  # what an engine returns beside the text (Tesseract's words and boxes)
+    text_layout: OcrPage | None = None  # an OCR program's words and lines with boxes, beside its text
 
 
 _END = object()
+UpdateCallback = Callable[[str | None, JobStatus], None]  # a new text piece (or None: a status change), the status
 
 
 def _rounded(seconds: float | None) -> float | None:
@@ -123,6 +131,30 @@ class Job:
                 return
             yield item if isinstance(item, str) else None
 
+    def follow(
+        self,
+        on_update: UpdateCallback | None = None,
+        *,
+        stop: threading.Event | None = None,
+        heartbeat_s: float = 0.25,
+    ) -> JobOutcome:
+        """Read the job to its end, handing every piece and status to ``on_update``; the final outcome.
+
+        The one reader of a job's updates, and so the one place that cancels: when ``stop`` is set, or
+        when ``on_update`` raises (a page interrupted by a rerun or a closed tab), the job is cancelled
+        before the exception goes on, and :meth:`outcome` still gives what was written so far.
+        """
+        try:
+            for piece in self.updates(heartbeat_s):
+                if stop is not None and stop.is_set():
+                    self.cancel()
+                if on_update is not None:
+                    on_update(piece, self._status)
+        finally:
+            self.cancel()  # nothing happens if it finished; otherwise it ends at once in whatever phase
+        self.wait()
+        return self.outcome()
+
     def outcome(self) -> JobOutcome:
         """The answer so far (final once ``done`` is set); the stats object keeps filling in until then."""
         stream = self._stream
@@ -134,7 +166,7 @@ class Job:
             stopped=stopped,
             error=self._error,
             input_size=stream.input_size if stream is not None else None,
-            structured=getattr(stream, "structured", None) if finished else None,
+            text_layout=stream.text_layout if finished and stream is not None else None,
         )
 
     # -- the job thread ----------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def upload_and_open(upload: tuple[str, bytes, str], page: str | None = None, lan
     """Open Home, upload ``(name, data, mime)`` as a person would, then switch to ``page`` if given."""
     at = open_page("Home.py").run()
     if lang != "en":
-        at.session_state["lang"] = lang
+        at.session_state["app_lang"] = lang
     at.file_uploader[0].set_value(upload).run()
     assert not at.exception and not at.error
     if page is not None:
@@ -53,6 +53,7 @@ class CannedText:
         self._real, self._text, self.request = real, text, request
         self.stats = real.stats
         self.input_size = real.input_size
+        self.text_layout = real.text_layout
 
     def __iter__(self):
         for _ in self._real:  # the real generation runs to its end
@@ -68,7 +69,7 @@ def can_answers(monkeypatch, model_id: str, answer) -> list:
 
     ``input_size`` is the (width, height) the real processor gave the model, for answers in its pixels.
     """
-    from ui.model import serving
+    from ui.serving import serving
 
     engine = serving().pool.engine(model_id)
     real_stream = engine.stream

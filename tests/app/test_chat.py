@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 
 from core.engines.types import Role
-from core.tasks import QUICK_PROMPTS
+from core.tasks.chat import quick_prompt
 from tests.app.conftest import open_page, upload_and_open
 from tests.conftest import image_bytes
 
@@ -60,7 +60,7 @@ def test_quick_prompt_sends_text_in_the_ui_language(app_env):
     at = _chat_with_image(lang="ru")
     at.button(key="chat_quick_detailed").click().run()
     assert not at.exception
-    assert at.session_state["chat_history"].turns[0].text == QUICK_PROMPTS["detailed"]["ru"]
+    assert at.session_state["chat_history"].turns[0].text == quick_prompt("detailed", "ru")
 
 
 def test_whitespace_question_gets_a_message_and_no_model_call(app_env):
@@ -94,7 +94,7 @@ def test_generation_settings_reach_the_model(app_env):
 
 
 def test_new_image_starts_a_new_conversation(app_env):
-    from ui.model import serving
+    from ui.serving import serving
 
     at = _chat_with_image()
     at.chat_input(key="chat_input").set_value("About the first image?").run()
@@ -109,7 +109,7 @@ def test_new_image_starts_a_new_conversation(app_env):
 
 def test_a_full_queue_is_refused_with_a_message_and_the_chat_goes_on(app_env, tiny_smolvlm):
     from tests.serving.conftest import Gate, ask
-    from ui.model import serving
+    from ui.serving import serving
 
     app_env.setenv("MAX_QUEUE", "1")
     at = _chat_with_image()

@@ -50,7 +50,7 @@ def test_a_page_becomes_markdown_with_its_table_and_the_downloads_are_well_forme
     assert not at.exception and not at.error
     assert len(seen) == 1 and seen[0].request.keep_special_tokens and seen[0].request.task == "convert"
     assert seen[0].stats.prompt_tokens > 0  # the real processor and model ran before the canned text
-    result = at.session_state["convert_result"]
+    result = at.session_state["ocr_convert_result"]
     markdown = result.conversion.markdown()  # what the .md download sends
     assert "## Invoice 42" in markdown and "Thank you for your bus" in markdown
     assert markdown_tables(markdown) == [[["Item", "Qty", "Price"], ["Pen", "2", "1.50"], ["Cup", "1", "4.00"]]]
@@ -68,7 +68,7 @@ def test_show_layout_draws_the_elements_in_original_pixels(docling_env, monkeypa
     at.button(key="convert_run").click().run()
     at.toggle(key="convert_show_layout").set_value(True).run()
     assert not at.exception
-    layout = at.session_state["convert_result"].conversion.layout(1)
+    layout = at.session_state["ocr_convert_result"].conversion.layout(1)
     assert ("table", (100, 336, 900, 840)) in [(d.label, d.box.as_tuple()) for d in layout]
     assert any(button.proto.label == "Download the image with the layout" for button in at.get("download_button"))
 
@@ -79,7 +79,7 @@ def test_every_page_of_a_pdf_in_one_document_with_progress(docling_env, monkeypa
     seen = can_answers(monkeypatch, docling_env, lambda request, size: PAGE_DOCTAGS.format(page=next(counter)))
     at.button(key="convert_run_all").click().run()
     assert not at.exception and not at.error
-    result = at.session_state["convert_result"]
+    result = at.session_state["ocr_convert_result"]
     assert len(seen) == 3 and len(result.documents) == 3
     markdown = result.conversion.markdown()
     assert markdown.index("Invoice 1") < markdown.index("Invoice 2") < markdown.index("Invoice 3")
@@ -92,7 +92,7 @@ def test_the_tiny_model_converts_end_to_end_without_canned_text(docling_env):
     at = _structured(upload_and_open(("page.png", image_bytes((800, 600), "white"), "image/png"), "pages/2_OCR.py"))
     at.button(key="convert_run").click().run()
     assert not at.exception and not at.error
-    result = at.session_state["convert_result"]
+    result = at.session_state["ocr_convert_result"]
     assert len(result.documents) == 1 and result.stats[0].new_tokens == 24
     assert result.cut_short == [1]
     assert any("token limit" in warning.value for warning in at.warning)
@@ -133,7 +133,7 @@ def test_a_damaged_pdf_page_stops_the_run_with_its_number_and_keeps_the_pages_be
     monkeypatch.setattr(convert, "render_page", render)
     at.button(key="convert_run_all").click().run()
     assert not at.exception
-    result = at.session_state["convert_result"]
-    assert len(result.documents) == 1 and result.error.startswith("Page 2 could not be read.")
+    result = at.session_state["ocr_convert_result"]
+    assert len(result.documents) == 1 and result.failed_page == 2 and result.page_error.key == "pdf.corrupt"
     assert any(block.value.startswith("Page 2 could not be read.") for block in at.error)
     assert "Invoice 1" in result.conversion.markdown()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from core.engines.types import OutOfMemory
 from core.user_text import BREAK
 from tests.app.conftest import open_page, upload_and_open
 from tests.conftest import image_bytes
@@ -16,7 +17,7 @@ def _chat(lang: str = "en"):
 
 
 def _serving_model():
-    from ui.model import serving, session_model_id
+    from ui.serving import serving, session_model_id
 
     core = serving()
     return core, core.pool.engine(session_model_id())._model
@@ -62,7 +63,8 @@ def test_out_of_memory_in_chat_suggests_smaller_and_the_next_question_works(app_
         handle.remove()
     assert not at.exception and raised
     failed = at.session_state["chat_history"].turns[3]
-    assert failed.error is not None and "out of memory" in failed.error and "smaller model" in failed.error
+    assert isinstance(failed.error, OutOfMemory)  # the failure itself is kept; the page words it
+    assert any("out of memory" in block.value and "smaller model" in block.value for block in at.error)
     at.chat_input(key="chat_input").set_value("third").run()
     assert not at.exception
     assert at.session_state["chat_history"].turns[-1].error is None
@@ -92,7 +94,7 @@ def test_an_unknown_model_is_a_message_on_every_page(app_env):
     at.file_uploader[0].set_value(("a.png", image_bytes(), "image/png")).run()
     assert not at.exception
     assert any("Unknown model nobody/no-such-model" in e.value for e in at.error)
-    assert at.session_state["media"] is not None  # the upload itself worked
+    assert at.session_state["home_media"] is not None  # the upload itself worked
     for page in ("pages/1_Chat.py", "pages/2_OCR.py", "pages/3_Region.py", "pages/4_Detection.py"):
         at.switch_page(page).run()
         assert not at.exception, page

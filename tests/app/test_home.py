@@ -25,7 +25,7 @@ def test_upload_keeps_a_normalised_copy_and_clear_removes_it(app_env):
     at = open_page("Home.py").run()
     at.file_uploader[0].set_value(("photo.webp", image_bytes((320, 200), "red", "WEBP"), "image/webp")).run()
     assert not at.exception
-    media = at.session_state["media"]
+    media = at.session_state["home_media"]
     assert isinstance(media, NormalizedImage)
     assert (media.width, media.height, media.source_format) == (320, 200, "WEBP")
     assert media.image.mode == "RGB"
@@ -42,7 +42,7 @@ def test_bad_upload_gets_a_message_and_keeps_the_previous_image(app_env):
     at.file_uploader[0].set_value(("bad.png", b"this is not a picture at all", "image/png")).run()
     assert not at.exception
     assert any("not an image in a supported format" in text for text in _texts(at.error))
-    assert at.session_state["media"].name == "good.png"
+    assert at.session_state["home_media"].name == "good.png"
 
 
 def test_russian_is_the_default_language(app_env):
@@ -55,7 +55,7 @@ def test_russian_is_the_default_language(app_env):
 
 def test_language_switch_changes_the_texts(app_env):
     at = open_page("Home.py").run()
-    at.session_state["lang"] = "ru"
+    at.session_state["app_lang"] = "ru"
     at.run()
     assert "Изображение пока не загружено." in _texts(at.info)
 
@@ -84,7 +84,7 @@ def test_cuda_fallback_is_shown(app_env):
 
 
 def test_choosing_another_model_changes_this_session_only(app_env, tiny_models):
-    from ui.model import serving
+    from ui.serving import serving
 
     app_env.setenv("EXTRA_MODEL_IDS", str(tiny_models["qwen2_5_vl"]))
     mine = open_page("Home.py").run()
@@ -94,7 +94,7 @@ def test_choosing_another_model_changes_this_session_only(app_env, tiny_models):
     other = next(label for label in labels if label.startswith("qwen2_5_vl"))
     mine.selectbox(key="home_model").set_value(other).run()
     assert not mine.exception
-    assert mine.session_state["session_model"] == str(tiny_models["qwen2_5_vl"])
+    assert mine.session_state["app_model"] == str(tiny_models["qwen2_5_vl"])
     assert any("This session now uses qwen2_5_vl" in toast.value for toast in mine.toast)
     assert any(text.startswith("qwen2_5_vl") and "loaded" in text for text in _texts(mine.success))
 

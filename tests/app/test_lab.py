@@ -88,7 +88,7 @@ def test_a_lab_run_waits_for_peoples_questions_and_says_so(app_env, tiny_models,
     import time
 
     from tests.serving.conftest import Gate, ask
-    from ui.model import serving
+    from ui.serving import serving
 
     at = _lab_page(app_env, tiny_models)
     documents, _ = _uploads(tmp_path)
@@ -137,7 +137,7 @@ def test_document_models_compared_on_the_convert_task(app_env, tiny_models, tmp_
     at.selectbox(key="lab_task").set_value("convert").run()
     at.number_input(key="lab_convert_max_new").set_value(16)
     at.button(key="lab_start").click().run()
-    assert any("Only document models" in warning.value for warning in at.warning)
+    assert any("cannot do the convert task" in warning.value for warning in at.warning)
     at.multiselect(key="lab_models").set_value(docling)
     at.button(key="lab_start").click().run()
     job = at.session_state["lab_job"]

@@ -5,6 +5,7 @@ import re
 from tests.app.conftest import can_answers, open_page, upload_and_open
 from tests.conftest import image_bytes
 from tests.test_documents import make_pdf
+from ui.ocr import editor_key
 
 
 def _ocr_with(upload):
@@ -19,7 +20,7 @@ def test_ocr_without_media_points_to_home(app_env):
 
 
 def _session_model():
-    from ui.model import session_model_id
+    from ui.serving import session_model_id
 
     return session_model_id()
 
@@ -36,7 +37,7 @@ def test_extract_text_shows_editable_result_time_and_download(app_env, monkeypat
     result = at.session_state["ocr_result"]
     assert result.language_hint == "ru"
     assert not result.no_text and result.text == "INVOICE 42\nTotal: 10"  # the chatty opener removed
-    assert at.text_area(key=result.editor_key).value == result.text
+    assert at.text_area(key=editor_key(result)).value == result.text
     assert re.fullmatch(r"ocr_result_\d{8}_\d{6}\.txt", result.file_name)
     assert any(caption.value.startswith("Done in") for caption in at.caption)
 
@@ -55,7 +56,7 @@ def test_ocr_of_a_pdf_page(app_env):
     at.switch_page("Home.py").run()
     at.number_input(key="home_pdf_page").set_value(3).run()
     assert not at.exception
-    assert at.session_state["media"].name == "letter.pdf [3/3]"
+    assert at.session_state["home_media"].name == "letter.pdf [3/3]"
     at.switch_page("pages/2_OCR.py").run()
     at.button(key="ocr_run").click().run()
     assert not at.exception

@@ -10,6 +10,7 @@ import pypdfium2 as pdfium
 from core.lab.metrics import cer
 from tests.app.conftest import upload_and_open
 from tests.text_pages import MIXED_LINES, render_lines
+from ui.ocr import editor_key
 
 
 def _page_png() -> bytes:
@@ -32,20 +33,21 @@ def test_tesseract_reads_the_page_and_the_text_download_holds_it(app_env):
     at = _tesseract_ocr()
     result = at.session_state["ocr_result"]
     assert result.engine == "tesseract" and result.error is None
-    edited = at.text_area(key=result.editor_key).value  # what the .txt download button sends
+    edited = at.text_area(key=editor_key(result)).value  # what the .txt download button sends
     assert cer("\n".join(MIXED_LINES), edited) <= 0.02
 
 
 def test_text_boxes_drawn_and_their_json_has_the_lines_inside_the_image(app_env):
     from core.engines.tesseract import languages_for
-    from core.ocr import text_boxes_report
+    from core.tasks.ocr import text_boxes_report
 
     at = _tesseract_ocr()
     at.toggle(key="ocr_show_boxes").set_value(True).run()
     assert not at.exception
     result = at.session_state["ocr_result"]
-    languages = languages_for(result.language_hint)
-    report = text_boxes_report(result.page, image_name="invoice.png", languages=languages, elapsed_s=0)
+    assert result.prompt == languages_for(result.language_hint) == "rus+eng"
+    report = text_boxes_report(result.layout, image_name="invoice.png", languages=result.prompt, elapsed_s=0,
+                               engine=result.engine)  # fmt: skip
     data = json.loads(json.dumps(report, ensure_ascii=False))  # what the JSON download holds
     assert len(data["lines"]) == len(MIXED_LINES)
     for line in data["lines"]:
@@ -101,8 +103,8 @@ def test_region_reads_the_text_in_a_box_when_tesseract_is_chosen(app_env):
     at.text_input(key="region_coords").set_value(f"20,{top},900,{top + 60}").run()
     at.button(key="region_read_text").click().run()
     assert not at.exception
-    _, _, text, error = at.session_state["region_text"]
-    assert error is None and cer(MIXED_LINES[3], text) <= 0.05
+    _, _, read = at.session_state["region_text"]
+    assert read.error is None and cer(MIXED_LINES[3], read.text) <= 0.05
 
 
 def test_without_tesseract_chosen_the_region_page_does_not_offer_it(app_env):
@@ -137,7 +139,7 @@ def test_the_lab_page_offers_tesseract_as_an_ocr_baseline(app_env, tmp_path):
     at.multiselect(key="lab_models").set_value([tesseract_label])
     at.selectbox(key="lab_task").set_value("extract")
     at.button(key="lab_start").click().run()
-    assert any("choose the ocr task" in warning.value for warning in at.warning)
+    assert any("cannot do the extract task" in warning.value for warning in at.warning)
     at.selectbox(key="lab_task").set_value("ocr")
     at.button(key="lab_start").click().run()
     job = at.session_state["lab_job"]

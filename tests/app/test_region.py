@@ -28,7 +28,7 @@ def test_typed_box_is_validated_in_the_ui_language(app_env):
     assert [error.value for error in at.error] == [
         "Exactly four numbers separated by commas are needed (x1,y1,x2,y2); found 3."
     ]
-    at.session_state["lang"] = "ru"
+    at.session_state["app_lang"] = "ru"
     at.text_input(key="region_coords").set_value("300,20,100,200").run()
     assert not at.exception
     assert any("x1 < x2" in error.value for error in at.error)
@@ -57,7 +57,7 @@ def test_new_box_starts_a_new_conversation_and_clear_resets(app_env):
     at.text_input(key="region_coords").set_value("400,400,800,800").run()
     assert not at.chat_message
     at.button(key="region_clear").click().run()
-    assert at.session_state["region_box"] is None
+    assert "region_box" not in at.session_state
     assert at.text_input(key="region_coords").value == ""
     assert "Select a region on the image to ask about it." in [info.value for info in at.info]
 

@@ -33,7 +33,7 @@ def test_every_page_works_on_a_served_model(app_env, server, tiny_models):  # no
     assert not at.exception
     assert at.session_state["region_conversation"].history.turns[1].error is None
 
-    at.session_state["session_model"] = qwen  # the grounding family, as the picker would set it
+    at.session_state["app_model"] = qwen  # the grounding family, as the picker would set it
     server.script.answer = '[{"bbox_2d": [28, 28, 112, 112], "label": "cat"}]'
     at.switch_page("pages/4_Detection.py").run()
     at.text_input(key="detect_query").set_value("cat").run()

@@ -11,7 +11,7 @@ def _home_with_clip(tmp_path, seconds=4, name="clip.mp4"):
 
 def test_upload_a_clip_shows_the_sampled_frames(app_env, tmp_path):
     at = _home_with_clip(tmp_path)
-    media = at.session_state["media"]
+    media = at.session_state["home_media"]
     assert isinstance(media, NormalizedVideo)
     assert media.clip.timestamps == (0.0, 1.0, 2.0, 3.0)
     assert any("4 of 40 frames" in caption.value for caption in at.caption)
@@ -21,12 +21,12 @@ def test_sampling_settings_decode_again(app_env, tmp_path):
     at = _home_with_clip(tmp_path)
     at.slider(key="home_video_frames").set_value(2).run()
     assert not at.exception
-    assert at.session_state["media"].clip.timestamps == (0.0, 2.0)  # the rate halves once two are kept
+    assert at.session_state["home_media"].clip.timestamps == (0.0, 2.0)  # the rate halves once two are kept
 
 
 def test_chat_about_a_clip_twice_without_decoding_again(app_env, tmp_path, monkeypatch):
     at = _home_with_clip(tmp_path)
-    decoded = at.session_state["media"]
+    decoded = at.session_state["home_media"]
     at.switch_page("pages/1_Chat.py").run()
     assert not at.exception
     at.button(key="chat_quick_brief").click().run()
@@ -41,7 +41,7 @@ def test_chat_about_a_clip_twice_without_decoding_again(app_env, tmp_path, monke
     captions = [m.caption[0].value for m in at.chat_message if m.name == "assistant" and m.caption]
     assert len(captions) == 2 and all("frames: 4" in caption for caption in captions)  # frames, not tiles
     assert "video from the cache" not in captions[0] and "video from the cache" in captions[1]
-    assert at.session_state["media"] is decoded
+    assert at.session_state["home_media"] is decoded
 
 
 def test_image_pages_explain_they_take_images(app_env, tmp_path):

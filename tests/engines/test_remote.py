@@ -12,7 +12,6 @@ import time
 import pytest
 from PIL import Image
 
-from core.detection import detect
 from core.engines.remote import (
     OpenAICompatEngine,
     RemoteDropped,
@@ -26,6 +25,7 @@ from core.families.qwen2_5_vl import qwen_input_size
 from core.registry import create_engine
 from core.serving import ServingCore
 from core.settings import Secret, Settings
+from core.tasks.detect import detect
 from tests.openai_server import OpenAITestServer
 
 

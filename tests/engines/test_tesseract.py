@@ -9,10 +9,11 @@ from core.engines import tesseract as tesseract_module
 from core.engines.tesseract import OcrPage, TesseractMissing, check_installed, prepare, recognise
 from core.families import FAMILIES
 from core.lab.metrics import cer
-from core.ocr import ocr_request
 from core.registry import choices, create_engine
 from core.serving import ServingCore
 from core.settings import Settings
+from core.tasks import ocr as ocr_task
+from core.tasks.ocr import OcrParams
 from tests.text_pages import LEFT, LINE_STEP, MIXED_LINES, TOP, render_lines
 
 
@@ -21,13 +22,13 @@ def test_mixed_russian_and_english_page_through_the_serving_core(tmp_path):
     core = ServingCore(Settings(hf_home=tmp_path, device="cpu", allow_download=False))
     try:
         client = core.client("tesseract", "alice")
-        request = ocr_request(FAMILIES["tesseract"], page, "auto", 512, 1)
+        request = ocr_task.build(FAMILIES["tesseract"], page, OcrParams("auto", 512, 1))
         outcome = client.generate(request)
     finally:
         core.close()
     assert outcome.error is None
     assert cer("\n".join(MIXED_LINES), outcome.text) <= 0.02
-    structured = outcome.structured
+    structured = outcome.text_layout
     assert isinstance(structured, OcrPage) and len(structured.lines) == len(MIXED_LINES)
     for number, line in enumerate(structured.lines):  # each line's box is where it was drawn
         assert 0 <= line.box.x1 <= LEFT + 5 and line.box.x2 <= page.width

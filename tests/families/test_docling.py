@@ -10,11 +10,12 @@ import pytest
 from PIL import Image
 from transformers import AutoProcessor
 
-from core.doctags import Conversion, ConvertedPage, convert_request
+from core.doctags import Conversion, ConvertedPage
 from core.engines.types import Capability
 from core.families.docling import CONVERT_PROMPT, GRANITE_DOCLING_ID
 from core.registry import converters, create_engine, find_card
 from core.settings import load_settings
+from core.tasks import convert as convert_task
 from core.tiny_models import DOCLING_IMAGE_SEQ_LEN
 
 _DOCTAG = re.compile(r"<(?:loc_\d+|/?(?:doctag|text|otsl|fcel|ecel|nl|ched|list_item|picture|caption|title)|_\w+_)>")
@@ -69,7 +70,7 @@ def test_a_page_goes_in_at_the_checkpoints_tile_size_with_its_own_prompt(engine)
     """An A4 page at 100 dpi (827 x 1169) is scaled to 2048 px on its long side, padded up to whole 512 px
     tiles (3 x 4), and the whole page is added: 13 passes of 64 image tokens each."""
     page = Image.new("RGB", (827, 1169), "white")
-    request = convert_request(_family(), page, 8)
+    request = convert_task.build(_family(), page, 8)
     prepared = engine.build_inputs(request)
     assert prepared.vision_passes == 13
     image_id = engine._processor.tokenizer.convert_tokens_to_ids("<image>")
@@ -87,8 +88,8 @@ def _family():
 def test_the_answer_keeps_its_doctags_tokens_and_converts(engine):
     """Greedy decoding twice: with special tokens kept the markup is there, skipped it is gone."""
     page = Image.new("RGB", (600, 800), "white")
-    kept = "".join(engine.stream(convert_request(_family(), page, 40)))
-    request = convert_request(_family(), page, 40)
+    kept = "".join(engine.stream(convert_task.build(_family(), page, 40)))
+    request = convert_task.build(_family(), page, 40)
     from dataclasses import replace
 
     skipped = "".join(engine.stream(replace(request, keep_special_tokens=False)))
@@ -117,7 +118,7 @@ def test_int8_on_the_cpu_quantizes_the_converter_and_it_still_writes_doctags(tin
         assert client.runtime.quantization == "int8" and client.load()
         model = serving.pool.engine(client.model_id)._model  # type: ignore[attr-defined]
         assert not any(type(module) is torch.nn.Linear for module in model.modules())
-        outcome = client.generate(convert_request(_family(), Image.new("RGB", (400, 500), "white"), 24))
+        outcome = client.generate(convert_task.build(_family(), Image.new("RGB", (400, 500), "white"), 24))
         assert outcome.error is None and outcome.stats.new_tokens == 24 and _DOCTAG.search(outcome.text)
     finally:
         serving.close()

@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from core.detection import grounding_request
 from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
 from core.families import FAMILIES as ALL_FAMILIES
 from core.families.florence2 import Florence2Engine
 from core.families.internvl import InternVLEngine
 from core.families.qwen2_5_vl import QWEN_MAX_PIXELS, Qwen25VLEngine
-from core.ocr import ocr_request
 from core.registry import create_engine
 from core.settings import Settings
+from core.tasks import detect as detect_task
+from core.tasks import ocr as ocr_task
+from core.tasks.ocr import OcrParams
 
 FAMILIES = {"qwen2_5_vl": Qwen25VLEngine, "internvl": InternVLEngine, "florence2": Florence2Engine}
 
@@ -43,7 +44,7 @@ def test_adapter_class_and_abilities(engines, family):
 def test_grounding_request_runs_real_generate(engines, family):
     image = Image.new("RGB", (320, 240), "olive")
     engine = engines[family]
-    request = grounding_request(ALL_FAMILIES[family], image, "cat")
+    request = detect_task.build(ALL_FAMILIES[family], image, "cat")
     stream = engine.stream(request)
     text = "".join(stream)
     assert stream.stats.new_tokens >= 1
@@ -62,7 +63,7 @@ def test_grounding_request_runs_real_generate(engines, family):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_ocr_request_runs(engines, family):
-    request = ocr_request(ALL_FAMILIES[family], Image.new("RGB", (200, 100), "white"), "ru", 8, 4)
+    request = ocr_task.build(ALL_FAMILIES[family], Image.new("RGB", (200, 100), "white"), OcrParams("ru", 8, 4))
     stream = engines[family].stream(request)
     list(stream)
     assert stream.stats.new_tokens >= 1
@@ -70,7 +71,7 @@ def test_ocr_request_runs(engines, family):
 
 def test_qwen_reports_the_resized_input_it_saw(engines):
     engine = engines["qwen2_5_vl"]
-    prepared = engine.build_inputs(grounding_request(ALL_FAMILIES["qwen2_5_vl"], Image.new("RGB", (1000, 500)), "cat"))
+    prepared = engine.build_inputs(detect_task.build(ALL_FAMILIES["qwen2_5_vl"], Image.new("RGB", (1000, 500)), "cat"))
     width, height = prepared.input_size
     assert width % 28 == 0 and height % 28 == 0  # whole merged patches
     assert width * height <= QWEN_MAX_PIXELS
@@ -88,7 +89,7 @@ def test_internvl_tile_budget_limits_the_patches(engines):
 
 def test_florence_keeps_location_tokens_for_grounding(engines):
     engine = engines["florence2"]
-    request = grounding_request(ALL_FAMILIES["florence2"], Image.new("RGB", (64, 64)), "cat")
+    request = detect_task.build(ALL_FAMILIES["florence2"], Image.new("RGB", (64, 64)), "cat")
     assert request.keep_special_tokens
     assert request.messages[0].text == "<CAPTION_TO_PHRASE_GROUNDING>cat"
     prepared = engine.build_inputs(request)

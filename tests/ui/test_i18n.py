@@ -1,15 +1,16 @@
-"""One strings table, both languages, and no untranslated text in pages."""
+"""One catalogue per language (gettext .po), both complete, and no untranslated text in pages."""
 
 from __future__ import annotations
 
 import ast
 import re
-import string
 
 import pytest
 
+from core.i18n import LANGUAGES, catalogue, problems
 from tests.conftest import ROOT
-from ui.i18n import STRINGS
+
+STRINGS = set(catalogue("en")) | set(catalogue("ru"))
 
 UI_FILES = [ROOT / "Home.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
 # Streamlit calls whose first argument is text a person reads.
@@ -44,16 +45,47 @@ _TEXT_CALLS = {
 }
 
 
-def _placeholders(text: str) -> set[str]:
-    return {field for _, field, _, _ in string.Formatter().parse(text) if field}
+def test_both_catalogues_have_every_key_with_the_same_placeholders():
+    assert set(LANGUAGES) == {"ru", "en"}
+    assert len(STRINGS) > 250  # the catalogues were read, not found empty
+    assert problems({language: catalogue(language) for language in LANGUAGES}) == []
 
 
-@pytest.mark.parametrize("key", sorted(STRINGS))
-def test_every_string_has_both_languages_with_the_same_placeholders(key):
-    entry = STRINGS[key]
-    assert set(entry) == {"ru", "en"}
-    assert entry["ru"].strip() and entry["en"].strip()
-    assert _placeholders(entry["ru"]) == _placeholders(entry["en"])
+@pytest.mark.parametrize(
+    ("ru", "en", "expected"),
+    [
+        # a key only one language has
+        ({"a.b": "текст"}, {}, ["a.b: no en text"]),
+        # an empty translation counts as missing
+        ({"a.b": " "}, {"a.b": "text"}, ["a.b: no ru text"]),
+        # a placeholder renamed in one language
+        (
+            {"a.b": "{count} шт."},
+            {"a.b": "{number} pcs"},
+            ["a.b: placeholders differ {'en': {'number'}, 'ru': {'count'}}"],
+        ),
+        ({"a.b": "{count} шт."}, {"a.b": "{count} pcs"}, []),
+    ],
+)
+def test_the_catalogue_check_finds_each_kind_of_mistake(ru, en, expected):
+    assert problems({"ru": ru, "en": en}) == expected
+
+
+def test_a_po_file_a_translator_edits_is_what_the_app_reads(tmp_path, monkeypatch):
+    from core import i18n
+
+    folder = tmp_path / "ru" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "messages.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\nmsgid "chat.stop"\nmsgstr "Хватит"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
+    i18n.catalogue.cache_clear()
+    try:
+        assert i18n.text("chat.stop", "ru") == "Хватит"
+    finally:
+        i18n.catalogue.cache_clear()
 
 
 def _keys_used() -> set[str]:

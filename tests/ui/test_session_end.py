@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from ui.model import watch_session_end
+from ui.serving import watch_session_end
 
 
 class _Core:  # the serving core's one method this needs

@@ -1,37 +1,13 @@
-"""OCR: the request for a family's OCR prompt and the cleaner that strips a model's chatter from the text.
+"""What a chat model writes around a transcription: greetings, "here is the text:", code fences, an echoed
+prompt, sign-offs. The cleaner removes only that; the lines of the text itself are never rewritten.
 
-The cleaner only removes what surrounds the transcription (greetings, "here is the text:", code
-fences, an echoed prompt, sign-offs); the lines of the text itself are never rewritten.
+Families whose answer is the text itself (an OCR program) do not use it: see ``Family.clean_ocr``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from PIL import Image
-
-from core.engines.tesseract import OcrLine, OcrPage, OcrWord
-from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
-from core.families.base import LANGUAGE_HINTS, NO_TEXT_MARK, Family
-from core.grounding import Detection
-
-__all__ = ["LANGUAGE_HINTS", "NO_TEXT_MARK", "OCR_MAX_TILES", "OcrText", "clean_ocr_output", "ocr_request"]
-
-OCR_MAX_TILES = 16  # text needs pixels: full resolution
-
-
-def ocr_request(
-    family: Family, image: Image.Image, language_hint: str, max_new_tokens: int, max_tiles: int
-) -> GenerationRequest:
-    return GenerationRequest(
-        (ChatMessage(Role.USER, family.ocr_prompt(language_hint), (image,)),),
-        SamplingParams(max_new_tokens=max_new_tokens, do_sample=False),
-        max_tiles,
-        task="ocr",
-    )
-
 
 _OPENERS = re.compile(
     r"""^\W*(
@@ -120,49 +96,3 @@ def _is_chatter(line: str) -> bool:
     stripped = line.strip()
     bare = re.sub(r"[^\w ]", "", stripped).strip().lower()
     return stripped.endswith(":") or bare in _ACKNOWLEDGEMENTS
-
-
-# --- text boxes of a classical OCR engine (Tesseract) ---------------------------------------------
-
-CONFIDENT = 85.0  # at or above: green
-UNSURE = 60.0  # below: red; between: amber
-_GREEN, _AMBER, _RED = (34, 160, 70), (235, 150, 0), (220, 40, 40)
-
-
-def confidence_colour(detection: Detection) -> tuple[int, int, int]:
-    """Green for a confident box, amber for an unsure one, red for a doubtful one (score = confidence / 100)."""
-    confidence = (detection.score or 0.0) * 100
-    return _GREEN if confidence >= CONFIDENT else _AMBER if confidence >= UNSURE else _RED
-
-
-def text_boxes(page: OcrPage, level: str = "lines") -> list[Detection]:
-    """The page's lines (or words) as boxes labelled with their confidence in percent.
-
-    The label is a number because the drawing font has no Cyrillic; the text itself is in the JSON.
-    """
-    items = page.lines if level == "lines" else page.words
-    return [Detection(f"{item.confidence:.0f}%", item.box, item.confidence / 100) for item in items]
-
-
-def text_boxes_report(
-    page: OcrPage, *, image_name: str, languages: str, elapsed_s: float, created_at: datetime | None = None
-) -> dict[str, object]:
-    """Words and lines with boxes in original pixels and Tesseract's confidences (0-100)."""
-
-    def entry(item: OcrLine | OcrWord) -> dict[str, object]:
-        found: dict[str, object] = {"text": item.text, "box": list(item.box.as_tuple()),
-                                    "confidence": round(item.confidence, 1)}  # fmt: skip
-        if isinstance(item, OcrWord):
-            found["line"] = item.line
-        return found
-
-    return {
-        "image": {"name": image_name, "width": page.width, "height": page.height},
-        "engine": "tesseract",
-        "languages": languages,
-        "text": page.text,
-        "lines": [entry(line) for line in page.lines],
-        "words": [entry(word) for word in page.words],
-        "elapsed_s": round(elapsed_s, 3),
-        "created_at": (created_at or datetime.now(UTC)).isoformat(timespec="seconds"),
-    }

@@ -1,7 +1,8 @@
-"""Object detection by phrase: one call from an image and phrases to detections in original pixels.
+"""Detection: objects found by phrase, as detections in original pixels.
 
 Each phrase goes to the model in its family's grounding format, one request per phrase (every family
-answers that reliably, and the label of each box is known). Pages, the Lab and the CLI share it.
+answers that reliably, and the label of each box is known): ``build`` makes it, ``parse`` reads the
+boxes back through the family's parser, and ``detect`` runs every phrase through the serving core.
 """
 
 from __future__ import annotations
@@ -10,17 +11,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from PIL import Image
 
-from core.engines.types import ChatMessage, EngineError, GenerationRequest, Role, SamplingParams
+from core.engines.types import Capability, ChatMessage, EngineError, GenerationRequest, Role, SamplingParams
 from core.families import Family
 from core.grounding import Detection, deduplicate, split_phrases
 from core.media import InvalidInput
-from core.registry import family_of
 from core.serving import JobStatus, ModelClient
 from core.user_text import MAX_PHRASES_CHARS, clean_text, neutralise
 
+NEEDS = Capability.GROUNDING
 GROUNDING_MAX_NEW_TOKENS = 512
 MAX_PHRASES = 10  # one model call each
 
@@ -37,7 +39,7 @@ def read_phrases(query: str | None) -> list[str]:
     return phrases
 
 
-def grounding_request(family: Family, image: Image.Image, phrase: str) -> GenerationRequest:
+def build(family: Family, image: Image.Image, phrase: str) -> GenerationRequest:
     """The family's grounding prompt around ``phrase``, which stays plain text inside it."""
     return GenerationRequest(
         (ChatMessage(Role.USER, family.grounding_prompt(neutralise(phrase)), (image,)),),
@@ -47,7 +49,7 @@ def grounding_request(family: Family, image: Image.Image, phrase: str) -> Genera
     )
 
 
-def parse_phrase(
+def parse(
     family: Family, text: str, phrase: str, image_size: tuple[int, int], input_size: tuple[int, int] | None
 ) -> list[Detection]:
     """Boxes in original pixels; the phrase labels them when the model names nothing or repeats it."""
@@ -68,6 +70,17 @@ class DetectionRun:
     stopped: bool = False
     error: EngineError | None = None
     elapsed_s: float = 0.0
+    media_digest: str = ""
+    created_at: datetime = field(default_factory=datetime.now)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.answers) == len(self.phrases) and not self.stopped and self.error is None
+
+    @property
+    def stem(self) -> str:
+        """The downloads' name: ``detections_<YYYYMMDD_HHMMSS>``."""
+        return f"detections_{self.created_at:%Y%m%d_%H%M%S}"
 
     @property
     def query(self) -> str:
@@ -91,11 +104,11 @@ def detect(
 
     Pass ``into`` to keep what was found if the caller is interrupted half-way (a Stop in the UI).
     """
-    family = family_of(client.card)
+    family = client.family
     run = into or DetectionRun(client.model_id, list(phrases))
     started = time.perf_counter()
     for phrase in phrases:
-        request = grounding_request(family, image, phrase)
+        request = build(family, image, phrase)
 
         def forward(piece: str | None, status: JobStatus, phrase: str = phrase) -> None:
             if on_update is not None:
@@ -110,7 +123,7 @@ def detect(
         if outcome.error is not None:
             run.error = outcome.error
             break
-        found = parse_phrase(family, outcome.text, phrase, image.size, outcome.input_size)
+        found = parse(family, outcome.text, phrase, image.size, outcome.input_size)
         run.detections = deduplicate([*run.detections, *found])
         if outcome.stopped:
             run.stopped = True
