@@ -24,10 +24,15 @@ class GenerationStream(Protocol):
     input_size: tuple[int, int] | None  # (width, height) of the image as the model saw it, when it saw one
     text_layout: OcrPage | None  # an OCR program's words and lines with boxes, final once iteration ends
 
-    def __iter__(self) -> Iterator[str]: ...
+    def run(self, emit: Callable[[str], None]) -> None:
+        """Generate on the calling thread, handing each piece of text to ``emit``; raises the engine's error."""
+
+    def __iter__(self) -> Iterator[str]:
+        """The same work on a worker thread, its pieces yielded (benchmarks, tests, the CLI)."""
+        ...
 
     def close(self) -> None:
-        """Stop generating (if still running) and wait until the model is free again."""
+        """Stop generating, from any thread; an iterated stream also waits until the model is free again."""
 
 
 @runtime_checkable

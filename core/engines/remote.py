@@ -5,19 +5,18 @@ cost and lets ``REMOTE_PARALLEL`` requests run on it at once. What stays ours: t
 pixel budget (images are resized here, under the same tile budget as a local run, and sent as data
 URLs), the family's output parsers, and the messages a person sees when the server says no.
 
-Streaming is read from server-sent events on a worker thread; a Stop closes the connection, which
-vLLM takes as a cancelled request.
+The official ``openai`` client does the HTTP: streaming, timeouts (``REMOTE_TIMEOUT_S``), retries on
+429 and 5xx with the server's Retry-After, and ``extra_body`` for vLLM's own parameters. A Stop closes
+the connection, which vLLM takes as a cancelled request. (A Stop while the client sleeps before a
+retry takes effect when that sleep ends.)
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import json
-import queue
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,6 +24,7 @@ from PIL import Image
 
 from core.engines.base import ProgressCallback, WeightlessEngine
 from core.engines.prefix import PrefixSlot
+from core.engines.streaming import Emit, RunnableStream
 from core.engines.types import (
     REMOTE_DEVICE,
     ChatMessage,
@@ -40,10 +40,7 @@ from core.engines.types import (
 )
 from core.settings import Settings
 
-RETRIES = 3  # on 429 and 503: the server is busy or still starting
-BACKOFF_S = 0.5  # doubled at each retry, or the server's Retry-After (capped)
-MAX_RETRY_AFTER_S = 10.0
-_END = object()
+RETRIES = 3  # on 429 and 5xx (the server is busy or still starting), after the server's Retry-After
 
 
 class RemoteError(EngineError):
@@ -106,6 +103,17 @@ def data_url(image: Image.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _client(settings: Settings, *, retries: int = RETRIES, timeout_s: float | None = None) -> Any:
+    import openai
+
+    return openai.OpenAI(
+        base_url=settings.openai_base_url,
+        api_key=str(settings.openai_api_key) or "not-needed",  # servers without a key take any
+        timeout=openai.Timeout(timeout_s or settings.remote_timeout_s, connect=10.0),
+        max_retries=retries,
+    )
+
+
 class OpenAICompatEngine(WeightlessEngine):
     """One model served by an OpenAI-compatible endpoint, behind the same Protocol as a local model."""
 
@@ -120,22 +128,14 @@ class OpenAICompatEngine(WeightlessEngine):
     def _params(self) -> dict[str, object]:
         return {"model": self.card.model_id, "server": self._settings.openai_base_url}
 
-    def _headers(self) -> dict[str, str]:
-        key = str(self._settings.openai_api_key)
-        return {"Authorization": f"Bearer {key}"} if key else {}
-
     def load(self, on_progress: ProgressCallback | None = None) -> None:
         """No weights to load: check that the server answers and serves this model."""
-        import httpx
-
         if on_progress is not None:
             on_progress(0.5, "load.remote")
         try:
-            response = httpx.get(f"{self._settings.openai_base_url}/models", headers=self._headers(), timeout=10)
-        except httpx.HTTPError as error:
-            raise RemoteUnreachable(f"{type(error).__name__}: {error}", **self._params()) from error
-        _raise_for_status(response, self._params())
-        served = [str(item.get("id")) for item in response.json().get("data", []) if isinstance(item, dict)]
+            served = [str(model.id) for model in _client(self._settings, retries=0, timeout_s=10).models.list()]
+        except Exception as error:  # noqa: BLE001 - the client's errors, each said in the person's words
+            raise remote_error(error, self._params()) from error
         if served and self.card.model_id not in served:
             raise RemoteModelMissing(f"served: {served}", served=", ".join(served), **self._params())
         self._loaded = True
@@ -188,11 +188,9 @@ class OpenAICompatEngine(WeightlessEngine):
             raise ValueError("the last message must be the user's")
         body, input_size = self.body(request)
         return RemoteStream(
-            f"{self._settings.openai_base_url}/chat/completions",
+            _client(self._settings),
             body,
-            self._headers(),
             self._params(),
-            timeout_s=self._settings.remote_timeout_s,
             stop=stop,
             input_size=input_size,
             image_count=sum(len(m.images) + sum(len(c.frames) for c in m.videos) for m in request.messages),
@@ -204,41 +202,39 @@ def _plain(message: ChatMessage, content: list[dict[str, Any]]) -> str | list[di
     return message.text if len(content) == 1 else content
 
 
-def _raise_for_status(response: Any, params: dict[str, object]) -> None:
-    status = response.status_code
-    if status < 400:
-        return
-    detail = _error_text(response)
-    if status in (401, 403):
-        raise RemoteUnauthorized(detail, status=status, **params)
-    if status == 404:
-        raise RemoteModelMissing(detail, status=status, served="", **params)
-    if status in (429, 503):
-        raise RemoteBusy(detail, status=status, **params)
-    raise RemoteError(detail, status=status, **params)
+# What the chat-completions method takes by name; the rest of a body (vLLM's own) goes as ``extra_body``.
+_STANDARD = ("model", "messages", "stream", "stream_options", "max_tokens", "temperature", "top_p")
 
 
-def _error_text(response: Any) -> str:
-    try:
-        response.read()
-        payload = response.json()
-        message = payload.get("error", payload)
-        return str(message.get("message", message) if isinstance(message, dict) else message)[:300]
-    except Exception:  # noqa: BLE001 - any body, or none: the status code says enough
-        return f"HTTP {response.status_code}"
+def remote_error(error: BaseException, params: dict[str, object]) -> EngineError:
+    """The client's exception as the error a person reads: refused key, missing model, busy, unreachable."""
+    import openai
+
+    if isinstance(error, EngineError):
+        return error
+    if isinstance(error, openai.APIStatusError):
+        status, detail = error.status_code, str(error.message)[:300]
+        if status in (401, 403):
+            return RemoteUnauthorized(detail, status=status, **params)
+        if status == 404:
+            return RemoteModelMissing(detail, status=status, served="", **params)
+        if status in (429, 503):
+            return RemoteBusy(detail, status=status, **params)
+        return RemoteError(detail, status=status, **params)
+    if isinstance(error, openai.APIConnectionError):  # refused, unreachable, or timed out
+        return RemoteUnreachable(f"{type(error).__name__}: {error}", **params)
+    return RemoteError(f"{type(error).__name__}: {error}"[:300], **params)
 
 
-class RemoteStream:
-    """Text pieces of one streamed chat completion, read on a worker thread."""
+class RemoteStream(RunnableStream):
+    """Text pieces of one streamed chat completion."""
 
     def __init__(
         self,
-        url: str,
+        client: Any,
         body: dict[str, Any],
-        headers: dict[str, str],
         params: dict[str, object],
         *,
-        timeout_s: float,
         stop: threading.Event | None,
         input_size: tuple[int, int] | None,
         image_count: int,
@@ -246,134 +242,66 @@ class RemoteStream:
         self.stats = GenerationStats(image_tiles=image_count)
         self.input_size = input_size
         self.text_layout: OcrPage | None = None  # a served model gives text only
-        self._url, self._body, self._headers, self._params = url, body, headers, params
-        self._timeout_s = timeout_s
+        self._client, self._body, self._params = client, body, params
         self._stop = stop or threading.Event()
-        self._pieces: queue.Queue[object] = queue.Queue()
-        self._error: BaseException | None = None
         self._response: Any = None
         self._lock = threading.Lock()
         self._started = time.perf_counter()
-        self._thread = threading.Thread(target=self._work, name="vlm-remote", daemon=True)
-        self._thread.start()
-
-    def _work(self) -> None:
-        try:
-            self._read()
-        except BaseException as error:  # noqa: BLE001 - handed to the consumer's thread
-            if not self._stop.is_set():
-                self._error = error
-        finally:
-            self._pieces.put(_END)
 
     def _open(self) -> Any:
-        """POST with retries on 429 / 503; the open streaming response."""
-        import httpx
+        """Send the request (the client retries a busy server); the open stream of chunks."""
+        standard = {name: value for name, value in self._body.items() if name in _STANDARD}
+        extra = {name: value for name, value in self._body.items() if name not in _STANDARD}
+        try:
+            return self._client.chat.completions.create(**standard, extra_body=extra or None)
+        except Exception as error:  # noqa: BLE001 - mapped to what it means for the person waiting
+            raise remote_error(error, self._params) from error
 
-        client = httpx.Client(timeout=httpx.Timeout(self._timeout_s, connect=10.0))
-        delay = BACKOFF_S
-        for attempt in range(RETRIES + 1):
-            try:
-                request = client.build_request("POST", self._url, json=self._body, headers=self._headers)
-                response = client.send(request, stream=True)
-            except httpx.HTTPError as error:
-                client.close()
-                raise RemoteUnreachable(f"{type(error).__name__}: {error}", **self._params) from error
-            if response.status_code in (429, 503) and attempt < RETRIES:
-                wait = _retry_after(response) or delay
-                response.close()
-                delay *= 2
-                if self._stop.wait(min(wait, MAX_RETRY_AFTER_S)):
-                    client.close()
-                    return None
-                continue
-            try:
-                _raise_for_status(response, self._params)
-            except RemoteError:
-                response.close()
-                client.close()
-                raise
-            response.extensions["vlm_client"] = client
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _read(self) -> None:
-        import httpx
+    def _run(self, emit: Emit) -> None:
+        import httpx2  # the openai client's HTTP library: a connection cut mid-answer raises its errors
+        import openai
 
         response = self._open()
-        if response is None:
-            return
         with self._lock:
             self._response = response
         finished = False
         try:
-            for line in response.iter_lines():
+            for chunk in response:
                 if self._stop.is_set():
                     return
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    finished = True
-                    break
-                finished = self._chunk(json.loads(data)) or finished
-        except httpx.HTTPError as error:
+                finished = self._chunk(chunk, emit) or finished
+        except (httpx2.HTTPError, httpx2.StreamError, openai.APIConnectionError) as error:
             if self._stop.is_set():
                 return
             raise RemoteDropped(f"{type(error).__name__}: {error}", **self._params) from error
+        except openai.APIError as error:  # an error event inside the stream
+            raise RemoteError(str(error)[:300], **self._params) from error
         finally:
             response.close()
-            response.extensions["vlm_client"].close()
         if not finished and not self._stop.is_set():
             raise RemoteDropped("the stream ended before the answer was complete", **self._params)
 
-    def _chunk(self, chunk: dict[str, Any]) -> bool:
+    def _chunk(self, chunk: Any, emit: Emit) -> bool:
         """Take one event; True once the server said why the answer ended."""
-        if "error" in chunk:
-            raise RemoteError(str(chunk["error"])[:300], **self._params)
-        usage = chunk.get("usage")
-        if isinstance(usage, dict):
-            self.stats.prompt_tokens = int(usage.get("prompt_tokens") or 0)
-            self.stats.new_tokens = int(usage.get("completion_tokens") or self.stats.new_tokens)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.stats.prompt_tokens = int(usage.prompt_tokens or 0)
+            self.stats.new_tokens = int(usage.completion_tokens or self.stats.new_tokens)
         ended = False
-        for choice in chunk.get("choices") or []:
-            piece = (choice.get("delta") or {}).get("content")
+        for choice in chunk.choices or []:
+            piece = choice.delta.content if choice.delta is not None else None
             if piece:
                 if self.stats.seconds_to_first_token is None:
                     self.stats.seconds_to_first_token = time.perf_counter() - self._started
-                if not isinstance(usage, dict):
+                if usage is None:
                     self.stats.new_tokens += 1  # one event is about one token; the usage, if sent, corrects it
-                self._pieces.put(piece)
-            ended = ended or choice.get("finish_reason") is not None
+                emit(piece)
+            ended = ended or choice.finish_reason is not None
         return ended
 
-    def __iter__(self) -> Iterator[str]:
-        try:
-            while True:
-                item = self._pieces.get()
-                if item is _END:
-                    break
-                yield str(item)
-        finally:
-            self.close()
-        if self._error is not None:
-            error = self._error
-            raise error if isinstance(error, EngineError) else RemoteError(str(error), **self._params) from error
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._stop.set()
-            self.stats.stopped = True
-            with self._lock:
-                response = self._response
-            if response is not None:
-                response.close()  # unblocks the reader; the server sees the client go and cancels
-        self._thread.join()
-        self.stats.seconds_total = time.perf_counter() - self._started
-
-
-def _retry_after(response: Any) -> float | None:
-    try:
-        return float(response.headers.get("retry-after", ""))
-    except ValueError:
-        return None
+    def _interrupt(self) -> None:
+        """The connection is closed: that unblocks the reader and tells the server to cancel."""
+        with self._lock:
+            response = self._response
+        if response is not None:
+            response.close()

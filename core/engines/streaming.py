@@ -1,4 +1,8 @@
-"""Run ``model.generate`` on a worker thread and hand its text out piece by piece.
+"""Run ``model.generate`` and hand its text out piece by piece.
+
+Every stream does its work in ``run(emit)``, on the calling thread: the serving core's runner thread for a
+request, so one request uses one thread. Iterating a stream (benchmarks, tests, the CLI) runs the same
+``run`` on a worker of its own and yields what it emits.
 
 Stopping is cooperative and reaches every phase:
 - between tokens, a stopping criterion polls the stop Event, so decoding ends within one token;
@@ -8,6 +12,7 @@ Stopping is cooperative and reaches every phase:
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,9 +20,6 @@ from typing import Any
 
 from core.engines.prefix import PrefixStep
 from core.engines.types import EngineError, GenerationFailed, GenerationStats, OcrPage, OutOfMemory
-
-# How long the consumer waits for the next piece before checking whether the worker died.
-_POLL_SECONDS = 0.2
 
 # The stop Event of the generation running on this thread, read by the layer hooks.
 _running = threading.local()
@@ -75,10 +77,90 @@ def as_engine_error(error: BaseException) -> EngineError:
     return GenerationFailed(f"{type(error).__name__}: {error}")
 
 
-class ThreadedGeneration:
-    """A :class:`core.engines.base.GenerationStream` backed by a generate() call on a worker thread.
+Emit = Callable[[str], None]
+_END = object()
 
-    ``release`` runs exactly once, after the worker has finished.
+
+class RunnableStream:
+    """What every stream shares: ``run(emit)`` does the work; iterating runs it on a worker and yields its pieces.
+
+    Subclasses set ``stats``, ``input_size``, ``text_layout`` and ``_stop`` and implement ``_run``.
+    """
+
+    stats: GenerationStats
+    _stop: threading.Event
+    _worker: threading.Thread | None = None
+    _finished = False
+
+    def _run(self, emit: Emit) -> None:
+        raise NotImplementedError
+
+    def run(self, emit: Emit) -> None:
+        """Generate on this thread, handing each piece of text to ``emit``; raises the engine's error."""
+        started = getattr(self, "_started", None) or time.perf_counter()
+        try:
+            self._run(emit)
+        finally:
+            self._finished = True
+            if self._stop.is_set():
+                self.stats.stopped = True
+            self.stats.seconds_total = time.perf_counter() - started
+
+    def __iter__(self) -> Iterator[str]:
+        pieces: queue.SimpleQueue[object] = queue.SimpleQueue()
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                self.run(pieces.put)
+            except BaseException as error:  # noqa: BLE001 - re-raised on the consumer's thread
+                failure.append(error)
+            finally:
+                pieces.put(_END)
+
+        self._worker = threading.Thread(target=work, name="vlm-stream", daemon=True)
+        self._worker.start()
+        while (item := pieces.get()) is not _END:
+            yield str(item)
+        self._worker.join()
+        if failure:
+            raise failure[0]
+
+    def close(self) -> None:
+        """Stop generating (if still running) and, for an iterated stream, wait until the model is free again.
+
+        Safe from any thread: the work sees the stop Event at its next token or layer.
+        """
+        if not self._finished:
+            self._stop.set()
+            self.stats.stopped = True
+            self._interrupt()
+        worker = self._worker
+        if worker is not None and worker.is_alive():
+            worker.join()
+
+    def _interrupt(self) -> None:
+        """Unblock work that waits on something the stop Event does not reach (a network read)."""
+
+
+class _Emitter:
+    """transformers' streamer interface, handing finished text to ``emit`` on the generating thread."""
+
+    def __init__(self, tokenizer: Any, emit: Emit, skip_special_tokens: bool) -> None:
+        from transformers import TextStreamer
+
+        class Streamer(TextStreamer):
+            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+                if text:
+                    emit(text)
+
+        self.streamer = Streamer(tokenizer, skip_prompt=True, skip_special_tokens=skip_special_tokens)
+
+
+class ThreadedGeneration(RunnableStream):
+    """A :class:`core.engines.base.GenerationStream` backed by one ``generate()`` call.
+
+    ``release`` runs exactly once, after the generation has finished.
     """
 
     def __init__(
@@ -95,27 +177,21 @@ class ThreadedGeneration:
         prefix: PrefixStep | None = None,
         started: float | None = None,
     ) -> None:
-        from transformers import StoppingCriteriaList, TextIteratorStreamer
+        from transformers import StoppingCriteriaList
 
         self._stop = stop or threading.Event()
         self._release = release
         self._released = False
-        self._error: BaseException | None = None
         self._tokens = 0
+        self._model, self._tokenizer, self._skip_special = model, tokenizer, skip_special_tokens
         self.input_size = input_size
         self.text_layout: OcrPage | None = None  # a model gives text only
         self.stats = GenerationStats(prompt_tokens=int(inputs["input_ids"].shape[-1]), image_tiles=image_tiles)
-        self._streamer = TextIteratorStreamer(
-            tokenizer, skip_prompt=True, skip_special_tokens=skip_special_tokens, timeout=_POLL_SECONDS
-        )
-        kwargs = dict(inputs)
-        kwargs.update(generate_kwargs)
-        kwargs["streamer"] = self._streamer
-        kwargs["stopping_criteria"] = StoppingCriteriaList([_stop_criterion(self._stop, self._token_done)])
-        self._prefix = prefix  # runs on the worker first: the cached prefix replaces the media
+        self._kwargs = dict(inputs)
+        self._kwargs.update(generate_kwargs)
+        self._kwargs["stopping_criteria"] = StoppingCriteriaList([_stop_criterion(self._stop, self._token_done)])
+        self._prefix = prefix  # runs first: the cached prefix replaces the media
         self._started = started if started is not None else time.perf_counter()
-        self._thread = threading.Thread(target=self._work, args=(model, kwargs), name="vlm-generate", daemon=True)
-        self._thread.start()
 
     def _token_done(self, sequence: Any) -> None:
         # Timed here rather than when text arrives: a first token can decode to nothing visible yet.
@@ -125,57 +201,27 @@ class ThreadedGeneration:
         if self._prefix is not None:
             self._prefix.token(sequence)
 
-    def _work(self, model: Any, kwargs: dict[str, Any]) -> None:
+    def _run(self, emit: Emit) -> None:
         import torch
 
+        kwargs = dict(self._kwargs)
+        kwargs["streamer"] = _Emitter(self._tokenizer, emit, self._skip_special).streamer
         _running.stop = self._stop
         try:
             with torch.inference_mode():
                 if self._prefix is not None:
                     kwargs = self._prefix.prepare(kwargs, self.stats)
-                model.generate(**kwargs)
+                self._model.generate(**kwargs)
         except _Cancelled:
-            self._streamer.end()
-        except BaseException as error:  # noqa: BLE001 - re-raised on the consumer's thread
-            self._error = error
-            self._streamer.end()
+            pass
+        except BaseException as error:  # noqa: BLE001 - the person waiting reads what it means
+            raise as_engine_error(error) from error
         finally:
             _running.stop = None
             self.stats.new_tokens = self._tokens
             if self._prefix is not None:
                 self._prefix.finished()  # on this thread: nothing runs on the model after it
-
-    def __iter__(self) -> Iterator[str]:
-        import queue
-
-        try:
-            while True:
-                try:
-                    piece = next(self._streamer)
-                except StopIteration:
-                    break
-                except queue.Empty:
-                    if not self._thread.is_alive() and self._streamer.text_queue.empty():
-                        break
-                    continue
-                if piece:
-                    yield piece
-            # The streamer ends just before generate() returns: let it return rather than stop it.
-            self._thread.join()
-        finally:
-            self.close()
-        if self._error is not None:
-            raise as_engine_error(self._error) from self._error
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._stop.set()
-            self.stats.stopped = True
-        self._thread.join()
-        self.stats.seconds_total = time.perf_counter() - self._started
-        if self._stop.is_set():
-            self.stats.stopped = True
-        if not self._released:
-            self._released = True
-            if self._release is not None:
-                self._release()
+            if not self._released:
+                self._released = True
+                if self._release is not None:
+                    self._release()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PIL import Image, ImageOps
@@ -21,6 +21,7 @@ from PIL import Image, ImageOps
 from core.boxes import Box
 from core.engines.base import ProgressCallback, WeightlessEngine
 from core.engines.prefix import PrefixSlot
+from core.engines.streaming import Emit, RunnableStream
 from core.engines.types import (
     EngineError,
     GenerationRequest,
@@ -177,8 +178,8 @@ class TesseractEngine(WeightlessEngine):
         return TesseractStream(images[0], languages, stop)
 
 
-class TesseractStream:
-    """Runs Tesseract on a worker thread; yields the page's text once, with the boxes in ``text_layout``.
+class TesseractStream(RunnableStream):
+    """Runs Tesseract; gives the page's text once, with the boxes in ``text_layout``.
 
     A Stop cannot interrupt the binary mid-page (a page takes a second or two); its text is then dropped.
     """
@@ -187,37 +188,22 @@ class TesseractStream:
         self.stats = GenerationStats(image_tiles=1)
         self.input_size: tuple[int, int] | None = None
         self.text_layout: OcrPage | None = None
+        self._image, self._languages = image, languages
         self._stop = stop or threading.Event()
-        self._error: BaseException | None = None
         self._started = time.perf_counter()
-        self._thread = threading.Thread(target=self._work, args=(image, languages), name="vlm-tesseract", daemon=True)
-        self._thread.start()
 
-    def _work(self, image: Image.Image, languages: str) -> None:
+    def _run(self, emit: Emit) -> None:
         try:
-            self.text_layout = recognise(image, languages)
-        except BaseException as error:  # noqa: BLE001 - re-raised on the consumer's thread
-            self._error = error
-
-    def __iter__(self) -> Iterator[str]:
-        self._thread.join()
-        self.stats.seconds_total = time.perf_counter() - self._started
-        if self._error is not None:
-            raise EngineError(f"{type(self._error).__name__}: {self._error}") from self._error
+            page = recognise(self._image, self._languages)
+        except Exception as error:  # noqa: BLE001 - the binary's failure, in the person's words
+            raise EngineError(f"{type(error).__name__}: {error}") from error
         if self._stop.is_set():
-            self.stats.stopped = True
             return
-        page = self.text_layout
-        if page is not None and page.text:
-            self.stats.seconds_to_first_token = self.stats.seconds_total
+        self.text_layout = page
+        if page.text:
+            self.stats.seconds_to_first_token = time.perf_counter() - self._started
             self.stats.new_tokens = len(page.words)
-            yield page.text
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._stop.set()
-        self._thread.join()
-        self.stats.seconds_total = time.perf_counter() - self._started
+            emit(page.text)
 
 
 def searchable_pdf(

@@ -1,4 +1,4 @@
-"""The serving core: the pool of loaded models plus a fair, bounded queue, behind one lock.
+"""The serving core: the pool of loaded models, a fair, bounded queue and the scheduler that owns both.
 
 Pages, the Lab and the CLI all ask it for generations through a :class:`ModelClient` (a model id, an
 owner and a priority). It never stores which model a session chose: that belongs to the session.
@@ -9,21 +9,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from core.engines.base import Engine
 from core.engines.device import configure_cpu_threads, resolve_device
-from core.engines.types import REMOTE_DEVICE, GenerationRequest, ModelCard, RuntimeInfo, ServerBusy
+from core.engines.types import REMOTE_DEVICE, GenerationRequest, ModelCard, RuntimeInfo
 from core.families import Family
-from core.logs import RequestRecord, anonymous, log_request
 from core.registry import create_engine, family_of
 from core.serving import memory
 from core.serving.job import Job, JobOutcome, UpdateCallback
 from core.serving.pool import EngineFactory, LoadState, ModelPool, ModelStatus
 from core.serving.prefix_cache import PrefixCacheStore
 from core.serving.queue import FairQueue, Priority
+from core.serving.scheduler import Scheduler
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,12 +71,11 @@ class ServingCore:
             keep_alive_s=settings.model_keep_alive_s,
             clock=clock,
         )
-        self.condition = self.pool.condition
+        self.condition = self.pool.condition  # notified whenever a model's state changes
         self.queue = FairQueue(settings.max_queue, self._capacity)
-        self.pool.demand = self.queue.first_demand
         self.prefixes = PrefixCacheStore(settings.prefix_cache_mb * 2**20)
         self.pool.on_unload = self.prefixes.drop_model
-        self._jobs: weakref.WeakSet[Job] = weakref.WeakSet()
+        self.scheduler = Scheduler(self.pool, self.queue, self.prefixes)
 
     def _capacity(self, lane: str) -> int:
         """Generations at once: MAX_PARALLEL on a local device, REMOTE_PARALLEL per served model."""
@@ -110,26 +108,13 @@ class ServingCore:
     ) -> Job:
         """Queue a generation; :class:`ServerBusy` at once when the queue is full."""
         runtime = self.pool.engine(model_id).runtime
-        with self.condition:
-            try:
-                ticket = self.queue.enter(owner, self.lane(model_id, runtime), model_id, priority)
-            except ServerBusy as busy:
-                log_request(
-                    RequestRecord(anonymous(owner), request.task, model_id, runtime.quantization, "rejected",
-                                  error=busy.key)
-                )  # fmt: skip
-                raise
-            job = Job(self, ticket, request)
-            self._jobs.add(job)
-            self.condition.notify_all()
-        job.start()
-        return job
+        self.pool.request_load(model_id)  # may read a checkpoint's header: here, not on the scheduler's loop
+        return self.scheduler.submit(model_id, request, owner=owner, priority=priority,
+                                     lane=self.lane(model_id, runtime), quantization=runtime.quantization)  # fmt: skip
 
     def jobs_of(self, owner: str) -> list[Job]:
         """The owner's requests that have not ended yet, oldest first."""
-        with self.condition:
-            return sorted((j for j in self._jobs if j.owner == owner and not j.done.is_set()),
-                          key=lambda j: j.ticket.sequence)  # fmt: skip
+        return self.scheduler.jobs_of(owner)
 
     def cancel_owner(self, owner: str) -> None:
         for job in self.jobs_of(owner):
@@ -155,8 +140,13 @@ class ServingCore:
         return ModelClient(self, model_key(model_id, quantization), owner, priority)
 
     def close(self) -> None:
-        for job in list(self._jobs):
+        """Stop every request (each ends at its next layer), then the scheduler, then unload everything."""
+        jobs = self.scheduler.jobs_of_everyone()
+        for job in jobs:
             job.cancel()
+        for job in jobs:
+            job.wait(30)
+        self.scheduler.close()
         self.pool.close()
 
 

@@ -1,8 +1,10 @@
-"""One request's way through the serving core, on a thread of its own: queued, loading, prefill, decoding.
+"""One request's way through the serving core: queued, loading, prefill, decoding, finished.
 
-The job thread owns the request's place in line and its use of the model, and gives both back when
-it ends, however it ends: finished, stopped in any phase, failed, or abandoned by a closed tab. The
-caller only reads updates and may cancel; it never has to clean up.
+The scheduler (:mod:`core.serving.scheduler`) makes the job, publishes its place in line, and when its
+turn comes runs :meth:`Job.run` on a thread of its own with the engine it hands over: that thread is
+the only one the request uses, and the engine generates on it. The line and the model are given back
+by the scheduler when the run ends, however it ends: finished, stopped in any phase, failed, or
+abandoned by a closed tab. The caller only reads updates and may cancel; it never has to clean up.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from core.engines.base import Engine, GenerationStream
+from core.engines.prefix import PrefixSlot
 from core.engines.types import (
     EngineError,
     GenerationFailed,
@@ -27,11 +29,7 @@ from core.engines.types import (
 )
 from core.logs import RequestRecord, anonymous, log_request, new_error_id
 from core.serving.memory import free_memory
-from core.serving.pool import LoadState, ModelStatus
 from core.serving.queue import Ticket
-
-if TYPE_CHECKING:
-    from core.serving.core import ServingCore
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +71,20 @@ def _rounded(seconds: float | None) -> float | None:
 
 
 class Job:
-    def __init__(self, serving: ServingCore, ticket: Ticket, request: GenerationRequest) -> None:
+    def __init__(
+        self,
+        ticket: Ticket,
+        request: GenerationRequest,
+        *,
+        quantization: str,
+        on_cancel: Callable[[Job], None],
+        on_end: Callable[[Job], None],
+    ) -> None:
         self.ticket = ticket
         self.request = request
         self.done = threading.Event()
-        self._serving = serving
+        self._quantization = quantization
+        self._on_cancel, self._on_end = on_cancel, on_end
         self._stop = threading.Event()
         self._updates: queue.Queue[object] = queue.Queue()
         self._pieces: list[str] = []
@@ -85,7 +92,7 @@ class Job:
         self._stream: GenerationStream | None = None
         self._error: EngineError | None = None
         self._created = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name=f"vlm-job-{ticket.sequence}", daemon=True)
+        self._queued_s: float | None = None
 
     # -- the caller's side -------------------------------------------------------------------------
 
@@ -101,17 +108,20 @@ class Job:
     def status(self) -> JobStatus:
         return self._status
 
-    def start(self) -> None:
-        self._thread.start()
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     def cancel(self) -> None:
         """Stop in whatever phase the job is: it leaves the queue, or ends at the next layer or token."""
         if self.done.is_set() or self._stop.is_set():
             return
         self._stop.set()
-        with self._serving.condition:
-            self._publish(self._status)  # the same phase, now marked as stopping
-            self._serving.condition.notify_all()
+        self.publish(self._status)  # the same phase, now marked as stopping
+        stream = self._stream
+        if stream is not None:
+            stream.close()  # a network read ends at once; a model ends at its next layer
+        self._on_cancel(self)
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.done.wait(timeout)
@@ -169,11 +179,54 @@ class Job:
             text_layout=stream.text_layout if finished and stream is not None else None,
         )
 
-    # -- the job thread ----------------------------------------------------------------------------
+    # -- the scheduler's side ----------------------------------------------------------------------
+
+    def publish(self, status: JobStatus) -> None:
+        if self._stop.is_set() and not status.stopping and status.phase is not Phase.FINISHED:
+            status = JobStatus(status.phase, status.position, status.behind_own, stopping=True)
+        if status != self._status:
+            self._status = status
+            self._updates.put(None)
+
+    def run(self, engine: Engine, prefix: PrefixSlot) -> None:
+        """Generate with ``engine`` on this thread (the scheduler started it), then tell the scheduler."""
+        self._queued_s = time.monotonic() - self._created
+        try:
+            self.publish(JobStatus(Phase.PREFILL))
+            stream = engine.stream(self.request, self._stop, prefix_cache=prefix)
+            self._stream = stream
+            if self._stop.is_set():
+                stream.close()  # cancelled while the inputs were being prepared
+            stream.run(self._piece)
+        except EngineError as error:
+            self._error = error
+        except Exception as error:  # noqa: BLE001 - reported to the caller, never lost on this thread
+            self._error = GenerationFailed(f"{type(error).__name__}: {error}")
+            self._error.__cause__ = error
+        finally:
+            if self._error is not None:
+                self._after_failure(self._error)
+            self._on_end(self)
+
+    def fail(self, error: EngineError) -> None:
+        """The request cannot run (its model failed to load): the scheduler ends it with ``error``."""
+        self._error = error
+
+    def end(self) -> None:
+        """The line and the model are given back: the job is over for its caller (the scheduler calls this)."""
+        self._log()
+        self._status = JobStatus(Phase.FINISHED)
+        self.done.set()
+        self._updates.put(_END)
+
+    def _piece(self, piece: str) -> None:
+        self._pieces.append(piece)
+        self._updates.put(piece)
+        if self._status.phase is Phase.PREFILL:
+            self.publish(JobStatus(Phase.DECODING))
 
     def _after_failure(self, error: EngineError) -> None:
-        """Free what a failed generation may have left half-built, and give the unexpected an error id."""
-        self._serving.prefixes.drop_owner(self.owner)  # a cache cut short by the failure is not re-usable
+        """Free what a failed generation may have left, and give the unexpected an error id (on the runner)."""
         if isinstance(error, OutOfMemory):
             free_memory()
         if isinstance(error, GenerationFailed) and error.__cause__ is not None:
@@ -185,7 +238,11 @@ class Job:
                 extra={"fields": {"session": anonymous(self.owner), "model": self.model_id}},
             )
 
-    def _log(self, queued_s: float | None) -> None:
+    @property
+    def error(self) -> EngineError | None:
+        return self._error
+
+    def _log(self) -> None:
         stream = self._stream
         stats = stream.stats if stream is not None else GenerationStats()
         error = self._error
@@ -196,16 +253,12 @@ class Job:
         else:
             outcome = "done"
         error_id = error.params.get("error_id") if error is not None else None
-        try:
-            quantization = self._serving.pool.engine(self.model_id).runtime.quantization
-        except EngineError:
-            quantization = "?"
         log_request(
             RequestRecord(
                 session=anonymous(self.owner),
                 task=self.request.task,
                 model=self.model_id,
-                quantization=quantization,
+                quantization=self._quantization,
                 outcome=outcome,
                 vision_inputs=stats.image_tiles,
                 prompt_tokens=stats.prompt_tokens,
@@ -213,82 +266,8 @@ class Job:
                 new_tokens=stats.new_tokens,
                 first_token_s=_rounded(stats.seconds_to_first_token),
                 total_s=_rounded(time.monotonic() - self._created),
-                queued_s=_rounded(queued_s),
+                queued_s=_rounded(self._queued_s),
                 error=error.key if error is not None else None,
                 error_id=str(error_id) if error_id is not None else None,
             )
         )
-
-    def _publish(self, status: JobStatus) -> None:
-        if self._stop.is_set() and not status.stopping and status.phase is not Phase.FINISHED:
-            status = JobStatus(status.phase, status.position, status.behind_own, stopping=True)
-        if status != self._status:
-            self._status = status
-            self._updates.put(None)
-
-    def _waiting_status(self, model: ModelStatus) -> JobStatus:
-        """Queued behind others (its place counts the ones running), or first with its model loading."""
-        ahead = self._serving.queue.ahead(self.ticket)
-        if not ahead:
-            return JobStatus(Phase.LOADING, load_fraction=model.fraction, load_step=model.step)
-        return JobStatus(
-            Phase.QUEUED,
-            position=len(ahead) + 1,
-            behind_own=all(other.owner == self.owner for other in ahead),
-        )
-
-    def _wait_for_turn(self) -> Engine | None:
-        """Block until this job may generate; the engine to use, or None when stopped while waiting."""
-        serving = self._serving
-        serving.pool.request_load(self.model_id)
-        with serving.condition:
-            while not self._stop.is_set():
-                model = serving.pool.status(self.model_id)
-                if model.state is LoadState.FAILED and model.error is not None:
-                    raise model.error
-                if model.state is LoadState.UNLOADED:  # unloaded for an earlier request: ask again
-                    serving.pool.request_load(self.model_id)
-                    continue
-                if model.state is LoadState.READY and serving.queue.is_next(self.ticket):
-                    serving.queue.start(self.ticket)
-                    # The next in line may start too when its lane runs several at once (MAX_PARALLEL,
-                    # REMOTE_PARALLEL): wake it now rather than when this one ends.
-                    serving.condition.notify_all()
-                    return serving.pool.begin_use(self.model_id)
-                self._publish(self._waiting_status(model))
-                serving.condition.wait()
-        return None
-
-    def _run(self) -> None:
-        serving = self._serving
-        engine: Engine | None = None
-        queued_s: float | None = None
-        try:
-            engine = self._wait_for_turn()
-            if engine is not None:
-                queued_s = time.monotonic() - self._created
-                self._publish(JobStatus(Phase.PREFILL))
-                prefix = serving.prefixes.slot(self.owner, self.model_id)
-                self._stream = engine.stream(self.request, self._stop, prefix_cache=prefix)
-                for piece in self._stream:
-                    self._pieces.append(piece)
-                    self._updates.put(piece)
-                    if self._status.phase is Phase.PREFILL:
-                        self._publish(JobStatus(Phase.DECODING))
-        except EngineError as error:
-            self._error = error
-        except Exception as error:  # noqa: BLE001 - reported to the caller, never lost on this thread
-            self._error = GenerationFailed(f"{type(error).__name__}: {error}")
-            self._error.__cause__ = error
-        finally:
-            if self._error is not None:
-                self._after_failure(self._error)
-            self._log(queued_s)
-            with serving.condition:
-                serving.queue.leave(self.ticket)
-                if engine is not None:
-                    serving.pool.end_use(self.model_id)
-                self._status = JobStatus(Phase.FINISHED)
-                serving.condition.notify_all()
-            self.done.set()
-            self._updates.put(_END)

@@ -1,8 +1,9 @@
 """The pool: the only code that loads and unloads weights, so memory stays within one budget.
 
-Several models stay resident while they fit ``MODEL_MEMORY_GB`` and ``MAX_LOADED_MODELS``. One worker
-thread makes every weight change, one at a time; every decision about what is resident is taken
-under one lock (``condition``), which the serving core shares for its queue.
+Several models stay resident while they fit ``MODEL_MEMORY_GB`` and ``MAX_LOADED_MODELS``. What to load
+or unload next is decided by the scheduler's loop (:meth:`ModelPool.next_action`), the one place that
+decides; the change itself runs on the scheduler's loader thread (:meth:`ModelPool.perform`), one at a
+time. ``condition`` guards the slots for readers and wakes those waiting for a model's state.
 
 What may be unloaded to make room: a model that is not generating and that no request earlier in line
 than the one asking for room is waiting for, least recently used first. A model with a request
@@ -108,12 +109,11 @@ class ModelPool:
         self.condition = threading.Condition(threading.RLock())
         self.demand: Demand = lambda model_id: None
         self.on_unload: Callable[[str], None] = lambda model_id: None  # what else held state of this model
+        self.on_change: Callable[[], None] = lambda: None  # a slot changed: the scheduler looks again
         self._factory = factory
         self._clock = clock
         self._slots: dict[str, _Slot] = {}
-        self._closed = False
-        self._worker = threading.Thread(target=self._work, name="vlm-pool", daemon=True)
-        self._worker.start()
+        self._busy = False  # a load or unload is under way on the loader thread
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -170,7 +170,7 @@ class ModelPool:
             elif slot.state is LoadState.PENDING:
                 slot.may_evict = slot.may_evict or may_evict
             slot.unload_when_idle = False
-            self.condition.notify_all()
+        self._changed()
 
     def begin_use(self, model_id: str) -> Engine:
         """Mark a generation as running on a loaded model: it is not unloaded until :meth:`end_use`."""
@@ -187,7 +187,7 @@ class ModelPool:
             slot.users -= 1
             slot.used_since_load = True
             slot.last_used = self._clock()
-            self.condition.notify_all()
+        self._changed()
 
     def unload_when_idle(self, model_id: str) -> None:
         """Unload ``model_id`` as soon as nobody uses or waits for it (the Lab CLI, between models)."""
@@ -195,19 +195,19 @@ class ModelPool:
             slot = self._slots.get(model_id)
             if slot is not None:
                 slot.unload_when_idle = True
-                self.condition.notify_all()
+        self._changed()
 
     def poke(self) -> None:
         """Look again at what is due (after the clock moved)."""
+        self._changed()
+
+    def _changed(self) -> None:
         with self.condition:
             self.condition.notify_all()
+        self.on_change()
 
     def close(self) -> None:
-        """Stop the worker and unload everything (server shutdown, end of a CLI run)."""
-        with self.condition:
-            self._closed = True
-            self.condition.notify_all()
-        self._worker.join(timeout=60)
+        """Unload everything (server shutdown, end of a CLI run); the scheduler has stopped deciding."""
         for slot in list(self._slots.values()):
             if slot.engine.loaded:
                 slot.engine.unload()
@@ -272,7 +272,10 @@ class ModelPool:
         return None
 
     def _next_action(self) -> tuple[_Slot | None, list[_Slot]]:
-        """(a slot to load or None, the slots to unload first); ``(None, [])`` when nothing is due."""
+        """(a slot to load or None, the slots to unload first); ``(None, [])`` when nothing is due.
+
+        Called only by the scheduler's loop, under the lock.
+        """
         for slot in self._slots.values():
             if self._idle(slot) and (slot.unload_when_idle or self._expired(slot)):
                 return None, [slot]
@@ -288,7 +291,7 @@ class ModelPool:
                 return slot, victims
         return None, []
 
-    def _seconds_to_next_expiry(self) -> float | None:
+    def seconds_to_next_expiry(self) -> float | None:
         due = [
             slot.last_used + keep_alive - self._clock()
             for slot in self._slots.values()
@@ -296,26 +299,38 @@ class ModelPool:
         ]
         return max(0.05, min(due)) if due else None
 
-    # -- doing (the worker thread) -----------------------------------------------------------------
+    # -- doing (the scheduler's loader thread) -------------------------------------------------------
 
-    def _work(self) -> None:
-        while True:
-            with self.condition:
-                load, unload = self._next_action()
-                while not self._closed and load is None and not unload:
-                    self.condition.wait(self._seconds_to_next_expiry())
-                    load, unload = self._next_action()
-                if self._closed:
-                    return
-                for slot in unload:
-                    slot.state = LoadState.UNLOADING
-                if load is not None:
-                    load.state, load.fraction, load.step = LoadState.LOADING, 0.0, "load.processor"
-                self.condition.notify_all()
+    def next_action(self) -> tuple[_Slot | None, list[_Slot]] | None:
+        """What to change now, with its slots marked as changing; None when nothing is due or a change runs.
+
+        The scheduler calls this from its loop and hands what it returns to :meth:`perform` on its loader.
+        """
+        with self.condition:
+            if self._busy:
+                return None
+            load, unload = self._next_action()
+            if load is None and not unload:
+                return None
+            self._busy = True
+            for slot in unload:
+                slot.state = LoadState.UNLOADING
+            if load is not None:
+                load.state, load.fraction, load.step = LoadState.LOADING, 0.0, "load.processor"
+        self._changed()
+        return load, unload
+
+    def perform(self, load: _Slot | None, unload: list[_Slot]) -> None:
+        """Make the change :meth:`next_action` chose (on the loader thread: a load takes a while)."""
+        try:
             for slot in unload:
                 self._unload(slot)
             if load is not None:
                 self._load(load)
+        finally:
+            with self.condition:
+                self._busy = False
+            self._changed()
 
     def _unload(self, slot: _Slot) -> None:
         try:
@@ -326,13 +341,13 @@ class ModelPool:
             log.exception("unloading %s failed", slot.model_id)
         with self.condition:
             slot.state, slot.fraction, slot.unload_when_idle = LoadState.UNLOADED, 0.0, False
-            self.condition.notify_all()
+        self._changed()
 
     def _load(self, slot: _Slot) -> None:
         def progress(fraction: float, step: str) -> None:
             with self.condition:
                 slot.fraction, slot.step = fraction, step
-                self.condition.notify_all()
+            self._changed()
 
         started = time.perf_counter()
         error: EngineError | None = None
@@ -352,6 +367,5 @@ class ModelPool:
                 slot.used_since_load = False
                 slot.cost = cost if cost is not None else slot.cost
                 log.info("loaded %s in %.1f s (%s GB)", slot.model_id, time.perf_counter() - started, _gb(cost or 0))
-            self.condition.notify_all()
         if error is not None:
             slot.engine.unload()  # whatever a half-finished load left behind
