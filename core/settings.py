@@ -1,25 +1,37 @@
-"""One typed Settings object read from the environment and an optional ``.env`` file.
+"""One typed Settings object read from the environment and an optional ``.env`` file (pydantic-settings).
 
 Names used by the predecessor demos are accepted as aliases so their ``.env`` files keep working.
-The process environment wins over ``.env``; the first alias that is set wins among aliases.
+The process environment wins over ``.env``; the first alias that is set wins among aliases; an empty
+value counts as unset. A value the app cannot use raises :class:`SettingsError` naming the variable as
+it was written and what it may be.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from dotenv import dotenv_values
+from pydantic import AliasChoices, BeforeValidator, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 LANGUAGES = ("ru", "en")
 QUANT_CHOICES = ("auto", "none", "int8")
 ENGINES = ("local", "openai")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
 _YES = ("yes", "true", "1", "on")
 _NO = ("no", "false", "0", "off")
 
@@ -46,42 +58,264 @@ class Secret(str):
         return "Secret('***')" if self else "Secret('')"
 
 
-@dataclass(frozen=True)
-class Settings:
-    model_id: str | None = None
-    model_path: Path | None = None
-    device: str = "auto"
-    dtype: str = "auto"
-    allow_download: bool = True
-    hf_home: Path = field(default_factory=lambda: Path.home() / ".cache" / "huggingface")
-    hf_token: Secret = field(default_factory=lambda: Secret(""))
-    port: int = 8501
-    max_new_tokens: int = 512
-    ui_lang: str = "ru"
-    max_upload_mb: int = 50
-    max_video_mb: int = 200
-    max_video_seconds: int = 600
-    max_video_side: int = 3840
-    extra_model_ids: tuple[str, ...] = ()
-    lab_documents_dir: Path | None = None
-    model_memory_gb: float | None = None  # None: from the free RAM, or the GPU's memory
-    max_loaded_models: int | None = None  # None: 2 on a CPU, 3 on a GPU
-    model_keep_alive_s: float | None = 1800.0  # None: idle models stay until room is needed
-    max_parallel: int = 1
-    max_queue: int = 16
-    model_quant: str = "auto"  # auto | none | int8 (see core.engines.quantization)
-    prefix_cache_mb: int = 512  # sessions' re-usable image prefixes (KV caches), least recently used dropped
-    log_level: str = "info"
-    log_format: str = "text"  # text | json: one line per record either way
-    engine: str = "local"  # local: transformers in this process; openai: an OpenAI-compatible server
-    openai_base_url: str = "http://localhost:8000/v1"
-    openai_api_key: Secret = field(default_factory=lambda: Secret(""))
-    openai_models: tuple[str, ...] = ()  # the served model names offered in the picker
-    remote_parallel: int = 8  # requests in flight per remote model: the server batches them
-    remote_timeout_s: float = 300.0  # one request, from sending to the last token
-    model_max_memory: str | None = None  # accelerate's per-device budget, e.g. "0:20GiB,1:20GiB,cpu:64GiB"
-    docling_model: str = DEFAULT_DOCLING_MODEL  # converts pages to Markdown (OCR page, structured output)
-    convert_max_new_tokens: int = 4096  # DocTags tokens per page: a dense page takes a few thousand
+_BUDGET = re.compile(r"^\s*(\d+|cpu|disk)\s*:\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*$", re.IGNORECASE)
+
+
+def parse_max_memory(text: str) -> dict[int | str, str]:
+    """``"0:20GiB, 1:20GiB, cpu:64GiB"`` -> ``{0: "20GiB", 1: "20GiB", "cpu": "64GiB"}``; ValueError if malformed."""
+    budgets: dict[int | str, str] = {}
+    for part in text.split(","):
+        match = _BUDGET.match(part)
+        if match is None:
+            raise ValueError(f"cannot read {part.strip()!r}; write device:size, e.g. 0:20GiB or cpu:64GiB")
+        device, number, unit = match.groups()
+        budgets[int(device) if device.isdigit() else device.lower()] = f"{number}{unit}"
+    return budgets
+
+
+# -- how each kind of value is read (a ValueError's text says what is allowed) ------------------------------
+
+
+def _choice(allowed: tuple[str, ...], aliases: Mapping[str, str] | None = None) -> Callable[[Any], str]:
+    def read(value: Any) -> str:
+        text = str(value).strip().lower()
+        text = (aliases or {}).get(text, text)
+        if text not in allowed:
+            raise ValueError(" | ".join((*allowed, *(aliases or {}))))
+        return text
+
+    return read
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _YES or text in _NO:
+        return text in _YES
+    raise ValueError("yes | no (also true/false, 1/0)")
+
+
+def _integer(low: int, high: int) -> Callable[[Any], int]:
+    def read(value: Any) -> int:
+        try:
+            number = int(value) if isinstance(value, int | float) and value == int(value) else int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"an integer from {low} to {high}") from None
+        if not low <= number <= high:
+            raise ValueError(f"an integer from {low} to {high}")
+        return number
+
+    return read
+
+
+def _number(low: float, high: float) -> Callable[[Any], float | None]:
+    def read(value: Any) -> float | None:
+        if value is None:
+            return None
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise ValueError(f"a number from {low:g} to {high:g}") from None
+        if not low <= number <= high:
+            raise ValueError(f"a number from {low:g} to {high:g}")
+        return number
+
+    return read
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _duration(value: Any) -> float | None:
+    """Seconds from ``90``, ``90s``, ``30m`` or ``2h``; ``never`` (or ``-1``) means no time limit."""
+    if value is None or isinstance(value, int | float):
+        return value
+    raw = str(value).strip().lower()
+    if raw in ("never", "-1"):
+        return None
+    unit = _DURATION_UNITS.get(raw[-1:])
+    try:
+        seconds = float(raw[:-1] if unit is not None else raw) * (unit or 1)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise ValueError("a duration such as 90s, 30m or 2h, 0 (unload at once) or never")
+    return seconds
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, tuple | list):
+        return tuple(value)
+    return tuple(item.strip() for item in str(value).split(",") if item.strip())
+
+
+def _path(value: Any) -> Path | None:
+    return None if value is None else Path(str(value).strip()).expanduser()
+
+
+def _url(value: Any) -> str:
+    text = str(value).strip()
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("an http:// or https:// URL, e.g. http://vllm:8000/v1")
+    return text.rstrip("/")
+
+
+def _max_memory(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_max_memory(str(value))
+    except ValueError:
+        raise ValueError("device:size pairs, e.g. 0:20GiB,1:20GiB,cpu:64GiB") from None
+    return str(value).strip()
+
+
+def _env(*names: str) -> Any:
+    """The variable's name(s), first set wins; the field's own name works when Settings is built in code."""
+    return AliasChoices(*names)
+
+
+Choice = Callable[..., Any]
+
+
+def _read(reader: Choice) -> BeforeValidator:
+    return BeforeValidator(reader)
+
+
+class Settings(BaseSettings):
+    """Every setting, typed. ``Settings(...)`` in code takes only what it is given (no environment):
+    :func:`load_settings` reads the environment and ``.env``."""
+
+    model_config = SettingsConfigDict(frozen=True, populate_by_name=True, extra="ignore", env_ignore_empty=True,
+                                      case_sensitive=True)  # fmt: skip
+
+    model_id: str | None = Field(None, validation_alias=_env("model_id", "MODEL_ID", "SMOLVLM2_MODEL_ID", "MODEL_NAME"))
+    model_path: Annotated[Path | None, _read(_path)] = Field(None, validation_alias=_env("model_path", "MODEL_PATH"))
+    device: Annotated[str, _read(_choice(DEVICES, {"gpu": "cuda"}))] = Field(
+        "auto", validation_alias=_env("device", "MODEL_DEVICE", "DEVICE")
+    )
+    dtype: Annotated[str, _read(_choice(DTYPES))] = Field("auto", validation_alias=_env("dtype", "MODEL_DTYPE"))
+    allow_download: Annotated[bool, _read(_flag)] = Field(
+        True, validation_alias=_env("allow_download", "ALLOW_MODEL_DOWNLOAD")
+    )
+    hub_offline: Annotated[bool, _read(_flag)] = Field(False, validation_alias=_env("hub_offline", "HF_HUB_OFFLINE"))
+    hf_home: Annotated[Path, _read(_path)] = Field(
+        default_factory=lambda: Path.home() / ".cache" / "huggingface",
+        validation_alias=_env("hf_home", "HF_HOME", "HF_CACHE_DIR"),
+    )
+    hf_token: Annotated[Secret, _read(lambda value: Secret(str(value).strip()))] = Field(
+        default_factory=lambda: Secret(""), validation_alias=_env("hf_token", "HF_TOKEN")
+    )
+    port: Annotated[int, _read(_integer(1, 65535))] = Field(
+        8501, validation_alias=_env("port", "APP_PORT", "PORT", "GRADIO_PORT")
+    )
+    max_new_tokens: Annotated[int, _read(_integer(1, MAX_NEW_TOKENS_LIMIT))] = Field(
+        512, validation_alias=_env("max_new_tokens", "MAX_NEW_TOKENS")
+    )
+    ui_lang: Annotated[str, _read(_choice(LANGUAGES))] = Field("ru", validation_alias=_env("ui_lang", "UI_LANG"))
+    max_upload_mb: Annotated[int, _read(_integer(1, 2048))] = Field(
+        50, validation_alias=_env("max_upload_mb", "MAX_UPLOAD_MB")
+    )
+    max_video_mb: Annotated[int, _read(_integer(1, 2048))] = Field(
+        200, validation_alias=_env("max_video_mb", "MAX_VIDEO_MB")
+    )
+    max_video_seconds: Annotated[int, _read(_integer(1, 7200))] = Field(
+        600, validation_alias=_env("max_video_seconds", "MAX_VIDEO_SECONDS")
+    )
+    max_video_side: Annotated[int, _read(_integer(64, 8192))] = Field(
+        3840, validation_alias=_env("max_video_side", "MAX_VIDEO_SIDE")
+    )
+    extra_model_ids: Annotated[tuple[str, ...], NoDecode, _read(_names)] = Field(
+        (), validation_alias=_env("extra_model_ids", "EXTRA_MODEL_IDS")
+    )
+    lab_documents_dir: Annotated[Path | None, _read(_path)] = Field(
+        None, validation_alias=_env("lab_documents_dir", "LAB_DOCUMENTS_DIR")
+    )
+    # None: from the free RAM, or the GPU's memory
+    model_memory_gb: Annotated[float | None, _read(_number(0.01, 4096))] = Field(
+        None, validation_alias=_env("model_memory_gb", "MODEL_MEMORY_GB")
+    )
+    # None: 2 on a CPU, 3 on a GPU
+    max_loaded_models: Annotated[int | None, _read(lambda v: v if v is None else _integer(1, 32)(v))] = Field(
+        None, validation_alias=_env("max_loaded_models", "MAX_LOADED_MODELS")
+    )
+    # None: idle models stay until room is needed
+    model_keep_alive_s: Annotated[float | None, _read(_duration)] = Field(
+        1800.0, validation_alias=_env("model_keep_alive_s", "MODEL_KEEP_ALIVE")
+    )
+    max_parallel: Annotated[int, _read(_integer(1, 64))] = Field(
+        1, validation_alias=_env("max_parallel", "MAX_PARALLEL")
+    )
+    max_queue: Annotated[int, _read(_integer(1, 10000))] = Field(16, validation_alias=_env("max_queue", "MAX_QUEUE"))
+    model_quant: Annotated[str, _read(_choice(QUANT_CHOICES))] = Field(
+        "auto", validation_alias=_env("model_quant", "MODEL_QUANT")
+    )  # auto | none | int8 (see core.engines.quantization)
+    # sessions' re-usable image prefixes (KV caches), least recently used dropped
+    prefix_cache_mb: Annotated[int, _read(_integer(0, 1_000_000))] = Field(
+        512, validation_alias=_env("prefix_cache_mb", "PREFIX_CACHE_MB")
+    )
+    log_level: Annotated[str, _read(_choice(LOG_LEVELS))] = Field(
+        "info", validation_alias=_env("log_level", "LOG_LEVEL")
+    )
+    # text | json: one line per record either way
+    log_format: Annotated[str, _read(_choice(LOG_FORMATS))] = Field(
+        "text", validation_alias=_env("log_format", "LOG_FORMAT")
+    )
+    # local: transformers in this process; openai: an OpenAI-compatible server
+    engine: Annotated[str, _read(_choice(ENGINES))] = Field("local", validation_alias=_env("engine", "ENGINE"))
+    openai_base_url: Annotated[str, _read(_url)] = Field(
+        "http://localhost:8000/v1", validation_alias=_env("openai_base_url", "OPENAI_BASE_URL")
+    )
+    openai_api_key: Annotated[Secret, _read(lambda value: Secret(str(value).strip()))] = Field(
+        default_factory=lambda: Secret(""), validation_alias=_env("openai_api_key", "OPENAI_API_KEY")
+    )
+    # the served model names offered in the picker
+    openai_models: Annotated[tuple[str, ...], NoDecode, _read(_names)] = Field(
+        (), validation_alias=_env("openai_models", "OPENAI_MODEL")
+    )
+    # requests in flight per remote model: the server batches them
+    remote_parallel: Annotated[int, _read(_integer(1, 1024))] = Field(
+        8, validation_alias=_env("remote_parallel", "REMOTE_PARALLEL")
+    )
+    # one request, from sending to the last token
+    remote_timeout_s: Annotated[float, _read(lambda value: float(_integer(1, 86400)(value)))] = Field(
+        300.0, validation_alias=_env("remote_timeout_s", "REMOTE_TIMEOUT_S")
+    )
+    # accelerate's per-device budget, e.g. "0:20GiB,1:20GiB,cpu:64GiB"
+    model_max_memory: Annotated[str | None, _read(_max_memory)] = Field(
+        None, validation_alias=_env("model_max_memory", "MODEL_MAX_MEMORY")
+    )
+    # converts pages to Markdown (OCR page, structured output)
+    docling_model: str = Field(DEFAULT_DOCLING_MODEL, validation_alias=_env("docling_model", "DOCLING_MODEL"))
+    # DocTags tokens per page: a dense page takes a few thousand
+    convert_max_new_tokens: Annotated[int, _read(_integer(16, MAX_NEW_TOKENS_LIMIT))] = Field(
+        4096, validation_alias=_env("convert_max_new_tokens", "CONVERT_MAX_NEW_TOKENS")
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        reading = _READING.get()
+        if reading is None:  # built in code: only what was passed
+            return (init_settings,)
+        environ, dotenv_path = reading
+        sources: list[PydanticBaseSettingsSource] = [init_settings, _GivenEnvironment(settings_cls, environ)]
+        if dotenv_path is not None and Path(dotenv_path).is_file():
+            sources.append(DotEnvSettingsSource(settings_cls, env_file=dotenv_path, env_file_encoding="utf-8"))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _offline_means_no_download(self) -> Settings:
+        if self.hub_offline and self.allow_download:  # HF_HUB_OFFLINE=1 wins over ALLOW_MODEL_DOWNLOAD
+            object.__setattr__(self, "allow_download", False)  # frozen: set once, while being built
+        return self
 
     @property
     def upload_ceiling_mb(self) -> int:
@@ -90,7 +324,7 @@ class Settings:
 
     @property
     def offline(self) -> bool:
-        return not self.allow_download
+        return not self.allow_download or self.hub_offline
 
     @property
     def hub_cache_dir(self) -> Path:
@@ -110,192 +344,62 @@ class Settings:
         return DEFAULT_GPU_MODEL if device_kind in ("cuda", "mps") else DEFAULT_CPU_MODEL
 
 
-_BUDGET = re.compile(r"^\s*(\d+|cpu|disk)\s*:\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*$", re.IGNORECASE)
+_READING: ContextVar[tuple[Mapping[str, str], str | Path | None] | None] = ContextVar("settings_reading", default=None)
 
 
-def parse_max_memory(text: str) -> dict[int | str, str]:
-    """``"0:20GiB, 1:20GiB, cpu:64GiB"`` -> ``{0: "20GiB", 1: "20GiB", "cpu": "64GiB"}``; ValueError if malformed."""
-    budgets: dict[int | str, str] = {}
-    for part in text.split(","):
-        match = _BUDGET.match(part)
-        if match is None:
-            raise ValueError(f"cannot read {part.strip()!r}; write device:size, e.g. 0:20GiB or cpu:64GiB")
-        device, number, unit = match.groups()
-        budgets[int(device) if device.isdigit() else device.lower()] = f"{number}{unit}"
-    return budgets
+class _GivenEnvironment(EnvSettingsSource):
+    """The environment :func:`load_settings` was given (the process's, or a test's mapping)."""
 
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._given = environ
+        super().__init__(settings_cls)
 
-LOG_LEVELS = ("debug", "info", "warning", "error")
-LOG_FORMATS = ("text", "json")
-
-
-def _lookup(values: Mapping[str, str], *names: str) -> tuple[str, str] | None:
-    for name in names:
-        raw = values.get(name)
-        if raw is not None and raw.strip() != "":
-            return name, raw.strip()
-    return None
-
-
-def _choice(values: Mapping[str, str], names: tuple[str, ...], allowed: tuple[str, ...], default: str) -> str:
-    found = _lookup(values, *names)
-    if found is None:
-        return default
-    name, raw = found
-    value = raw.lower()
-    if value not in allowed:
-        raise SettingsError(name, raw, " | ".join(allowed))
-    return value
-
-
-def _flag(values: Mapping[str, str], name: str, default: bool) -> bool:
-    found = _lookup(values, name)
-    if found is None:
-        return default
-    _, raw = found
-    if raw.lower() in _YES:
-        return True
-    if raw.lower() in _NO:
-        return False
-    raise SettingsError(name, raw, "yes | no (also true/false, 1/0)")
-
-
-def _int(values: Mapping[str, str], names: tuple[str, ...], default: int, low: int, high: int) -> int:
-    found = _lookup(values, *names)
-    if found is None:
-        return default
-    name, raw = found
-    try:
-        number = int(raw)
-    except ValueError:
-        raise SettingsError(name, raw, f"an integer from {low} to {high}") from None
-    if not low <= number <= high:
-        raise SettingsError(name, raw, f"an integer from {low} to {high}")
-    return number
-
-
-def _float(values: Mapping[str, str], name: str, low: float, high: float) -> float | None:
-    found = _lookup(values, name)
-    if found is None:
-        return None
-    try:
-        number = float(found[1])
-    except ValueError:
-        raise SettingsError(name, found[1], f"a number from {low:g} to {high:g}") from None
-    if not low <= number <= high:
-        raise SettingsError(name, found[1], f"a number from {low:g} to {high:g}")
-    return number
-
-
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
-
-
-def _duration(values: Mapping[str, str], name: str, default: float | None) -> float | None:
-    """Seconds from ``90``, ``90s``, ``30m`` or ``2h``; ``never`` (or ``-1``) means no time limit."""
-    found = _lookup(values, name)
-    if found is None:
-        return default
-    raw = found[1].lower()
-    if raw in ("never", "-1"):
-        return None
-    unit = _DURATION_UNITS.get(raw[-1:])
-    number = raw[:-1] if unit is not None else raw
-    try:
-        seconds = float(number) * (unit or 1)
-    except ValueError:
-        seconds = -1.0
-    if seconds < 0:
-        raise SettingsError(name, found[1], "a duration such as 90s, 30m or 2h, 0 (unload at once) or never")
-    return seconds
-
-
-def _list(values: Mapping[str, str], name: str) -> tuple[str, ...]:
-    found = _lookup(values, name)
-    if found is None:
-        return ()
-    return tuple(item.strip() for item in found[1].split(",") if item.strip())
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {name: value for name, value in self._given.items() if value is not None and value.strip() != ""}
 
 
 def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env") -> Settings:
     """Read settings; raise :class:`SettingsError` naming the first invalid variable."""
-    values: dict[str, str] = {}
-    if dotenv_path is not None and Path(dotenv_path).is_file():
-        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-    values.update(os.environ if environ is None else environ)
-
-    device = _choice(values, ("MODEL_DEVICE", "DEVICE"), (*DEVICES, "gpu"), "auto")
-    if device == "gpu":
-        device = "cuda"
-
-    allow_download = _flag(values, "ALLOW_MODEL_DOWNLOAD", True)
-    if _flag(values, "HF_HUB_OFFLINE", False):
-        allow_download = False
-
-    model_id = _lookup(values, "MODEL_ID", "SMOLVLM2_MODEL_ID", "MODEL_NAME")
-    model_path = _lookup(values, "MODEL_PATH")
-    hf_home = _lookup(values, "HF_HOME", "HF_CACHE_DIR")
-    token = _lookup(values, "HF_TOKEN")
-    lab_dir = _lookup(values, "LAB_DOCUMENTS_DIR")
-    docling = _lookup(values, "DOCLING_MODEL")
-
-    return Settings(
-        model_id=model_id[1] if model_id else None,
-        model_path=Path(model_path[1]).expanduser() if model_path else None,
-        device=device,
-        dtype=_choice(values, ("MODEL_DTYPE",), DTYPES, "auto"),
-        allow_download=allow_download,
-        hf_home=Path(hf_home[1]).expanduser() if hf_home else Settings().hf_home,
-        hf_token=Secret(token[1] if token else ""),
-        port=_int(values, ("APP_PORT", "PORT", "GRADIO_PORT"), 8501, 1, 65535),
-        max_new_tokens=_int(values, ("MAX_NEW_TOKENS",), 512, 1, MAX_NEW_TOKENS_LIMIT),
-        ui_lang=_choice(values, ("UI_LANG",), LANGUAGES, "ru"),
-        max_upload_mb=_int(values, ("MAX_UPLOAD_MB",), 50, 1, 2048),
-        max_video_mb=_int(values, ("MAX_VIDEO_MB",), 200, 1, 2048),
-        max_video_seconds=_int(values, ("MAX_VIDEO_SECONDS",), 600, 1, 7200),
-        max_video_side=_int(values, ("MAX_VIDEO_SIDE",), 3840, 64, 8192),
-        extra_model_ids=_list(values, "EXTRA_MODEL_IDS"),
-        lab_documents_dir=Path(lab_dir[1]).expanduser() if lab_dir else None,
-        model_memory_gb=_float(values, "MODEL_MEMORY_GB", 0.01, 4096),
-        max_loaded_models=_int(values, ("MAX_LOADED_MODELS",), 0, 1, 32) or None,
-        model_keep_alive_s=_duration(values, "MODEL_KEEP_ALIVE", 1800.0),
-        max_parallel=_int(values, ("MAX_PARALLEL",), 1, 1, 64),
-        max_queue=_int(values, ("MAX_QUEUE",), 16, 1, 10000),
-        model_quant=_choice(values, ("MODEL_QUANT",), QUANT_CHOICES, "auto"),
-        prefix_cache_mb=_int(values, ("PREFIX_CACHE_MB",), 512, 0, 1_000_000),
-        log_level=_choice(values, ("LOG_LEVEL",), LOG_LEVELS, "info"),
-        log_format=_choice(values, ("LOG_FORMAT",), LOG_FORMATS, "text"),
-        docling_model=docling[1] if docling else DEFAULT_DOCLING_MODEL,
-        convert_max_new_tokens=_int(values, ("CONVERT_MAX_NEW_TOKENS",), 4096, 16, MAX_NEW_TOKENS_LIMIT),
-        **_remote(values),
-    )
-
-
-def _remote(values: Mapping[str, str]) -> dict[str, Any]:
-    engine = _choice(values, ("ENGINE",), ENGINES, "local")
-    models = _list(values, "OPENAI_MODEL")
-    if engine == "openai" and not models:
+    environ = os.environ if environ is None else environ
+    token = _READING.set((environ, dotenv_path))
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise _settings_error(error, environ, dotenv_path) from None
+    finally:
+        _READING.reset(token)
+    if settings.engine == "openai" and not settings.openai_models:
         raise SettingsError("OPENAI_MODEL", "", "the served model name(s), comma-separated, when ENGINE=openai")
-    base_url = _lookup(values, "OPENAI_BASE_URL")
-    if base_url and not base_url[1].startswith(("http://", "https://")):
-        raise SettingsError("OPENAI_BASE_URL", base_url[1], "an http:// or https:// URL, e.g. http://vllm:8000/v1")
-    key = _lookup(values, "OPENAI_API_KEY")
-    max_memory = _lookup(values, "MODEL_MAX_MEMORY")
-    if max_memory:
-        try:
-            parse_max_memory(max_memory[1])
-        except ValueError:
-            raise SettingsError(
-                "MODEL_MAX_MEMORY", max_memory[1], "device:size pairs, e.g. 0:20GiB,1:20GiB,cpu:64GiB"
-            ) from None
-    return {
-        "engine": engine,
-        "openai_base_url": base_url[1].rstrip("/") if base_url else "http://localhost:8000/v1",
-        "openai_api_key": Secret(key[1] if key else ""),
-        "openai_models": models,
-        "remote_parallel": _int(values, ("REMOTE_PARALLEL",), 8, 1, 1024),
-        "remote_timeout_s": float(_int(values, ("REMOTE_TIMEOUT_S",), 300, 1, 86400)),
-        "model_max_memory": max_memory[1] if max_memory else None,
-    }
+    return settings
+
+
+def _settings_error(
+    error: ValidationError, environ: Mapping[str, str], dotenv_path: str | Path | None
+) -> SettingsError:
+    """The first problem, named by the variable that was set (the alias actually used), as people wrote it."""
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "-"
+    allowed = str(first.get("ctx", {}).get("error", "")) or str(first["msg"])
+    return SettingsError(_variable(field, environ, dotenv_path), str(first.get("input", "")),
+                         allowed.removeprefix("Value error, "))  # fmt: skip
+
+
+def _variable(field: str, environ: Mapping[str, str], dotenv_path: str | Path | None) -> str:
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    names = [name for name in getattr(alias, "choices", ()) if isinstance(name, str) and name != field]
+    if not names:
+        return field
+    dotenv: Mapping[str, str | None] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        from dotenv import dotenv_values
+
+        dotenv = dotenv_values(dotenv_path)
+    for values in (environ, dotenv):
+        for name in names:
+            if (values.get(name) or "").strip():
+                return name
+    return names[0]
 
 
 _SECRETS = ("hf_token", "openai_api_key")
@@ -315,12 +419,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
     if args.value:
-        if args.value in _SECRETS or args.value not in (*vars(settings), "upload_ceiling_mb"):
+        if args.value in _SECRETS or args.value not in (*Settings.model_fields, "upload_ceiling_mb"):
             print(f"unknown setting {args.value!r}", file=sys.stderr)
             return 2
         print(getattr(settings, args.value))
         return 0
-    for name, value in vars(settings).items():
+    for name, value in settings.model_dump().items():
         shown = "***" if name in _SECRETS and value else value
         print(f"{name}={shown}")
     return 0

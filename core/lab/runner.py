@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -286,4 +286,4 @@ class _Tally:
 
 
 def settings_for_device(settings: Settings, device: str) -> Settings:
-    return replace(settings, device=device)
+    return settings.model_copy(update={"device": device})

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from core.engines.base import Engine
 from core.engines.device import configure_cpu_threads, resolve_device
@@ -43,7 +43,8 @@ def split_model_key(key: str) -> tuple[str, str | None]:
 def _keyed(factory: EngineFactory) -> EngineFactory:
     def create(key: str, settings: Settings) -> Engine:
         model_id, quantization = split_model_key(key)
-        return factory(model_id, replace(settings, model_quant=quantization) if quantization else settings)
+        chosen = settings.model_copy(update={"model_quant": quantization}) if quantization else settings
+        return factory(model_id, chosen)
 
     return create
 
