@@ -77,6 +77,9 @@ def test_missing_model_shows_the_fetch_command(app_env, tmp_path):
 
 
 def test_cuda_fallback_is_shown(app_env):
+    from core.engines import device
+
+    app_env.setattr(device, "_cuda_available", lambda: False)  # as on a machine without a GPU, whatever this one has
     app_env.setenv("MODEL_DEVICE", "cuda")
     at = open_page("Home.py").run()
     assert not at.exception

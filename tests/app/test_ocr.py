@@ -66,10 +66,13 @@ def test_ocr_of_a_pdf_page(app_env):
 def test_result_belongs_to_its_image(app_env):
     at = _ocr_with(("a.png", image_bytes((200, 200), "white"), "image/png"))
     at.button(key="ocr_run").click().run()
+    # The positive control: the result is shown for the image it was made from ...
+    assert any(caption.value.startswith("Done in") for caption in at.caption)
     at.switch_page("Home.py").run()
     at.file_uploader[0].set_value(("b.png", image_bytes((220, 200), "gray"), "image/png")).run()
     at.switch_page("pages/2_OCR.py").run()
     assert not at.exception
+    # ... and not for another one.
     assert not at.text_area and not any(caption.value.startswith("Done in") for caption in at.caption)
 
 

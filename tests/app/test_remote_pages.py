@@ -25,7 +25,8 @@ def test_every_page_works_on_a_served_model(app_env, server, tiny_models):  # no
 
     at.switch_page("pages/2_OCR.py").run()
     at.button(key="ocr_run").click().run()
-    assert not at.exception and "ocr_result" in at.session_state
+    assert not at.exception and at.session_state["ocr_result"].error is None
+    assert at.session_state["ocr_result"].raw  # the served model's answer arrived
 
     at.switch_page("pages/3_Region.py").run()
     at.text_input(key="region_coords").set_value("64,48,320,240").run()

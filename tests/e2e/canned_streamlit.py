@@ -1,8 +1,9 @@
-"""``python canned_streamlit.py run Home.py ...``: Streamlit whose document model answers with chosen DocTags.
+"""``python canned_streamlit.py run Home.py ...``: Streamlit whose models answer with chosen text.
 
-A random-weight model writes noise, so a browser test of tables and downloads needs a known answer.
-The real engine still runs (processor, generate, stats); only its text is replaced, at the text
-boundary, by ``CANNED_DOCTAGS`` with ``{page}`` numbering the requests. The app's code runs unchanged.
+A random-weight model writes noise, so a browser test of tables, downloads or cleaned OCR text needs a
+known answer. The real engine still runs (processor, generate, stats); only its text is replaced, at
+the text boundary: the document model's by ``CANNED_DOCTAGS`` (``{page}`` numbers the requests), the
+chat model's OCR answers by ``CANNED_OCR``. The app's code runs unchanged.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import os
 import sys
 
 from core.families.docling import DoclingEngine
+from core.families.smolvlm import SmolVLMEngine
 from tests.app.conftest import CannedText
 
 real_stream = DoclingEngine.stream
+real_chat_stream = SmolVLMEngine.stream
 counter = itertools.count(1)
 
 
@@ -23,7 +26,13 @@ def canned_stream(self, request, stop=None, prefix_cache=None):  # type: ignore[
     return CannedText(real, os.environ["CANNED_DOCTAGS"].replace("{page}", str(next(counter))), request)
 
 
+def canned_ocr(self, request, stop=None, prefix_cache=None):  # type: ignore[no-untyped-def]
+    real = real_chat_stream(self, request, stop, prefix_cache=prefix_cache)
+    return CannedText(real, os.environ["CANNED_OCR"], request) if request.task == "ocr" else real
+
+
 DoclingEngine.stream = canned_stream  # type: ignore[method-assign]
+SmolVLMEngine.stream = canned_ocr  # type: ignore[method-assign]
 
 if __name__ == "__main__":
     from streamlit.web import cli

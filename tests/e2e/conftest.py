@@ -78,6 +78,7 @@ def _serve(
     elif canned_doctags:
         launcher = [str(Path(__file__).with_name("canned_streamlit.py"))]
         env["CANNED_DOCTAGS"] = canned_doctags
+        env["CANNED_OCR"] = CANNED_OCR
     command = [sys.executable, *launcher, "run", "Home.py", "--server.port", str(port), "--server.address",
                "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
                "--browser.gatherUsageStats", "false"]  # fmt: skip
@@ -97,6 +98,10 @@ def _serve(
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / f"streamlit-e2e{name}.log").write_text(server_log)
         assert "Traceback" not in server_log, server_log
+
+
+# What the canned server's chat model answers to an OCR request: a transcription wrapped in chatter.
+CANNED_OCR = "Конечно! Вот текст с изображения:\n\nСчёт № 42 от 03.03.2026\nИтого: 1 234,56 ₽\n\nНадеюсь, это поможет!"
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +125,8 @@ def slow_server_url(
 def canned_docling_url(
     tiny_smolvlm: Path, tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A server whose document model answers with ``CANNED_PAGE`` (numbered per page) after really running."""
+    """A server whose document model answers with ``CANNED_PAGE`` (numbered per page) and whose chat model
+    answers OCR requests with ``CANNED_OCR``, after really running."""
     from tests.e2e.test_convert import CANNED_PAGE
 
     yield from _serve(tiny_smolvlm, tiny_models, tmp_path_factory.mktemp("canned"), canned_doctags=CANNED_PAGE,

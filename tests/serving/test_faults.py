@@ -139,7 +139,7 @@ def test_a_refused_request_is_logged_as_rejected(make_core, tiny_smolvlm, tmp_pa
     core, client, model = _core_with_loaded(make_core, tiny_smolvlm, tmp_path, max_queue=1)
     gate = Gate(core.pool.engine(client.model_id))
     running = client.submit(ask())
-    gate.entered.wait(10)
+    assert gate.entered.wait(10)
     waiting = core.client(client.model_id, "bob").submit(ask())
     with pytest.raises(ServerBusy):
         core.client(client.model_id, "carol").submit(ask())
