@@ -18,10 +18,51 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.tiny_models import REAL_SMOLVLM_SHAPES, build_smolvlm  # noqa: E402
+
+
+def _person(serving: Any, model: str, request: Any, index: int, barrier: threading.Barrier, rows: list) -> None:
+    """One session asking at the same moment as the others: its place in line, wait and timings."""
+    from core.serving import Phase
+
+    barrier.wait()
+    asked = time.perf_counter()
+    job = serving.submit(model, request(), owner=f"person-{index}")
+    first_place = None
+    turn = None
+    for _ in job.updates(0.05):
+        status = job.status
+        if first_place is None and status.phase is Phase.QUEUED:
+            first_place = status.position
+        if turn is None and status.phase in (Phase.PREFILL, Phase.DECODING):
+            turn = time.perf_counter() - asked
+    stats = job.outcome().stats
+    rows.append({
+        "person": index, "first_place_in_line": first_place or 1, "waited_for_turn_s": round(turn or 0.0, 2),
+        "first_token_s": round((turn or 0.0) + (stats.seconds_to_first_token or 0.0), 2),
+        "done_s": round(time.perf_counter() - asked, 2), "new_tokens": stats.new_tokens,
+    })  # fmt: skip
+
+
+def _turns_with_reload(settings: Any, path: Path, scratch: str, size: str, request: Any) -> None:
+    """Two people taking turns with two models that do not fit together: each turn reloads."""
+    from core.serving import ServingCore
+
+    other = Path(scratch) / f"{size}-copy"
+    shutil.copytree(path, other)
+    turns = ServingCore(settings, max_loaded=1)
+    turns.client(str(path), "ann").load()
+    for owner, model in (("bob", other), ("ann", path), ("bob", other)):
+        asked = time.perf_counter()
+        outcome = turns.client(str(model), owner).generate(request())
+        print(json.dumps({"event": "turn_with_reload", "person": owner, "seconds": round(
+            time.perf_counter() - asked, 2), "error": str(outcome.error) if outcome.error else None}),
+              flush=True)  # fmt: skip
+    turns.close()
 
 
 def main() -> None:
@@ -36,7 +77,7 @@ def main() -> None:
     from PIL import Image
 
     from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
-    from core.serving import Phase, ServingCore
+    from core.serving import ServingCore
     from core.settings import Settings
 
     image = Image.new("RGB", (1600, 1200), "gray")
@@ -60,27 +101,8 @@ def main() -> None:
 
         rows: list[dict] = []
         barrier = threading.Barrier(args.sessions)
-
-        def person(index: int) -> None:
-            barrier.wait()
-            asked = time.perf_counter()
-            job = serving.submit(str(path), request(), owner=f"person-{index}")
-            first_place = None
-            turn = None
-            for _ in job.updates(0.05):
-                status = job.status
-                if first_place is None and status.phase is Phase.QUEUED:
-                    first_place = status.position
-                if turn is None and status.phase in (Phase.PREFILL, Phase.DECODING):
-                    turn = time.perf_counter() - asked
-            stats = job.outcome().stats
-            rows.append({
-                "person": index, "first_place_in_line": first_place or 1, "waited_for_turn_s": round(turn or 0.0, 2),
-                "first_token_s": round((turn or 0.0) + (stats.seconds_to_first_token or 0.0), 2),
-                "done_s": round(time.perf_counter() - asked, 2), "new_tokens": stats.new_tokens,
-            })  # fmt: skip
-
-        threads = [threading.Thread(target=person, args=(i,)) for i in range(args.sessions)]
+        threads = [threading.Thread(target=_person, args=(serving, str(path), request, i, barrier, rows))
+                   for i in range(args.sessions)]  # fmt: skip
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -88,19 +110,8 @@ def main() -> None:
         for row in sorted(rows, key=lambda r: r["done_s"]):
             print(json.dumps({"event": "session", "sessions": args.sessions, "tiles": args.tiles, **row}), flush=True)
         serving.close()
-
         if args.switch:
-            other = Path(scratch) / f"{args.size}-copy"
-            shutil.copytree(path, other)
-            turns = ServingCore(settings, max_loaded=1)
-            turns.client(str(path), "ann").load()
-            for owner, model in (("bob", other), ("ann", path), ("bob", other)):
-                asked = time.perf_counter()
-                outcome = turns.client(str(model), owner).generate(request())
-                print(json.dumps({"event": "turn_with_reload", "person": owner, "seconds": round(
-                    time.perf_counter() - asked, 2), "error": str(outcome.error) if outcome.error else None}),
-                      flush=True)  # fmt: skip
-            turns.close()
+            _turns_with_reload(settings, path, scratch, args.size, request)
 
 
 if __name__ == "__main__":

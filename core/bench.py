@@ -170,15 +170,42 @@ def _vision_seconds(engine: Any, request: Any) -> float:
         return time.perf_counter() - started
 
 
-def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
+def _picture() -> Any:
+    """The benchmark's 1600 x 1200 picture: a few shapes on grey (the pixels' content costs nothing)."""
     from PIL import Image, ImageDraw
 
+    image = Image.new("RGB", IMAGE_SIZE, "gray")
+    drawing = ImageDraw.Draw(image)
+    drawing.rectangle((200, 200, 700, 600), fill="navy")
+    drawing.ellipse((900, 300, 1400, 900), fill="orange")
+    return image
+
+
+def _conversation(client: Any, config: Config, image: Any, new_tokens: int) -> tuple[dict[str, Any], ...]:
+    """A describe question, its follow-up (history holding the model's own answer, as the Chat page keeps
+    it) and an OCR request, each timed; the vision encoder's share is measured by the caller."""
     from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
-    from core.registry import family_of
-    from core.serving import ServingCore
-    from core.settings import Settings
     from core.tasks import ocr as ocr_task
     from core.tasks.ocr import OCR_MAX_TILES, OcrParams
+
+    sampling = SamplingParams(max_new_tokens=new_tokens)
+    opening = ChatMessage(Role.USER, DESCRIBE, (image,))
+    describe, answer = _timed(client, GenerationRequest((opening,), sampling, config.chat_tiles,
+                                                        reuse_prefix=config.reuse_prefix, task="bench"))  # fmt: skip
+    history = (opening, ChatMessage(Role.ASSISTANT, answer), ChatMessage(Role.USER, FOLLOW_UP))
+    follow_up, _ = _timed(client, GenerationRequest(history, sampling, config.chat_tiles,
+                                                    reuse_prefix=config.reuse_prefix, task="bench"))  # fmt: skip
+    read = ocr_task.build(client.family, image, OcrParams("auto", new_tokens, OCR_MAX_TILES))
+    ocr, _ = _timed(client, replace(read, max_tiles=config.ocr_tiles))
+    if config.ocr_tiles is None:
+        ocr["note"] = "processor default tiles"
+    return describe, follow_up, ocr
+
+
+def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
+    from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
+    from core.serving import ServingCore
+    from core.settings import Settings
 
     scratch = tempfile.mkdtemp(prefix="vlm-bench-")
     settings = Settings(
@@ -186,43 +213,18 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
     )
     serving = ServingCore(settings)
     client = serving.client(model_dir, "bench")
-    image = Image.new("RGB", IMAGE_SIZE, "gray")
-    drawing = ImageDraw.Draw(image)
-    drawing.rectangle((200, 200, 700, 600), fill="navy")
-    drawing.ellipse((900, 300, 1400, 900), fill="orange")
-    sampling = SamplingParams(max_new_tokens=new_tokens)
-
-    def ask(*messages: ChatMessage, tiles: int | None, reuse: bool) -> GenerationRequest:
-        return GenerationRequest(messages, sampling, tiles, reuse_prefix=reuse, task="bench")
-
+    image = _picture()
     try:
         started = time.perf_counter()
         client.load()
         load_s = time.perf_counter() - started
         loaded_gb = _rss_gb()
         engine: Any = serving.pool.engine(model_dir)
-        warm_up = ask(ChatMessage(Role.USER, "Hi", (image,)), tiles=1, reuse=False)
-        client.generate(GenerationRequest(warm_up.messages, SamplingParams(max_new_tokens=2), 1))
-
-        opening = ChatMessage(Role.USER, DESCRIBE, (image,))
-        describe, describe_answer = _timed(client, ask(opening, tiles=config.chat_tiles, reuse=config.reuse_prefix))
-        follow_up, _ = _timed(
-            client,
-            ask(
-                opening,
-                # the history holds the model's own answer, as the Chat page keeps it
-                ChatMessage(Role.ASSISTANT, describe_answer),
-                ChatMessage(Role.USER, FOLLOW_UP),
-                tiles=config.chat_tiles,
-                reuse=config.reuse_prefix,
-            ),
-        )
-        family = family_of(client.card)
-        read = ocr_task.build(family, image, OcrParams("auto", new_tokens, OCR_MAX_TILES))
-        ocr, _ = _timed(client, replace(read, max_tiles=config.ocr_tiles))
-        if config.ocr_tiles is None:
-            ocr["note"] = "processor default tiles"
-        vision_s = _vision_seconds(engine, ask(opening, tiles=config.chat_tiles, reuse=False))
+        client.generate(GenerationRequest((ChatMessage(Role.USER, "Hi", (image,)),), SamplingParams(2), 1))  # warm-up
+        describe, follow_up, ocr = _conversation(client, config, image, new_tokens)
+        opening = GenerationRequest((ChatMessage(Role.USER, DESCRIBE, (image,)),), SamplingParams(new_tokens),
+                                    config.chat_tiles, task="bench")  # fmt: skip
+        vision_s = _vision_seconds(engine, opening)
         model = engine._model
         tile = int(engine._processor.image_processor.max_image_size["longest_edge"])
         runtime = client.runtime
@@ -325,6 +327,24 @@ def _table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _one_size(size: str, names: list[str], new_tokens: int, args: argparse.Namespace,
+              bandwidth_gbs: float) -> dict[str, Any]:  # fmt: skip
+    """Every configuration on one model shape, each in a child process, with the comparisons between them."""
+    model_dir = build_model(size, args.models_dir)
+    rows = []
+    for name in names:
+        started = time.perf_counter()
+        rows.append(with_bounds(run_child(model_dir, configs()[name], new_tokens, args.timeout), bandwidth_gbs))
+        print(f"SmolVLM2-{size} {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    by_name = {row["config"]: row for row in rows}
+    result: dict[str, Any] = {"model": f"SmolVLM2-{size}", "rows": rows}
+    if "app" in by_name and "baseline" in by_name:
+        result["app_vs_baseline"] = ratios(by_name["app"], by_name["baseline"])
+    if "app" in by_name:
+        result["targets"] = targets(size, by_name["app"])
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="256M only, app and baseline (a smoke run)")
@@ -354,24 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     new_tokens = 16 if args.quick and args.new_tokens == 32 else args.new_tokens
     about = machine()
     print(json.dumps(about), file=sys.stderr)
-    results = []
-    for size in sizes:
-        model_dir = build_model(size, args.models_dir)
-        rows = []
-        for name in names:
-            started = time.perf_counter()
-            row = with_bounds(
-                run_child(model_dir, configs()[name], new_tokens, args.timeout), about["memory_bandwidth_gbs"]
-            )
-            print(f"SmolVLM2-{size} {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
-            rows.append(row)
-        by_name = {row["config"]: row for row in rows}
-        result: dict[str, Any] = {"model": f"SmolVLM2-{size}", "rows": rows}
-        if "app" in by_name and "baseline" in by_name:
-            result["app_vs_baseline"] = ratios(by_name["app"], by_name["baseline"])
-        if "app" in by_name:
-            result["targets"] = targets(size, by_name["app"])
-        results.append(result)
+    results = [_one_size(size, names, new_tokens, args, about["memory_bandwidth_gbs"]) for size in sizes]
 
     print(_table(results))
     for result in results:

@@ -54,16 +54,7 @@ def parse_box(text: str | None, image_width: int, image_height: int, min_side: i
     parts = [part.strip() for part in raw.split(",")]
     if len(parts) != 4 or any(not part for part in parts):
         raise InvalidInput("region.count", found=len([part for part in parts if part]))
-    numbers: list[int] = []
-    for part in parts:
-        if _INTEGER.fullmatch(part):
-            numbers.append(int(part))
-        elif any(char.isdigit() and not ("0" <= char <= "9") for char in part):
-            raise InvalidInput("region.unicode_digits", value=echo(part))
-        elif _FLOAT.fullmatch(part):
-            raise InvalidInput("region.float", value=echo(part))
-        else:
-            raise InvalidInput("region.not_number", value=echo(part))
+    numbers = [_coordinate(part) for part in parts]
     x1, y1, x2, y2 = numbers
     if min(numbers) < 0:
         raise InvalidInput("region.negative")
@@ -74,6 +65,17 @@ def parse_box(text: str | None, image_width: int, image_height: int, min_side: i
     if x2 - x1 < min_side or y2 - y1 < min_side:
         raise InvalidInput("region.too_small", min_side=min_side)
     return Box(x1, y1, x2, y2)
+
+
+def _coordinate(part: str) -> int:
+    """One typed coordinate: a plain integer, or the mistake it is (other digits, a fraction, not a number)."""
+    if _INTEGER.fullmatch(part):
+        return int(part)
+    if any(char.isdigit() and not ("0" <= char <= "9") for char in part):
+        raise InvalidInput("region.unicode_digits", value=echo(part))
+    if _FLOAT.fullmatch(part):
+        raise InvalidInput("region.float", value=echo(part))
+    raise InvalidInput("region.not_number", value=echo(part))
 
 
 @dataclass(frozen=True)

@@ -109,27 +109,10 @@ def build_tiny_smolvlm(out_dir: Path, seed: int = 0) -> Path:
     return build_smolvlm(out_dir, TINY_SMOLVLM, seed)
 
 
-def build_smolvlm(out_dir: Path, shape: SmolVLMShape, seed: int = 0) -> Path:
-    """Save a random-weight SmolVLM of ``shape`` with the real classes and the production chat template."""
-    import torch
-    from transformers import (
-        GenerationConfig,
-        SmolVLMConfig,
-        SmolVLMForConditionalGeneration,
-        SmolVLMImageProcessor,
-        SmolVLMProcessor,
-        SmolVLMVideoProcessor,
-    )
+def _smolvlm_processor(tokenizer: Any, shape: SmolVLMShape) -> Any:
+    """The checkpoints' processor settings at ``shape``'s tile: 4 x 4 tiles at most, video frames one tile each."""
+    from transformers import SmolVLMImageProcessor, SmolVLMProcessor, SmolVLMVideoProcessor
     from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
-
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    tokenizer = _train_tokenizer(SMOLVLM_SPECIAL_TOKENS)
-    image_token_id = tokenizer.convert_tokens_to_ids("<image>")
-    eos_id = tokenizer.convert_tokens_to_ids("<end_of_utterance>")
-    pad_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
 
     image_processor = SmolVLMImageProcessor(
         size={"longest_edge": 4 * shape.tile},
@@ -140,13 +123,29 @@ def build_smolvlm(out_dir: Path, shape: SmolVLMShape, seed: int = 0) -> Path:
         size={"longest_edge": shape.tile},
         max_image_size={"longest_edge": shape.tile},
     )
-    processor = SmolVLMProcessor(
+    return SmolVLMProcessor(
         image_processor=image_processor,
         tokenizer=tokenizer,
         video_processor=video_processor,
         image_seq_len=shape.image_seq_len,
         chat_template=DEFAULT_CHAT_TEMPLATE,
     )
+
+
+def build_smolvlm(out_dir: Path, shape: SmolVLMShape, seed: int = 0) -> Path:
+    """Save a random-weight SmolVLM of ``shape`` with the real classes and the production chat template."""
+    import torch
+    from transformers import GenerationConfig, SmolVLMConfig, SmolVLMForConditionalGeneration
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    tokenizer = _train_tokenizer(SMOLVLM_SPECIAL_TOKENS)
+    image_token_id = tokenizer.convert_tokens_to_ids("<image>")
+    eos_id = tokenizer.convert_tokens_to_ids("<end_of_utterance>")
+    pad_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    processor = _smolvlm_processor(tokenizer, shape)
 
     bos_id = tokenizer.convert_tokens_to_ids("<|im_start|>")
     config = SmolVLMConfig(  # type: ignore[call-arg]  # pad_token_id is taken through **kwargs

@@ -97,110 +97,113 @@ class OpenAITestServer:
         self.log = ServerLog()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-                pass
-
-            def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _authorised(self) -> bool:
-                key = server.script.api_key
-                if key and self.headers.get("Authorization") != f"Bearer {key}":
-                    self._json(401, {"error": {"message": "Invalid API key", "type": "authentication_error"}})
-                    return False
-                return True
-
-            def do_GET(self) -> None:  # noqa: N802 - the http.server convention
-                if not self._authorised():
-                    return
-                if self.path.rstrip("/") == "/v1/models":
-                    self._json(200, {"object": "list", "data": [{"id": name, "object": "model"}
-                                                                 for name in server.engines]})  # fmt: skip
-                else:
-                    self._json(404, {"error": {"message": f"no route {self.path}"}})
-
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
-                if not self._authorised():
-                    return
-                with server.log.lock:
-                    server.log.requests += 1
-                    server.log.bodies.append(body)
-                    status = server.script.statuses.pop(0) if server.script.statuses else None
-                if status is not None:
-                    self._json(status, {"error": {"message": "busy"}}, {"Retry-After": "0"})
-                    return
-                engine = server.engines.get(body.get("model"))
-                if engine is None:
-                    self._json(404, {"error": {"message": f"The model `{body.get('model')}` does not exist."}})
-                    return
-                with server.log.lock:
-                    server.log.in_flight += 1
-                    server.log.most_in_flight = max(server.log.most_in_flight, server.log.in_flight)
-                try:
-                    self._stream(engine, body)
-                finally:
-                    with server.log.lock:
-                        server.log.in_flight -= 1
-
-            def _event(self, payload: dict[str, Any] | str) -> None:
-                data = payload if isinstance(payload, str) else json.dumps(payload)
-                chunk = f"data: {data}\n\n".encode()
-                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-                self.wfile.flush()
-
-            def _stream(self, engine: Any, body: dict[str, Any]) -> None:
-                request = to_request(body, server.log)
-                stop = threading.Event()
-                stream = engine.stream(request, stop)
-                script = server.script
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": body["model"]}
-                pieces = stream if script.answer is None else _split(script.answer)
-                sent = 0
-                try:
-                    for piece in pieces:
-                        if script.drop_after_events is not None and sent >= script.drop_after_events:
-                            self.connection.shutdown(2)  # the server goes away mid-answer
-                            return
-                        time.sleep(script.seconds_per_event)
-                        self._event({**base, "choices": [{"index": 0, "delta": {"content": piece},
-                                                          "finish_reason": None}]})  # fmt: skip
-                        sent += 1
-                    if script.answer is not None:
-                        list(stream)  # the model still ran on the real inputs
-                    self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-                    if (body.get("stream_options") or {}).get("include_usage"):
-                        usage = {"prompt_tokens": stream.stats.prompt_tokens, "completion_tokens": sent,
-                                 "total_tokens": stream.stats.prompt_tokens + sent}  # fmt: skip
-                        self._event({**base, "choices": [], "usage": usage})
-                    self._event("[DONE]")
-                    self.wfile.write(b"0\r\n\r\n")
-                except (BrokenPipeError, ConnectionResetError):
-                    with server.log.lock:
-                        server.log.disconnected += 1
-                finally:
-                    stop.set()
-                    stream.close()
-
-        return Handler
+        return type("Handler", (_Handler,), {"owner": self})
 
 
 def _split(text: str) -> list[str]:
     words = text.split(" ")
     return [word + (" " if index < len(words) - 1 else "") for index, word in enumerate(words)]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """The endpoints; ``owner`` is the test server whose script and log they follow (set per server)."""
+
+    owner: OpenAITestServer
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorised(self) -> bool:
+        key = self.owner.script.api_key
+        if key and self.headers.get("Authorization") != f"Bearer {key}":
+            self._json(401, {"error": {"message": "Invalid API key", "type": "authentication_error"}})
+            return False
+        return True
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server convention
+        if not self._authorised():
+            return
+        if self.path.rstrip("/") == "/v1/models":
+            self._json(200, {"object": "list", "data": [{"id": name, "object": "model"}
+                                                         for name in self.owner.engines]})  # fmt: skip
+        else:
+            self._json(404, {"error": {"message": f"no route {self.path}"}})
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+        if not self._authorised():
+            return
+        with self.owner.log.lock:
+            self.owner.log.requests += 1
+            self.owner.log.bodies.append(body)
+            status = self.owner.script.statuses.pop(0) if self.owner.script.statuses else None
+        if status is not None:
+            self._json(status, {"error": {"message": "busy"}}, {"Retry-After": "0"})
+            return
+        engine = self.owner.engines.get(body.get("model"))
+        if engine is None:
+            self._json(404, {"error": {"message": f"The model `{body.get('model')}` does not exist."}})
+            return
+        with self.owner.log.lock:
+            self.owner.log.in_flight += 1
+            self.owner.log.most_in_flight = max(self.owner.log.most_in_flight, self.owner.log.in_flight)
+        try:
+            self._stream(engine, body)
+        finally:
+            with self.owner.log.lock:
+                self.owner.log.in_flight -= 1
+
+    def _event(self, payload: dict[str, Any] | str) -> None:
+        data = payload if isinstance(payload, str) else json.dumps(payload)
+        chunk = f"data: {data}\n\n".encode()
+        self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        self.wfile.flush()
+
+    def _stream(self, engine: Any, body: dict[str, Any]) -> None:
+        request = to_request(body, self.owner.log)
+        stop = threading.Event()
+        stream = engine.stream(request, stop)
+        script = self.owner.script
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": body["model"]}
+        pieces = stream if script.answer is None else _split(script.answer)
+        sent = 0
+        try:
+            for piece in pieces:
+                if script.drop_after_events is not None and sent >= script.drop_after_events:
+                    self.connection.shutdown(2)  # the server goes away mid-answer
+                    return
+                time.sleep(script.seconds_per_event)
+                self._event({**base, "choices": [{"index": 0, "delta": {"content": piece},
+                                                  "finish_reason": None}]})  # fmt: skip
+                sent += 1
+            if script.answer is not None:
+                list(stream)  # the model still ran on the real inputs
+            self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            if (body.get("stream_options") or {}).get("include_usage"):
+                usage = {"prompt_tokens": stream.stats.prompt_tokens, "completion_tokens": sent,
+                         "total_tokens": stream.stats.prompt_tokens + sent}  # fmt: skip
+                self._event({**base, "choices": [], "usage": usage})
+            self._event("[DONE]")
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            with self.owner.log.lock:
+                self.owner.log.disconnected += 1
+        finally:
+            stop.set()
+            stream.close()

@@ -51,6 +51,17 @@ def _unfit(model_ids: list[str], task: str) -> str | None:
     return None
 
 
+def _inputs(server_folder: Path | None, uploads: list, references: list) -> tuple[Path | None, Path, Path | None]:
+    """(a workspace to delete afterwards or None, the documents' folder, the references' folder or None)."""
+    if server_folder is not None:
+        references_dir = server_folder / "references"
+        return None, server_folder, references_dir if references_dir.is_dir() else None
+    workspace = Path(tempfile.mkdtemp(prefix="vlm-lab-inputs-"))
+    documents = stage_files([(f.name, f.getvalue()) for f in uploads], workspace / "documents")
+    staged = stage_files([(f.name, f.getvalue()) for f in references or []], workspace / "references")
+    return workspace, documents, staged if references else None
+
+
 def _form() -> None:
     settings = serving.settings()
     server_folder = _server_folder(settings)
@@ -90,15 +101,7 @@ def _form() -> None:
     if unfit is not None:
         st.warning(t("lab.cannot_do_task", model=unfit, task=task))
         return
-    workspace: Path | None = None
-    if server_folder is not None:
-        documents = server_folder
-        reference_dir: Path | None = server_folder / "references" if (server_folder / "references").is_dir() else None
-    else:
-        workspace = Path(tempfile.mkdtemp(prefix="vlm-lab-inputs-"))
-        documents = stage_files([(f.name, f.getvalue()) for f in uploads], workspace / "documents")
-        staged = stage_files([(f.name, f.getvalue()) for f in references or []], workspace / "references")
-        reference_dir = staged if references else None
+    workspace, documents, reference_dir = _inputs(server_folder, uploads, references)
     items = discover(documents, int(max_pages))
     if not items:
         if workspace is not None:

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from core.lab.config import ConfigError, load_models
+from core.lab.config import ConfigError, LabModel, load_models
 from core.lab.report import write_report
-from core.lab.runner import discover, load_page, run, settings_for_device
+from core.lab.runner import RunSummary, WorkItem, discover, load_page, run, settings_for_device
 from core.logs import configure_logging
 from core.media import InvalidInput
 from core.serving import Priority, ServingCore
-from core.settings import SettingsError, load_settings
+from core.settings import Settings, SettingsError, load_settings
 
 
 def _progress(done: int, total: int, left: float | None, what: str) -> None:
@@ -49,7 +49,7 @@ def _stop_on_interrupt(stop: threading.Event) -> Callable[[], None]:
     return restore
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core.lab", description="VLM Lab: compare models on documents.")
     commands = parser.add_subparsers(dest="command", required=True)
     command = commands.add_parser("run", help="run models over documents and write a report")
@@ -66,8 +66,50 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, default=1,
         help="pages sent at once to a model on a remote server (ENGINE=openai); local models read one at a time",
     )  # fmt: skip
-    args = parser.parse_args(argv)
+    return parser
 
+
+def _arguments_problem(args: argparse.Namespace) -> str | None:
+    if not args.documents.is_dir():
+        return f"no such folder: {args.documents}"
+    if args.max_pages < 1 or args.concurrency < 1 or (args.limit is not None and args.limit < 1):
+        return "--max-pages, --concurrency and --limit must be at least 1"
+    return None
+
+
+def _dry_run(models: list[LabModel], items: list[WorkItem]) -> int:
+    """Say what would run and whether each page can be read; load nothing."""
+    for model in models:
+        print(f"  {model.name}: {model.model_id} ({model.task}, {model.status})")
+    unreadable = 0
+    for item in items:
+        try:
+            load_page(item)
+            print(f"  {item.stem}")
+        except InvalidInput as error:
+            unreadable += 1
+            print(f"  {item.stem}: cannot be read ({error.key})")
+    return 1 if unreadable else 0
+
+
+def _run_all(settings: Settings, models: list[LabModel], items: list[WorkItem], run_dir: Path,
+             concurrency: int) -> RunSummary:  # fmt: skip
+    """Every model over every page through a serving core of this process; Ctrl-C stops after the page."""
+    serving = ServingCore(settings)
+    stop = threading.Event()
+    restore_interrupt = _stop_on_interrupt(stop)
+    try:
+        return run(
+            models, items, run_dir, progress=_progress, stop=stop, release=serving.release, concurrency=concurrency,
+            clients=lambda model_id, quant: serving.client(model_id, "lab-cli", Priority.BATCH, quantization=quant),
+        )  # fmt: skip
+    finally:
+        restore_interrupt()
+        serving.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         models = load_models(args.models_file)
         settings = settings_for_device(load_settings(), args.device)
@@ -75,11 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
-    if not args.documents.is_dir():
-        print(f"no such folder: {args.documents}", file=sys.stderr)
-        return 2
-    if args.max_pages < 1 or args.concurrency < 1 or (args.limit is not None and args.limit < 1):
-        print("--max-pages, --concurrency and --limit must be at least 1", file=sys.stderr)
+    problem = _arguments_problem(args)
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
     items = discover(args.documents, args.max_pages, args.limit)
     if not items:
@@ -87,31 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{len(models)} models x {len(items)} pages from {len({i.document for i in items})} documents")
     if args.dry_run:
-        for model in models:
-            print(f"  {model.name}: {model.model_id} ({model.task}, {model.status})")
-        unreadable = 0
-        for item in items:
-            try:
-                load_page(item)
-                print(f"  {item.stem}")
-            except InvalidInput as error:
-                unreadable += 1
-                print(f"  {item.stem}: cannot be read ({error.key})")
-        return 1 if unreadable else 0
+        return _dry_run(models, items)
 
     run_dir = args.resume or args.output_dir / datetime.now().strftime("%Y%m%d_%H%M%S")
-    serving = ServingCore(settings)
-    stop = threading.Event()
-    restore_interrupt = _stop_on_interrupt(stop)
-    try:
-        summary = run(
-            models, items, run_dir, progress=_progress, stop=stop, release=serving.release,
-            concurrency=args.concurrency,
-            clients=lambda model_id, quant: serving.client(model_id, "lab-cli", Priority.BATCH, quantization=quant),
-        )  # fmt: skip
-    finally:
-        restore_interrupt()
-        serving.close()
+    summary = _run_all(settings, models, items, run_dir, args.concurrency)
     sys.stderr.write("\n")
     if summary.cancelled:
         print(f"interrupted: the page being read was not saved; finish with --resume {run_dir}", file=sys.stderr)

@@ -185,6 +185,20 @@ def _load_failed(model: LabModel, item: WorkItem, error: Exception) -> dict[str,
     }
 
 
+@dataclass
+class _Run:
+    """What every model's part of a run shares."""
+
+    run_dir: Path
+    stop: threading.Event
+    tally: _Tally
+    on_wait: Waiting | None
+    concurrency: int
+
+    def path(self, model: LabModel, item: WorkItem) -> Path:
+        return self.run_dir / model.name / f"{item.stem}.json"
+
+
 def run(
     models: list[LabModel],
     items: list[WorkItem],
@@ -203,55 +217,52 @@ def run(
     once its pages are done, where a shared server leaves that to the pool. ``concurrency`` pages are
     sent at once to a model on a remote server, which batches them; a local model reads one at a time.
     """
-    stop = stop or threading.Event()
     for leftover in run_dir.glob("**/.*.tmp"):  # a killed run's unfinished writes; their pages run again
         leftover.unlink(missing_ok=True)
     summary = RunSummary(run_dir)
-    tally = _Tally(summary, len(models) * len(items), progress)
+    shared = _Run(run_dir, stop or threading.Event(), _Tally(summary, len(models) * len(items), progress), on_wait,
+                  concurrency)  # fmt: skip
     for model in models:
-        pending = [item for item in items if not _already_done(run_dir / model.name / f"{item.stem}.json")]
-        tally.skip(len(items) - len(pending))
+        pending = [item for item in items if not _already_done(shared.path(model, item))]
+        shared.tally.skip(len(items) - len(pending))
         if not pending:
             continue
         try:
             client = clients(model.model_id, model.quantization)
-            if not client.load(stop=stop):
-                summary.cancelled = True
-                return summary
+            loaded = client.load(stop=shared.stop)
         except EngineError as error:  # a model that cannot load fails its documents, the run goes on
             for item in pending:
-                write_atomically(run_dir / model.name / f"{item.stem}.json", _load_failed(model, item, error))
-                tally.failed_to_load()
+                write_atomically(shared.path(model, item), _load_failed(model, item, error))
+                shared.tally.failed_to_load()
             continue
-
-        def one(item: WorkItem, client: ModelClient = client, model: LabModel = model) -> bool:
-            """Run and save one page; False when the run was stopped before it was done."""
-            if stop.is_set():
-                return False
-            started = time.perf_counter()
-            record = run_item(client, model, item, stop, on_wait)
-            if record is None:
-                return False
-            write_atomically(run_dir / model.name / f"{item.stem}.json", record)
-            tally.record(record, time.perf_counter() - started, f"{model.name} / {item.stem}")
-            return True
-
-        workers = concurrency if client.runtime.device == REMOTE_DEVICE else 1
-        if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vlm-lab") as pool:
-                finished = list(pool.map(one, pending))
-        else:
-            finished = []
-            for item in pending:
-                finished.append(one(item))
-                if not finished[-1]:
-                    break
-        if not all(finished):
+        if not loaded or not _run_model(shared, client, model, pending):
             summary.cancelled = True
             return summary
         if release is not None:
             release(client.model_id)
     return summary
+
+
+def _run_model(shared: _Run, client: ModelClient, model: LabModel, pending: list[WorkItem]) -> bool:
+    """Every pending page of one loaded model; False when the run was stopped first."""
+
+    def one(item: WorkItem) -> bool:
+        """Run and save one page; False when the run was stopped before it was done."""
+        if shared.stop.is_set():
+            return False
+        started = time.perf_counter()
+        record = run_item(client, model, item, shared.stop, shared.on_wait)
+        if record is None:
+            return False
+        write_atomically(shared.path(model, item), record)
+        shared.tally.record(record, time.perf_counter() - started, f"{model.name} / {item.stem}")
+        return True
+
+    workers = shared.concurrency if client.runtime.device == REMOTE_DEVICE else 1
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vlm-lab") as pool:
+            return all(list(pool.map(one, pending)))
+    return all(one(item) for item in pending)  # stops at the first page a Stop interrupted
 
 
 class _Tally:

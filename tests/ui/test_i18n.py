@@ -150,34 +150,34 @@ _KEY = re.compile(r"^[a-z][a-z_]*\.[a-z_]+$")
 CORE_AND_UI = [*sorted((ROOT / "core").rglob("*.py")), *UI_FILES]
 
 
+def _key_arguments(node: ast.AST) -> list[ast.AST]:
+    """The parts of one statement or call that carry a message key, by how the code hands keys to the UI."""
+    if isinstance(node, ast.Call):
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        found: list[ast.AST] = []
+        if name in ("InvalidInput", "DeviceChoice"):
+            found += node.args
+        if name in ("report", "on_progress") and len(node.args) > 1:
+            found.append(node.args[1])
+        found += [keyword.value for keyword in node.keywords if keyword.arg in ("empty_key", "note_key", "key_for")]
+        return found
+    if isinstance(node, ast.ClassDef):  # ``key = "..."`` in an error class's body
+        assignments = [statement for statement in node.body if isinstance(statement, ast.Assign)]
+        return [a.value for a in assignments if any(isinstance(t, ast.Name) and t.id == "key" for t in a.targets)]
+    if isinstance(node, ast.Assign | ast.AugAssign) and "step" in ast.unparse(node).split("=")[0]:
+        return [node.value]
+    return []
+
+
 def _dynamic_keys() -> dict[str, str]:
     """Message keys that core code hands to the UI: input errors, engine errors, device notes, load steps."""
     found: dict[str, str] = {}
-
-    def add(node: ast.AST, path) -> None:
-        for value in ast.walk(node):  # also both branches of ``"a" if x else "b"``
-            if isinstance(value, ast.Constant) and isinstance(value.value, str) and _KEY.match(value.value):
-                found[value.value] = f"{path.relative_to(ROOT)}:{value.lineno}"
-
     for path in CORE_AND_UI:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call):
-                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-                if name in ("InvalidInput", "DeviceChoice"):
-                    for argument in node.args:
-                        add(argument, path)
-                if name in ("report", "on_progress") and len(node.args) > 1:
-                    add(node.args[1], path)
-                for keyword in node.keywords:
-                    if keyword.arg in ("empty_key", "note_key", "key_for"):
-                        add(keyword.value, path)
-            if isinstance(node, ast.ClassDef):
-                for statement in node.body:
-                    targets = statement.targets if isinstance(statement, ast.Assign) else []
-                    if any(isinstance(target, ast.Name) and target.id == "key" for target in targets):
-                        add(statement.value, path)
-            if isinstance(node, ast.Assign | ast.AugAssign) and "step" in ast.unparse(node).split("=")[0]:
-                add(node.value, path)
+            for argument in _key_arguments(node):
+                for value in ast.walk(argument):  # also both branches of ``"a" if x else "b"``
+                    if isinstance(value, ast.Constant) and isinstance(value.value, str) and _KEY.match(value.value):
+                        found[value.value] = f"{path.relative_to(ROOT)}:{value.lineno}"
     return found
 
 
