@@ -90,6 +90,10 @@ def test_russian_interface(page, server_url, tmp_path):
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(picture))
     page.get_by_text("500×300 px").wait_for()
     wait_idle(page)
+    # One truth about the model: right after an upload the sidebar says what the Home panel says.
+    home_line = page.locator('[data-testid="stAlertContentSuccess"]').inner_text()
+    sidebar_line = page.locator('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]').last.inner_text()
+    assert home_line.endswith("загружена") and sidebar_line == home_line
     go_to(page, "Чат", "Chat")
     page.get_by_role("button", name="Кратко описать").click()
     page.locator(ANSWERS).nth(1).get_by_text("ток.").wait_for()
