@@ -122,3 +122,47 @@ def test_a_video_goes_with_the_first_question_only():
     request = history.request_for("Q2", SamplingParams(), None, videos=(clip,))
     assert request.messages[0].videos == (clip,) and request.messages[0].images == ()
     assert request.messages[2].videos == ()
+
+
+def test_build_records_the_question_and_asks_it_with_the_media():
+    from core.families import FAMILIES
+    from core.tasks import chat
+
+    image = Image.new("RGB", (10, 10))
+    history = ChatHistory("d")
+    params = chat.ChatParams(SamplingParams(), 4, images=(image,))
+    request = chat.build(FAMILIES["smolvlm"], history, "What is it?", params)
+    assert [(turn.role, turn.text) for turn in history.turns] == [(Role.USER, "What is it?")]
+    assert request.messages[-1].text == "What is it?" and request.messages[0].images == (image,)
+    assert request.reuse_prefix and request.max_tiles == 4
+
+
+def test_build_refuses_video_for_a_family_that_does_not_take_it():
+    from core.families import FAMILIES
+    from core.tasks import chat
+
+    clip = VideoClip((Image.new("RGB", (10, 10)),), (0.0,), 1.0)
+    history = ChatHistory("d")
+    with pytest.raises(ValueError):
+        chat.build(
+            FAMILIES["qwen2_5_vl"], history, "What happens?", chat.ChatParams(SamplingParams(), 4, videos=(clip,))
+        )
+    assert history.turns == []  # nothing recorded for a request that was never made
+
+
+def test_region_build_sends_the_plans_pictures_and_its_own_question_as_written():
+    from core.boxes import Box
+    from core.families import FAMILIES
+    from core.registry import CATALOGUE
+    from core.tasks import region
+
+    family = FAMILIES["smolvlm"]
+    card = next(card for card in CATALOGUE if card.family == "smolvlm")
+    image = Image.new("RGB", (400, 300))
+    conversation = region.RegionConversation.start(family, card, image, "d", Box(10, 20, 110, 120), "en")
+    first = region.build(family, conversation, None, SamplingParams(), 2)
+    assert first.messages[0].images == conversation.plan.images and len(first.messages[0].images) == 2
+    assert first.messages[-1].text == conversation.plan.question and first.task == "region"
+    assert conversation.history.turns[-1].from_app  # the app's own prompt goes as it is
+    follow = region.build(family, conversation, "<image> and the colour?", SamplingParams(), 2)
+    assert "<image>" not in follow.messages[-1].text  # typed text is made plain, as in chat

@@ -8,11 +8,12 @@ import streamlit as st
 from PIL import Image
 
 from core.engines.tiling import TILE_BUDGETS
-from core.engines.types import GenerationStats, Role, SamplingParams, VideoClip
+from core.engines.types import GenerationRequest, GenerationStats, Role, SamplingParams, VideoClip
 from core.media import InvalidInput, NormalizedImage
 from core.serving import ModelClient
 from core.settings import MAX_NEW_TOKENS_LIMIT
-from core.tasks.chat import ChatHistory, clean_question, default_chat_tiles, quick_prompt
+from core.tasks import chat as chat_task
+from core.tasks.chat import ChatHistory, ChatParams, clean_question, default_chat_tiles, quick_prompt
 from core.video import NormalizedVideo
 from ui import serving, state, widgets
 from ui.generation import CURSOR, stream_into
@@ -105,17 +106,17 @@ def ask(
     opts: ChatOptions,
     images: tuple[Image.Image, ...] = (),
     videos: tuple[VideoClip, ...] = (),
-    key: str = "chat",
-    *,
-    from_app: bool = False,
 ) -> None:
-    """Stream one answer below the history. Any rerun (Stop, a new question, leaving the page) stops it.
+    """Ask ``question`` about the media and stream the answer below the history."""
+    params = ChatParams(opts.sampling, opts.max_tiles, images, videos, task="video" if videos else "chat")
+    answer(chosen, history, question, chat_task.build(chosen.family, history, question, params), key="chat")
 
-    ``key`` also names the task in the request log; ``from_app`` marks a prompt the app wrote itself.
+
+def answer(chosen: ModelClient, history: ChatHistory, question: str, request: GenerationRequest, key: str) -> None:
+    """Show ``question`` and stream the answer to ``request`` (a task module built it) into ``history``.
+
+    Any rerun (Stop, a new question, leaving the page) stops it; the partial answer is kept.
     """
-    task = "video" if videos else key
-    request = history.request_for(question, opts.sampling, opts.max_tiles, images, videos, from_app=from_app, task=task)
-    history.ask(question, from_app=from_app)
     with st.chat_message(Role.USER.value):
         st.markdown(literal(question))
     with st.chat_message(Role.ASSISTANT.value):

@@ -14,6 +14,7 @@ from core.boxes import Box, CanvasFit, box_to_canvas_rect, canvas_rect_to_box, p
 from core.media import InvalidInput, NormalizedImage
 from core.serving import ModelClient
 from core.tasks import ocr as ocr_task
+from core.tasks import region as region_task
 from core.tasks.ocr import OcrParams
 from core.tasks.region import RegionConversation
 from ui import chat, serving, state, widgets
@@ -222,10 +223,12 @@ def render(chosen: ModelClient, media: NormalizedImage) -> None:
         st.image(plan.crop, caption=t("region.crop_caption"), width=min(320, plan.crop.width * 2))
         chat.render_history(conversation.history)
         if describe:
-            chat.ask(chosen, conversation.history, plan.question, opts, images=plan.images, key="region", from_app=True)
+            request = region_task.build(chosen.family, conversation, None, opts.sampling, opts.max_tiles)
+            chat.answer(chosen, conversation.history, plan.question, request, key="region")
         if not plan.follow_ups:
             return  # a task-token model answers the region task only, without follow-up questions
         question = chat.read_question(st.chat_input(t("region.follow_up"), key="region_input"))
         if question is None:
             return
-        chat.ask(chosen, conversation.history, question, opts, images=plan.images, key="region")
+        request = region_task.build(chosen.family, conversation, question, opts.sampling, opts.max_tiles)
+        chat.answer(chosen, conversation.history, question, request, key="region")

@@ -8,6 +8,7 @@ from PIL import Image
 
 from core import i18n
 from core.engines.types import (
+    Capability,
     ChatMessage,
     EngineError,
     GenerationRequest,
@@ -16,6 +17,7 @@ from core.engines.types import (
     SamplingParams,
     VideoClip,
 )
+from core.families import Family
 from core.serving import JobOutcome
 from core.user_text import MAX_QUESTION_CHARS, clean_text, neutralise, prompt_text
 
@@ -51,6 +53,31 @@ class ChatTurn:
     error: EngineError | None = None
     stats: GenerationStats | None = None
     from_app: bool = False  # a prompt the app wrote (a region task), sent as it is; typed text never is
+
+
+@dataclass(frozen=True)
+class ChatParams:
+    """How one question is asked: decoding, the tile budget, the media, and who wrote the question."""
+
+    sampling: SamplingParams
+    max_tiles: int | None
+    images: tuple[Image.Image, ...] = ()
+    videos: tuple[VideoClip, ...] = ()
+    from_app: bool = False  # a prompt the app wrote (a region task) goes as it is; typed text never does
+    task: str = "chat"  # names the request in the log
+
+
+def build(family: Family, history: ChatHistory, question: str, params: ChatParams) -> GenerationRequest:
+    """The request that asks ``question`` after ``history``, and the question recorded in it.
+
+    A family that does not take video is told so here, before a request it cannot run is queued.
+    """
+    if params.videos and not family.abilities & {Capability.VIDEO}:
+        raise ValueError(f"the {family.name} family does not take video")
+    request = history.request_for(question, params.sampling, params.max_tiles, params.images, params.videos,
+                                  from_app=params.from_app, task=params.task)  # fmt: skip
+    history.ask(question, from_app=params.from_app)
+    return request
 
 
 def parse(outcome: JobOutcome) -> ChatTurn:

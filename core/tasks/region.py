@@ -9,9 +9,10 @@ from PIL import Image
 
 from core import i18n
 from core.boxes import Box, crop_with_margin
-from core.engines.types import Capability, ModelCard
+from core.engines.types import Capability, GenerationRequest, ModelCard, SamplingParams
 from core.families import Family
-from core.tasks.chat import ChatHistory
+from core.tasks import chat
+from core.tasks.chat import ChatHistory, ChatParams
 
 NEEDS = Capability.REGION
 
@@ -59,3 +60,19 @@ class RegionConversation:
 
     def about(self, media_digest: str, box: Box) -> bool:
         return (self.media_digest, self.box) == (media_digest, box)
+
+
+def build(
+    family: Family,
+    conversation: RegionConversation,
+    question: str | None,
+    sampling: SamplingParams,
+    max_tiles: int | None,
+) -> GenerationRequest:
+    """The plan's own question (``question`` None) or a follow-up, about what the plan shows the model."""
+    plan = conversation.plan
+    params = ChatParams(sampling, max_tiles, plan.images, from_app=question is None, task="region")
+    return chat.build(family, conversation.history, plan.question if question is None else question, params)
+
+
+parse = chat.parse  # the answer is a chat turn
