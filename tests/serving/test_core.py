@@ -233,3 +233,16 @@ def test_max_parallel_two_runs_two_at_once_even_when_both_waited_for_the_load(ma
         for gate in gates:
             gate.release()
     assert first.wait(30) and second.wait(30)
+
+
+def test_a_waiting_request_holds_no_thread_and_a_running_one_holds_one(held):
+    """The scheduler's loop and loader serve everyone; each running request has its runner, nothing more."""
+    core, model_id, gate, running = held
+    before = set(threading.enumerate())
+    waiting = [core.submit(model_id, ask(), owner=name) for name in ("b", "c", "d")]
+    wait_for(lambda: all(job.status.phase is Phase.QUEUED for job in waiting), what="three in line")
+    assert set(threading.enumerate()) - before == set()  # three requests in line, not one thread more
+    runners = [thread for thread in before if thread.name.startswith("vlm-run-")]
+    assert runners and not any(thread.name.startswith(("vlm-job-", "vlm-generate", "vlm-stream")) for thread in before)
+    gate.release()
+    assert all(job.wait(30) for job in waiting)
