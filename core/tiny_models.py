@@ -260,6 +260,62 @@ def build_tiny_qwen2_5_vl(out_dir: Path, seed: int = 0) -> Path:
     return _save(out_dir, processor, model, "qwen2_5_vl")
 
 
+def build_tiny_qwen3_vl(out_dir: Path, seed: int = 0) -> Path:
+    """Qwen3-VL with the real classes: 16 px patches merged 2 x 2 (32 px per visual token), DeepStack, M-RoPE.
+
+    The chat template is the ChatML form with Qwen's vision placeholders, as for Qwen2.5-VL; the
+    checkpoint's own template is yet to be copied in from its published files (not reachable here).
+    """
+    import torch
+    from transformers import (
+        GenerationConfig,
+        PreTrainedTokenizerFast,
+        Qwen2VLImageProcessor,
+        Qwen3VLConfig,
+        Qwen3VLForConditionalGeneration,
+        Qwen3VLProcessor,
+        Qwen3VLVideoProcessor,
+    )
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
+               "<|video_pad|>"]  # fmt: skip
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_train_backend(special), eos_token="<|im_end|>", pad_token="<|endoftext|>"
+    )
+    ids = _token_ids(tokenizer, special)
+    size = {"shortest_edge": 32 * 32 * 4, "longest_edge": 32 * 32 * 64}  # pixel counts, in 32 px units
+    processor = Qwen3VLProcessor(
+        image_processor=Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2, size=size),
+        tokenizer=tokenizer,
+        video_processor=Qwen3VLVideoProcessor(size=size),
+        chat_template=_chatml_template(
+            "<|vision_start|><|image_pad|><|vision_end|>", "<|vision_start|><|video_pad|><|vision_end|>"
+        ),
+    )
+    config = Qwen3VLConfig(
+        vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                       "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
+                       "num_position_embeddings": 64, "deepstack_visual_indexes": [0]},
+        text_config={"vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                     "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+                     "max_position_embeddings": 8192,
+                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3],
+                                         "mrope_interleaved": True},
+                     "bos_token_id": ids["<|im_start|>"], "eos_token_id": ids["<|im_end|>"],
+                     "pad_token_id": ids["<|endoftext|>"]},
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+    )  # fmt: skip
+    model = Qwen3VLForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
+    return _save(out_dir, processor, model, "qwen3_vl")
+
+
 def build_tiny_internvl(out_dir: Path, seed: int = 0) -> Path:
     """InternVL (native -HF layout): GotOcr2 tiling image processor, InternViT + Qwen2 classes."""
     import torch
@@ -453,6 +509,7 @@ def build_tiny_docling(out_dir: Path, seed: int = 0) -> Path:
 BUILDERS = {
     "smolvlm": build_tiny_smolvlm,
     "qwen2_5_vl": build_tiny_qwen2_5_vl,
+    "qwen3_vl": build_tiny_qwen3_vl,
     "internvl": build_tiny_internvl,
     "florence2": build_tiny_florence2,
     "docling": build_tiny_docling,

@@ -6,6 +6,7 @@ from core.boxes import Box
 from core.families.florence2 import florence_region, parse_florence
 from core.families.internvl import parse_internvl
 from core.families.qwen2_5_vl import parse_qwen
+from core.families.qwen3_vl import parse_relative_boxes
 from core.grounding import Detection, deduplicate, iou, json_objects, split_phrases, to_box
 
 W, H = 1000, 500
@@ -72,6 +73,33 @@ def test_florence_region_round_trips_to_the_same_bins():
 )  # fmt: skip
 def test_parse_qwen(text, expected):
     assert parse_qwen(text, 500, 250, W, H) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Qwen3-VL's form: thousandths of the width and height, in a fenced list, whatever the input size
+        ('```json\n[{"bbox_2d": [100, 200, 300, 400], "label": "cat"},'
+         ' {"bbox_2d": [0, 0, 1000, 1000], "label": "page"}]\n```',
+         [Detection("cat", Box(100, 100, 300, 200)), Detection("page", Box(0, 0, 1000, 500))]),
+        # a bare object, exact to the pixel: 125/1000 of 1000 px and 333/1000 of 500 px
+        ('{"bbox_2d": [125, 333, 875, 999], "label": "dot"}', [Detection("dot", Box(125, 166, 875, 500))]),
+        ("[]", []),  # none
+        ("There is no cat in this picture.", []),  # prose only
+        # cut off by the token limit: the complete objects survive
+        ('[{"bbox_2d": [100, 200, 300, 400], "label": "cat"}, {"bbox_2d": [500, 5',
+         [Detection("cat", Box(100, 100, 300, 200))]),
+        # past 1000 or below 0: clipped to the image
+        ('[{"bbox_2d": [-50, -50, 1200, 1100], "label": "all"}]', [Detection("all", Box(0, 0, 1000, 500))]),
+        # swapped corners are put in order
+        ('[{"bbox_2d": [300, 400, 100, 200], "label": "cat"}]', [Detection("cat", Box(100, 100, 300, 200))]),
+        # degenerate and malformed entries are dropped; a missing label takes the phrase asked for
+        ('[{"bbox_2d": [10, 10, 10, 500]}, {"bbox_2d": [1, 2]}, {"bbox_2d": ["a", 1, 2, 3]},'
+         ' {"bbox_2d": [0, 0, 500, 500]}]', [Detection("phrase", Box(0, 0, 500, 250))]),
+    ],
+)  # fmt: skip
+def test_parse_relative_boxes(text, expected):
+    assert parse_relative_boxes(text, W, H, default_label="phrase") == expected
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from tests.conftest import ROOT
     [
         ("smolvlm", "smolvlm"),
         ("qwen2_5_vl", "qwen2_5_vl"),
+        ("qwen3_vl", "qwen3_vl"),
         ("internvl", "internvl"),
         ("florence2", "florence2"),
         ("docling", "idefics3"),

@@ -5,11 +5,12 @@ Adding a family is one module with a ``FAMILY`` object, listed here, plus its te
 
 from __future__ import annotations
 
-from core.families import docling, florence2, internvl, qwen2_5_vl, smolvlm, tesseract
+from core.families import docling, florence2, internvl, qwen2_5_vl, qwen3_vl, smolvlm, tesseract
 from core.families.base import CannotGround, Family
 
 FAMILIES: dict[str, Family] = {
-    module.FAMILY.name: module.FAMILY for module in (smolvlm, qwen2_5_vl, internvl, florence2, docling, tesseract)
+    module.FAMILY.name: module.FAMILY
+    for module in (smolvlm, qwen2_5_vl, qwen3_vl, internvl, florence2, docling, tesseract)
 }
 
 

@@ -88,3 +88,22 @@ def test_florence_region_uses_the_native_prompt_without_follow_ups(app_env, tiny
     assert conversation.plan.question == "<REGION_TO_DESCRIPTION><loc_100><loc_100><loc_500><loc_500>"
     assert len(conversation.plan.images) == 1  # the whole image; the box travels in the prompt
     assert not at.chat_input  # Florence-2 answers the task only
+
+
+def test_qwen3_vl_boxes_in_thousandths_land_on_the_original_pixels(app_env, tiny_models, monkeypatch):
+    app_env.setenv("EXTRA_MODEL_IDS", str(tiny_models["qwen3_vl"]))
+    app_env.setenv("MODEL_ID", str(tiny_models["qwen3_vl"]))
+    at = upload_and_open(("street.png", image_bytes((640, 480), "gray"), "image/png"), "pages/4_Detection.py")
+
+    # Qwen3-VL answers in thousandths of the picture, whatever size its processor made of it.
+    def answer(request, size):
+        return '```json\n[{"bbox_2d": [250, 125, 750, 875], "label": "cat"}]\n```'
+
+    seen = can_answers(monkeypatch, str(tiny_models["qwen3_vl"]), answer)
+    at.text_input(key="detect_query").set_value("cat").run()
+    at.button(key="detect_run").click().run()
+    assert not at.exception and len(seen) == 1
+    assert seen[0].request.keep_special_tokens and "0 to 1000" in seen[0].request.messages[-1].text
+    (found,) = at.session_state["detect_result"].detections
+    assert found.label == "cat" and found.box.as_tuple() == (160, 60, 480, 420)  # 640 x 480 px, exact
+    assert any(caption.value.startswith("Objects found: 1") for caption in at.caption)

@@ -13,11 +13,13 @@ import os
 import sys
 
 from core.families.docling import DoclingEngine
+from core.families.qwen3_vl import Qwen3VLEngine
 from core.families.smolvlm import SmolVLMEngine
 from tests.app.conftest import CannedText
 
 real_stream = DoclingEngine.stream
 real_chat_stream = SmolVLMEngine.stream
+real_qwen3_stream = Qwen3VLEngine.stream
 counter = itertools.count(1)
 
 
@@ -31,7 +33,13 @@ def canned_ocr(self, request, stop=None, prefix_cache=None):  # type: ignore[no-
     return CannedText(real, os.environ["CANNED_OCR"], request) if request.task == "ocr" else real
 
 
+def canned_grounding(self, request, stop=None, prefix_cache=None):  # type: ignore[no-untyped-def]
+    real = real_qwen3_stream(self, request, stop, prefix_cache=prefix_cache)
+    return CannedText(real, os.environ["CANNED_GROUNDING"], request) if request.task == "detection" else real
+
+
 DoclingEngine.stream = canned_stream  # type: ignore[method-assign]
+Qwen3VLEngine.stream = canned_grounding  # type: ignore[method-assign]
 SmolVLMEngine.stream = canned_ocr  # type: ignore[method-assign]
 
 if __name__ == "__main__":

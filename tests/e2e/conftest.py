@@ -65,7 +65,9 @@ def _serve(
         UI_LANG="en",
         MAX_NEW_TOKENS="1024",
         MODEL_QUANT="none",  # float32 whatever the CPU: the timings of the race tests stay as designed
-        EXTRA_MODEL_IDS=",".join(str(tiny_models[family]) for family in ("qwen2_5_vl", "internvl", "florence2")),
+        EXTRA_MODEL_IDS=",".join(
+            str(tiny_models[family]) for family in ("qwen2_5_vl", "qwen3_vl", "internvl", "florence2")
+        ),
         DOCLING_MODEL=str(tiny_models["docling"]),
         CONVERT_MAX_NEW_TOKENS="48",  # random weights never stop on their own
         PYTHONPATH=str(ROOT),
@@ -79,6 +81,7 @@ def _serve(
         launcher = [str(Path(__file__).with_name("canned_streamlit.py"))]
         env["CANNED_DOCTAGS"] = canned_doctags
         env["CANNED_OCR"] = CANNED_OCR
+        env["CANNED_GROUNDING"] = CANNED_GROUNDING
     command = [sys.executable, *launcher, "run", "Home.py", "--server.port", str(port), "--server.address",
                "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
                "--browser.gatherUsageStats", "false"]  # fmt: skip
@@ -102,6 +105,9 @@ def _serve(
 
 # What the canned server's chat model answers to an OCR request: a transcription wrapped in chatter.
 CANNED_OCR = "Конечно! Вот текст с изображения:\n\nСчёт № 42 от 03.03.2026\nИтого: 1 234,56 ₽\n\nНадеюсь, это поможет!"
+
+# Qwen3-VL's grounding answer on the canned server: thousandths of the picture.
+CANNED_GROUNDING = '[{"bbox_2d": [250, 125, 750, 875], "label": "cat"}]'
 
 
 @pytest.fixture(scope="session")

@@ -57,3 +57,34 @@ def test_detect_and_download(page, server_url, tmp_path):
     assert Image.open(io.BytesIO((tmp_path / "out.png").read_bytes())).mode == "RGB"
     # The switch belonged to this session, and its sidebar line names the new model.
     assert page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(r"^qwen2_5_vl · device cpu")).is_visible()
+
+
+def test_qwen3_vl_grounding_is_drawn_where_its_thousandths_say(page, canned_docling_url, tmp_path):
+    """The canned server's Qwen3-VL answers [250, 125, 750, 875] (after really running): on an 800 x 600
+    picture that is the box 200,75 - 600,525, drawn and downloaded exactly there."""
+    picture = tmp_path / "yard.png"
+    picture.write_bytes(image_bytes(SIZE, "white"))
+    upload(page, canned_docling_url, picture, "800×600 px")
+    go_to(page, "Detection", "Detection")
+    page.get_by_text("cannot locate objects reliably").wait_for()
+    pick(page, "Grounding model", "qwen3_vl")
+    page.get_by_role("button", name="Switch").click()
+    field = page.get_by_role("textbox", name=re.compile("What to find"))
+    field.fill("cat")
+    field.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Detect").click()
+    page.get_by_text("Objects found: 1").wait_for()
+    wait_idle(page)
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download report (JSON)").click()
+    caught.value.save_as(tmp_path / "out.json")
+    report = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert [detection["box"] for detection in report["detections"]] == [[200, 75, 600, 525]]
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download image (PNG)").click()
+    caught.value.save_as(tmp_path / "out.png")
+    drawn = Image.open(tmp_path / "out.png").convert("RGB")
+    # The outline is drawn on the box's edge and nowhere near the white inside or outside of it.
+    assert drawn.getpixel((200, 300)) != (255, 255, 255) and drawn.getpixel((400, 300)) == (255, 255, 255)
+    assert drawn.getpixel((100, 300)) == (255, 255, 255)

@@ -1,4 +1,4 @@
-"""The Qwen2.5-VL, InternVL and Florence-2 adapters on tiny random models: real processors, real generate."""
+"""The Qwen2.5-VL, Qwen3-VL, InternVL and Florence-2 adapters on tiny random models: real processors and generate."""
 
 from __future__ import annotations
 
@@ -10,13 +10,19 @@ from core.families import FAMILIES as ALL_FAMILIES
 from core.families.florence2 import Florence2Engine
 from core.families.internvl import InternVLEngine
 from core.families.qwen2_5_vl import QWEN_MAX_PIXELS, Qwen25VLEngine
+from core.families.qwen3_vl import Qwen3VLEngine
 from core.registry import create_engine
 from core.settings import Settings
 from core.tasks import detect as detect_task
 from core.tasks import ocr as ocr_task
 from core.tasks.ocr import OcrParams
 
-FAMILIES = {"qwen2_5_vl": Qwen25VLEngine, "internvl": InternVLEngine, "florence2": Florence2Engine}
+FAMILIES = {
+    "qwen2_5_vl": Qwen25VLEngine,
+    "qwen3_vl": Qwen3VLEngine,
+    "internvl": InternVLEngine,
+    "florence2": Florence2Engine,
+}
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +151,16 @@ def test_florence_parser_agrees_with_the_processors_post_processing(tiny_models,
     assert len(ours) == len(theirs["bboxes"])
     for detection, box in zip(ours, theirs["bboxes"], strict=True):
         assert detection.box.as_tuple() == pytest.approx(box, abs=1.0)  # we round to whole pixels
+
+
+def test_qwen3_vl_prompt_for_one_image_and_one_question(engines):
+    """What the model reads: the image's placeholders expanded to its visual tokens, then the question."""
+    engine = engines["qwen3_vl"]
+    request = GenerationRequest((ChatMessage(Role.USER, "What is written here?", (Image.new("RGB", (640, 480)),)),))
+    prepared = engine.build_inputs(request)
+    prompt = engine._processor.tokenizer.decode(prepared.tensors["input_ids"][0])
+    _, rows, columns = (int(value) for value in prepared.tensors["image_grid_thw"][0])
+    assert prompt.count("<|image_pad|>") == rows * columns // 4  # 2 x 2 patches merged into one token
+    assert prompt.startswith("<|im_start|>user\n<|vision_start|>")
+    assert prompt.endswith("<|vision_end|>What is written here?<|im_end|>\n<|im_start|>assistant\n")
+    assert prepared.vision_passes == 1 and prepared.input_size is None  # its boxes need no input size

@@ -1,0 +1,92 @@
+"""Qwen3-VL: a chat-template model that reads text and grounds phrases as JSON ``bbox_2d`` lists.
+
+Format facts and where they come from:
+- The model class and processor are transformers' own (``models/qwen3_vl``: ``Qwen3VLForConditionalGeneration``,
+  ``Qwen3VLProcessor``); images go through Qwen2-VL's image processor with 16 px patches merged 2 x 2, so the
+  processor's ``size`` is a pixel count in 32 px units (``image_processing_qwen2_vl``, ``configuration_qwen3_vl``).
+- Its boxes are RELATIVE, 0-1000 on each axis, whatever size the processor gave the image, unlike Qwen2.5-VL's
+  absolute pixels of the resized input (the Qwen3-VL release notes and grounding cookbook; the project's
+  DESIGN.md table). So the parser needs no input size, and a server may resize the picture freely.
+
+Not yet here (issue 21): video through its own video processor and timestamps, prefix reuse for follow-ups
+(its M-RoPE positions depend on the image grid, as for Qwen2.5-VL), the checkpoint's published chat
+template in the tiny builder.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.engines.hf import ChatTemplateEngine
+from core.engines.types import Capability, GenerationRequest, ModelCard
+from core.families.base import Family
+from core.grounding import Detection, deduplicate, json_objects, numbers, to_box
+from core.settings import Settings
+
+ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capability.GROUNDING})
+SCALE = 1000  # boxes are thousandths of the image's width and height
+# About a megapixel on a CPU (1024 visual tokens of 32 x 32 px): the same bound as for Qwen2.5-VL.
+MAX_PIXELS = 1024 * 32 * 32
+
+
+class Qwen3VLEngine(ChatTemplateEngine):
+    family = "qwen3_vl"
+
+    def _image_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
+        size = dict(getattr(self._processor.image_processor, "size", None) or {})
+        longest = int(size.get("longest_edge") or MAX_PIXELS)  # for Qwen this "edge" is a pixel count
+        size["longest_edge"] = min(longest, MAX_PIXELS)
+        return {"size": size}
+
+    def _vision_passes(self, tensors: Any, images: list[Any]) -> int:
+        return len(images)  # one encoder pass per image, whatever its patch count
+
+
+def parse_relative_boxes(text: str, width: int, height: int, default_label: str = "") -> list[Detection]:
+    """``bbox_2d`` lists in 0-1000 -> detections in pixels of a ``width`` x ``height`` image.
+
+    Forgiving like every parser here: fenced, wrapped or cut-off JSON gives the boxes it holds;
+    entries without four numbers are skipped; boxes are clipped and degenerate ones dropped.
+    """
+    detections = []
+    for item in json_objects(text):
+        coordinates = numbers(item.get("bbox_2d", item.get("bbox")))
+        if coordinates is None:
+            continue
+        x1, y1, x2, y2 = coordinates
+        box = to_box(x1 / SCALE * width, y1 / SCALE * height, x2 / SCALE * width, y2 / SCALE * height, width, height)
+        if box is None:
+            continue
+        label = str(item.get("label") or default_label).strip()
+        detections.append(Detection(label, box))
+    return deduplicate(detections)
+
+
+class Qwen3VL(Family):
+    name = "qwen3_vl"
+    model_types = ("qwen3_vl",)
+    name_hints = ("qwen3-vl",)
+    abilities = ABILITIES
+    catalogue = (
+        ModelCard("Qwen/Qwen3-VL-2B-Instruct", name, "Qwen3-VL 2B", 2000, ABILITIES),
+        ModelCard("Qwen/Qwen3-VL-4B-Instruct", name, "Qwen3-VL 4B", 4000, ABILITIES),
+    )
+
+    def engine(self, card: ModelCard, settings: Settings) -> Qwen3VLEngine:
+        return Qwen3VLEngine(card, settings)
+
+    def grounding_prompt(self, phrase: str) -> str:
+        return (
+            f'Locate every instance of "{phrase}" in the image. Report the bounding boxes in JSON, with '
+            f"coordinates relative to the image from 0 to 1000: "
+            f'[{{"bbox_2d": [x1, y1, x2, y2], "label": "{phrase}"}}]. Answer [] if there is none.'
+        )
+
+    def parse_grounding(
+        self, text: str, phrase: str, image_size: tuple[int, int], input_size: tuple[int, int] | None
+    ) -> list[Detection]:
+        width, height = image_size
+        return parse_relative_boxes(text, width, height, default_label=phrase)
+
+
+FAMILY = Qwen3VL()
