@@ -128,3 +128,19 @@ def test_a_full_queue_is_refused_with_a_message_and_the_chat_goes_on(app_env, ti
     assert running.wait(20) and waiting.wait(20)
     at.chat_input(key="chat_input").set_value("And now?").run()
     assert at.session_state["chat_history"].turns[-1].error is None
+
+
+def test_qwen3_vl_answers_chat_and_ocr_through_its_real_generate(app_env, tiny_models):
+    app_env.setenv("MODEL_ID", str(tiny_models["qwen3_vl"]))
+    at = _chat_with_image()
+    at.chat_input(key="chat_input").set_value("What is in the picture?").run()
+    assert not at.exception
+    history = at.session_state["chat_history"]
+    assert history.turns[1].error is None and history.turns[1].stats.new_tokens > 0
+    assert history.turns[1].stats.image_tiles == 1  # one encoder pass for the picture
+    at.chat_input(key="chat_input").set_value("And the colour?").run()  # a follow-up, the picture kept
+    assert not at.exception and at.session_state["chat_history"].turns[3].error is None
+    at.switch_page("pages/2_OCR.py").run()
+    at.button(key="ocr_run").click().run()
+    assert not at.exception and at.session_state["ocr_result"].error is None
+    assert at.session_state["ocr_result"].raw  # the model's own words, cleaned for the page
