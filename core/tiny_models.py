@@ -208,12 +208,53 @@ def _save(out_dir: Path, processor: Any, model: Any, family: str) -> Path:
     return out_dir
 
 
+QWEN_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                       "<|image_pad|>", "<|video_pad|>"]  # fmt: skip
+QWEN_TEMPLATE = _chatml_template(
+    "<|vision_start|><|image_pad|><|vision_end|>", "<|vision_start|><|video_pad|><|vision_end|>"
+)
+
+
+def _qwen_tokenizer() -> tuple[Any, dict[str, int]]:
+    """A tokenizer with Qwen's chat and vision tokens (Qwen2.5-VL and Qwen3-VL share them), and their ids."""
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_train_backend(QWEN_SPECIAL_TOKENS), eos_token="<|im_end|>", pad_token="<|endoftext|>"
+    )
+    return tokenizer, _token_ids(tokenizer, QWEN_SPECIAL_TOKENS)
+
+
+def _qwen_text_config(tokenizer: Any, ids: dict[str, int], head_dim: int | None = None,
+                      mrope_interleaved: bool = False) -> dict[str, Any]:  # fmt: skip
+    """A two-layer Qwen language model with M-RoPE (3D positions for text, images and video)."""
+    rope: dict[str, Any] = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]}
+    if mrope_interleaved:
+        rope["mrope_interleaved"] = True
+    config: dict[str, Any] = {
+        "vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 8192, "rope_parameters": rope,
+        "bos_token_id": ids["<|im_start|>"], "eos_token_id": ids["<|im_end|>"], "pad_token_id": ids["<|endoftext|>"],
+    }  # fmt: skip
+    if head_dim is not None:
+        config["head_dim"] = head_dim
+    return config
+
+
+def _qwen_media_tokens(ids: dict[str, int]) -> dict[str, Any]:
+    return {
+        "image_token_id": ids["<|image_pad|>"],
+        "video_token_id": ids["<|video_pad|>"],
+        "vision_start_token_id": ids["<|vision_start|>"],
+        "vision_end_token_id": ids["<|vision_end|>"],
+    }
+
+
 def build_tiny_qwen2_5_vl(out_dir: Path, seed: int = 0) -> Path:
     """Qwen2.5-VL: real processor (Qwen2VLImageProcessor, 14 px patches merged 2x2) and model classes."""
     import torch
     from transformers import (
         GenerationConfig,
-        PreTrainedTokenizerFast,
         Qwen2_5_VLConfig,
         Qwen2_5_VLForConditionalGeneration,
         Qwen2_5_VLProcessor,
@@ -224,12 +265,7 @@ def build_tiny_qwen2_5_vl(out_dir: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
-               "<|image_pad|>", "<|video_pad|>"]  # fmt: skip
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=_train_backend(special), eos_token="<|im_end|>", pad_token="<|endoftext|>"
-    )
-    ids = _token_ids(tokenizer, special)
+    tokenizer, ids = _qwen_tokenizer()
     min_pixels, max_pixels = 28 * 28 * 4, 28 * 28 * 64
     processor = Qwen2_5_VLProcessor(
         image_processor=Qwen2VLImageProcessor(
@@ -237,23 +273,14 @@ def build_tiny_qwen2_5_vl(out_dir: Path, seed: int = 0) -> Path:
         ),
         tokenizer=tokenizer,
         video_processor=Qwen2VLVideoProcessor(min_pixels=min_pixels, max_pixels=max_pixels),
-        chat_template=_chatml_template(
-            "<|vision_start|><|image_pad|><|vision_end|>", "<|vision_start|><|video_pad|><|vision_end|>"
-        ),
+        chat_template=QWEN_TEMPLATE,
     )
     config = Qwen2_5_VLConfig(
         vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
                        "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2, "window_size": 56,
                        "fullatt_block_indexes": [1]},
-        text_config={"vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-                     "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 8192,
-                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
-                     "bos_token_id": ids["<|im_start|>"], "eos_token_id": ids["<|im_end|>"],
-                     "pad_token_id": ids["<|endoftext|>"]},
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
+        text_config=_qwen_text_config(tokenizer, ids),
+        **_qwen_media_tokens(ids),
     )  # fmt: skip
     model = Qwen2_5_VLForConditionalGeneration(config).eval()
     model.generation_config = GenerationConfig(eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
@@ -269,7 +296,6 @@ def build_tiny_qwen3_vl(out_dir: Path, seed: int = 0) -> Path:
     import torch
     from transformers import (
         GenerationConfig,
-        PreTrainedTokenizerFast,
         Qwen2VLImageProcessor,
         Qwen3VLConfig,
         Qwen3VLForConditionalGeneration,
@@ -280,36 +306,20 @@ def build_tiny_qwen3_vl(out_dir: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
-               "<|video_pad|>"]  # fmt: skip
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=_train_backend(special), eos_token="<|im_end|>", pad_token="<|endoftext|>"
-    )
-    ids = _token_ids(tokenizer, special)
+    tokenizer, ids = _qwen_tokenizer()
     size = {"shortest_edge": 32 * 32 * 4, "longest_edge": 32 * 32 * 64}  # pixel counts, in 32 px units
     processor = Qwen3VLProcessor(
         image_processor=Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2, size=size),
         tokenizer=tokenizer,
         video_processor=Qwen3VLVideoProcessor(size=size),
-        chat_template=_chatml_template(
-            "<|vision_start|><|image_pad|><|vision_end|>", "<|vision_start|><|video_pad|><|vision_end|>"
-        ),
+        chat_template=QWEN_TEMPLATE,
     )
     config = Qwen3VLConfig(
         vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
                        "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
                        "num_position_embeddings": 64, "deepstack_visual_indexes": [0]},
-        text_config={"vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-                     "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
-                     "max_position_embeddings": 8192,
-                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3],
-                                         "mrope_interleaved": True},
-                     "bos_token_id": ids["<|im_start|>"], "eos_token_id": ids["<|im_end|>"],
-                     "pad_token_id": ids["<|endoftext|>"]},
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
+        text_config=_qwen_text_config(tokenizer, ids, head_dim=16, mrope_interleaved=True),
+        **_qwen_media_tokens(ids),
     )  # fmt: skip
     model = Qwen3VLForConditionalGeneration(config).eval()
     model.generation_config = GenerationConfig(eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])

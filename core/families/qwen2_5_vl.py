@@ -26,11 +26,12 @@ QWEN_MAX_PIXELS = 1280 * 28 * 28
 
 class Qwen25VLEngine(ChatTemplateEngine):
     family = "qwen2_5_vl"
+    max_pixels = QWEN_MAX_PIXELS  # the processor's own bound, lowered to this
 
     def _image_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
         size = dict(getattr(self._processor.image_processor, "size", None) or {})
-        longest = int(size.get("longest_edge") or QWEN_MAX_PIXELS)  # for Qwen this "edge" is a pixel count
-        size["longest_edge"] = min(longest, QWEN_MAX_PIXELS)
+        longest = int(size.get("longest_edge") or self.max_pixels)  # for Qwen this "edge" is a pixel count
+        size["longest_edge"] = min(longest, self.max_pixels)
         return {"size": size}
 
     def _vision_passes(self, tensors: Any, images: list[Any]) -> int:

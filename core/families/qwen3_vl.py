@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.engines.hf import ChatTemplateEngine
-from core.engines.types import Capability, GenerationRequest, ModelCard
+from core.engines.types import Capability, ModelCard
 from core.families.base import Family
-from core.grounding import Detection, deduplicate, json_objects, numbers, to_box
+from core.families.qwen2_5_vl import Qwen25VLEngine, parse_qwen
+from core.grounding import Detection
 from core.settings import Settings
 
 ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capability.GROUNDING})
@@ -29,37 +29,24 @@ SCALE = 1000  # boxes are thousandths of the image's width and height
 MAX_PIXELS = 1024 * 32 * 32
 
 
-class Qwen3VLEngine(ChatTemplateEngine):
+class Qwen3VLEngine(Qwen25VLEngine):
+    """Qwen2.5-VL's inputs (same image processor, same pixel bound on 32 px units), and no input size:
+    its boxes do not depend on it."""
+
     family = "qwen3_vl"
+    max_pixels = MAX_PIXELS
 
-    def _image_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
-        size = dict(getattr(self._processor.image_processor, "size", None) or {})
-        longest = int(size.get("longest_edge") or MAX_PIXELS)  # for Qwen this "edge" is a pixel count
-        size["longest_edge"] = min(longest, MAX_PIXELS)
-        return {"size": size}
-
-    def _vision_passes(self, tensors: Any, images: list[Any]) -> int:
-        return len(images)  # one encoder pass per image, whatever its patch count
+    def _input_size(self, tensors: Any) -> tuple[int, int] | None:
+        return None
 
 
 def parse_relative_boxes(text: str, width: int, height: int, default_label: str = "") -> list[Detection]:
     """``bbox_2d`` lists in 0-1000 -> detections in pixels of a ``width`` x ``height`` image.
 
-    Forgiving like every parser here: fenced, wrapped or cut-off JSON gives the boxes it holds;
-    entries without four numbers are skipped; boxes are clipped and degenerate ones dropped.
+    Qwen2.5-VL's parser with a 1000 x 1000 "input": the same forgiving reading of fenced, wrapped or
+    cut-off JSON, the same clipping and dropping of degenerate boxes.
     """
-    detections = []
-    for item in json_objects(text):
-        coordinates = numbers(item.get("bbox_2d", item.get("bbox")))
-        if coordinates is None:
-            continue
-        x1, y1, x2, y2 = coordinates
-        box = to_box(x1 / SCALE * width, y1 / SCALE * height, x2 / SCALE * width, y2 / SCALE * height, width, height)
-        if box is None:
-            continue
-        label = str(item.get("label") or default_label).strip()
-        detections.append(Detection(label, box))
-    return deduplicate(detections)
+    return parse_qwen(text, SCALE, SCALE, width, height, default_label=default_label)
 
 
 class Qwen3VL(Family):

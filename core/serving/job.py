@@ -108,10 +108,6 @@ class Job:
     def status(self) -> JobStatus:
         return self._status
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def cancel(self) -> None:
         """Stop in whatever phase the job is: it leaves the queue, or ends at the next layer or token."""
         if self.done.is_set() or self._stop.is_set():

@@ -17,22 +17,27 @@ pytestmark = pytest.mark.e2e
 SIZE = (800, 600)
 
 
-def test_detect_and_download(page, server_url, tmp_path):
-    picture = tmp_path / "yard.jpg"
-    picture.write_bytes(image_bytes(SIZE, "sienna", "JPEG"))
+def _detect(page, server_url, picture, model: str, query: str) -> None:
+    """Upload ``picture``, switch this session to ``model`` on the Detection page and detect ``query``."""
     upload(page, server_url, picture, "800×600 px")
     go_to(page, "Detection", "Detection")
     page.get_by_text("cannot locate objects reliably").wait_for()
-    pick(page, "Grounding model", "qwen2_5_vl")
+    pick(page, "Grounding model", model)
     page.get_by_text("Only this session switches").wait_for()
     page.get_by_role("button", name="Switch").click()
     field = page.get_by_role("textbox", name=re.compile("What to find"))
-    field.fill("cat, red car")
+    field.fill(query)
     field.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Detect").click()
     page.get_by_text(re.compile(r"^Objects found: \d+")).wait_for()
     wait_idle(page)
+
+
+def test_detect_and_download(page, server_url, tmp_path):
+    picture = tmp_path / "yard.jpg"
+    picture.write_bytes(image_bytes(SIZE, "sienna", "JPEG"))
+    _detect(page, server_url, picture, "qwen2_5_vl", "cat, red car")
 
     with page.expect_download() as caught:
         page.get_by_role("button", name="Download image (PNG)").click()
@@ -64,18 +69,8 @@ def test_qwen3_vl_grounding_is_drawn_where_its_thousandths_say(page, canned_docl
     picture that is the box 200,75 - 600,525, drawn and downloaded exactly there."""
     picture = tmp_path / "yard.png"
     picture.write_bytes(image_bytes(SIZE, "white"))
-    upload(page, canned_docling_url, picture, "800×600 px")
-    go_to(page, "Detection", "Detection")
-    page.get_by_text("cannot locate objects reliably").wait_for()
-    pick(page, "Grounding model", "qwen3_vl")
-    page.get_by_role("button", name="Switch").click()
-    field = page.get_by_role("textbox", name=re.compile("What to find"))
-    field.fill("cat")
-    field.press("Enter")
-    wait_idle(page)
-    page.get_by_role("button", name="Detect").click()
+    _detect(page, canned_docling_url, picture, "qwen3_vl", "cat")
     page.get_by_text("Objects found: 1").wait_for()
-    wait_idle(page)
     with page.expect_download() as caught:
         page.get_by_role("button", name="Download report (JSON)").click()
     caught.value.save_as(tmp_path / "out.json")
