@@ -84,11 +84,13 @@ _END = object()
 class RunnableStream:
     """What every stream shares: ``run(emit)`` does the work; iterating runs it on a worker and yields its pieces.
 
-    Subclasses set ``stats``, ``input_size``, ``text_layout`` and ``_stop`` and implement ``_run``.
+    Subclasses set ``stats``, ``input_size``, ``text_layout``, ``_stop`` and ``_started`` (when the person
+    started waiting) and implement ``_run``.
     """
 
     stats: GenerationStats
     _stop: threading.Event
+    _started: float
     _worker: threading.Thread | None = None
     _finished = False
 
@@ -97,14 +99,13 @@ class RunnableStream:
 
     def run(self, emit: Emit) -> None:
         """Generate on this thread, handing each piece of text to ``emit``; raises the engine's error."""
-        started = getattr(self, "_started", None) or time.perf_counter()
         try:
             self._run(emit)
         finally:
             self._finished = True
             if self._stop.is_set():
                 self.stats.stopped = True
-            self.stats.seconds_total = time.perf_counter() - started
+            self.stats.seconds_total = time.perf_counter() - self._started
 
     def __iter__(self) -> Iterator[str]:
         pieces: queue.SimpleQueue[object] = queue.SimpleQueue()
