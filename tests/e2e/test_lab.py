@@ -23,6 +23,8 @@ def test_compare_two_models_and_download_the_report(page, server_url, tmp_path):
     inputs = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
     inputs.nth(0).set_input_files(documents)
     page.get_by_text("invoice_03.png").wait_for()
+    # The first upload reruns the page; giving the second uploader its files during that run can lose them.
+    wait_idle(page)
     inputs.nth(1).set_input_files(references)
     page.get_by_text("invoice_03.txt").wait_for()
     wait_idle(page)
