@@ -516,6 +516,122 @@ def build_tiny_docling(out_dir: Path, seed: int = 0) -> Path:
     return _save(out_dir, processor, model, "docling")
 
 
+# GLM's chat turn as the GLM-OCR checkpoint's template renders a user turn with an image and text and the
+# generation prompt: "[gMASK]<sop>", each turn as "<|role|>\n" and its content, the image as its three tokens.
+GLM_SPECIAL_TOKENS = ["<|endoftext|>", "[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>",
+                      "<|observation|>", "<|begin_of_image|>", "<|end_of_image|>", "<|image|>",
+                      "<|begin_of_video|>", "<|end_of_video|>", "<|video|>"]  # fmt: skip
+GLM_TEMPLATE = (
+    "[gMASK]<sop>{% for message in messages %}<|{{ message['role'] }}|>{{ '\n' }}"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<|begin_of_image|><|image|><|end_of_image|>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}<|assistant|>{{ '\n' }}{% endif %}"
+)
+
+
+def build_tiny_glm_ocr(out_dir: Path, seed: int = 0) -> Path:
+    """GLM-OCR with the real classes: GlmOcr model and config, the Glm46V processor its checkpoint names (14 px
+    patches merged 2 x 2, sizes as pixel counts), GLM's image tokens and M-RoPE on half of each head."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        Glm46VImageProcessor,
+        Glm46VProcessor,
+        Glm46VVideoProcessor,
+        GlmOcrConfig,
+        GlmOcrForConditionalGeneration,
+        PreTrainedTokenizerFast,
+    )
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_train_backend(GLM_SPECIAL_TOKENS), eos_token="<|user|>", pad_token="<|endoftext|>"
+    )
+    ids = _token_ids(tokenizer, GLM_SPECIAL_TOKENS)
+    size = {"shortest_edge": 28 * 28 * 4, "longest_edge": 28 * 28 * 64}
+    processor = Glm46VProcessor(
+        image_processor=Glm46VImageProcessor(size=size),  # its defaults are the checkpoint's 14 px, 2 x 2, 2 frames
+        tokenizer=tokenizer,
+        video_processor=Glm46VVideoProcessor(size=size),
+        chat_template=GLM_TEMPLATE,
+    )
+    config = GlmOcrConfig(
+        vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                       "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2, "image_size": 336},
+        text_config={"vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                     "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 8192,
+                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [1, 1, 2],
+                                         "partial_rotary_factor": 0.5},
+                     "pad_token_id": ids["<|endoftext|>"]},
+        image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"],
+        image_start_token_id=ids["<|begin_of_image|>"], image_end_token_id=ids["<|end_of_image|>"],
+        video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"],
+    )  # fmt: skip
+    model = GlmOcrForConditionalGeneration(config).eval()
+    stops = [ids["<|endoftext|>"], ids["<|user|>"], ids["<|observation|>"]]
+    model.generation_config = GenerationConfig(eos_token_id=stops, pad_token_id=ids["<|endoftext|>"])
+    return _save(out_dir, processor, model, "glm_ocr")
+
+
+# PaddleOCR-VL's turn as its published template renders it: the images of a user turn first, then its text,
+# then a line break; the answer after "Assistant:\n".
+PADDLE_SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<|begin_of_sentence|>", "<|end_of_sentence|>", "<|IMAGE_START|>",
+                         "<|IMAGE_PLACEHOLDER|>", "<|IMAGE_END|>", "<|video_pad|>"]  # fmt: skip
+PADDLE_TEMPLATE = (
+    "<|begin_of_sentence|>{% for message in messages %}{% if message['role'] == 'user' %}User: "
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}"
+    "<|IMAGE_START|><|IMAGE_PLACEHOLDER|><|IMAGE_END|>{% endif %}{% endfor %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}"
+    "{{ '\n' }}{% elif message['role'] == 'assistant' %}Assistant:{{ '\n' }}"
+    "{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}"
+    "</s>{% endif %}{% endfor %}{% if add_generation_prompt %}Assistant:{{ '\n' }}{% endif %}"
+)
+
+
+def build_tiny_paddleocr_vl(out_dir: Path, seed: int = 0) -> Path:
+    """PaddleOCR-VL with the real classes: its processor and image processor (14 px patches merged 2 x 2),
+    a SigLIP-style encoder and an ERNIE-style decoder with M-RoPE; the image token is the tokenizer's own."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        PaddleOCRVLConfig,
+        PaddleOCRVLForConditionalGeneration,
+        PaddleOCRVLImageProcessor,
+        PaddleOCRVLProcessor,
+        PreTrainedTokenizerFast,
+    )
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_train_backend(PADDLE_SPECIAL_TOKENS), bos_token="<s>", eos_token="</s>",
+        pad_token="<unk>", unk_token="<unk>", extra_special_tokens={"image_token": "<|IMAGE_PLACEHOLDER|>"},
+    )  # fmt: skip
+    ids = _token_ids(tokenizer, PADDLE_SPECIAL_TOKENS)
+    size = {"shortest_edge": 28 * 28 * 4, "longest_edge": 28 * 28 * 64}
+    processor = PaddleOCRVLProcessor(
+        image_processor=PaddleOCRVLImageProcessor(size=size), tokenizer=tokenizer, chat_template=PADDLE_TEMPLATE
+    )
+    config = PaddleOCRVLConfig(
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "image_size": 56, "patch_size": 14, "spatial_merge_size": 2},
+        text_config={"vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                     "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+                     "max_position_embeddings": 8192,
+                     "rope_parameters": {"rope_type": "default", "rope_theta": 500000.0, "mrope_section": [2, 3, 3]},
+                     "pad_token_id": ids["<unk>"], "bos_token_id": ids["<s>"], "eos_token_id": ids["</s>"]},
+        image_token_id=ids["<|IMAGE_PLACEHOLDER|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|IMAGE_START|>"], vision_end_token_id=ids["<|IMAGE_END|>"],
+    )  # fmt: skip
+    model = PaddleOCRVLForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(eos_token_id=ids["</s>"], pad_token_id=ids["<unk>"])
+    return _save(out_dir, processor, model, "paddleocr_vl")
+
+
 BUILDERS = {
     "smolvlm": build_tiny_smolvlm,
     "qwen2_5_vl": build_tiny_qwen2_5_vl,
@@ -523,6 +639,8 @@ BUILDERS = {
     "internvl": build_tiny_internvl,
     "florence2": build_tiny_florence2,
     "docling": build_tiny_docling,
+    "glm_ocr": build_tiny_glm_ocr,
+    "paddleocr_vl": build_tiny_paddleocr_vl,
 }
 
 

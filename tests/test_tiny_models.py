@@ -21,6 +21,8 @@ from tests.conftest import ROOT
         ("internvl", "internvl"),
         ("florence2", "florence2"),
         ("docling", "idefics3"),
+        ("glm_ocr", "glm_ocr"),
+        ("paddleocr_vl", "paddleocr_vl"),
     ],
 )
 def test_cli_builds_a_loadable_model_offline(tmp_path, family, model_type):

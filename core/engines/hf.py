@@ -307,3 +307,20 @@ class ChatTemplateEngine(TransformersEngine):
         tensors = self._processor(**kwargs)
         passes = self._vision_passes(tensors, images) if images else 0
         return PreparedInputs(self._move(tensors), passes, self._input_size(tensors) if images else None)
+
+
+class PixelBudgetEngine(ChatTemplateEngine):
+    """A model whose image processor resizes each picture to a pixel count within ``size`` (Qwen2-VL's way,
+    which GLM and PaddleOCR-VL share): the count is capped at :attr:`max_pixels` and the encoder runs
+    once per picture."""
+
+    max_pixels: int = 1280 * 28 * 28
+
+    def _image_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
+        size = dict(getattr(self._processor.image_processor, "size", None) or {})
+        longest = int(size.get("longest_edge") or self.max_pixels)  # here this "edge" is a pixel count
+        size["longest_edge"] = min(longest, self.max_pixels)
+        return {"size": size}
+
+    def _vision_passes(self, tensors: Any, images: list[Any]) -> int:
+        return len(images)

@@ -5,12 +5,22 @@ Adding a family is one module with a ``FAMILY`` object, listed here, plus its te
 
 from __future__ import annotations
 
-from core.families import docling, florence2, internvl, qwen2_5_vl, qwen3_vl, smolvlm, tesseract
+from core.families import (
+    docling,
+    florence2,
+    glm_ocr,
+    internvl,
+    paddleocr_vl,
+    qwen2_5_vl,
+    qwen3_vl,
+    smolvlm,
+    tesseract,
+)
 from core.families.base import CannotGround, Family
 
 FAMILIES: dict[str, Family] = {
     module.FAMILY.name: module.FAMILY
-    for module in (smolvlm, qwen2_5_vl, qwen3_vl, internvl, florence2, docling, tesseract)
+    for module in (smolvlm, qwen2_5_vl, qwen3_vl, internvl, florence2, docling, tesseract, glm_ocr, paddleocr_vl)
 }
 
 

@@ -49,16 +49,24 @@ class Family:
     ocr_label_key: str | None = None  # the OCR page's label for it (a strings key); None: the card's title
     writes_searchable_pdf: bool = False  # can lay its text under a page picture as a PDF text layer
     program: bool = False  # a program, not a model: a Lab entry names it by its family as ``engine:``
+    # What its OCR can be asked to read: "text" for all; a document specialist adds "table", "formula", ...
+    ocr_elements: tuple[str, ...] = ("text",)
+    ocr_markup: bool = False  # its OCR answers are Markdown with tables and formulas (shown rendered)
 
     def engine(self, card: ModelCard, settings: Settings) -> Engine:
         raise NotImplementedError
 
     # -- prompts ---------------------------------------------------------------------------------
 
-    def ocr_prompt(self, language_hint: str = "auto") -> str:
+    def ocr_prompt(self, language_hint: str = "auto", element: str = "text") -> str:
         if language_hint not in _OCR_HINTS:
             raise ValueError(f"language hint must be one of {LANGUAGE_HINTS}")
+        self.check_element(element)
         return _OCR_PROMPT + _OCR_HINTS[language_hint]
+
+    def check_element(self, element: str) -> None:
+        if element not in self.ocr_elements:
+            raise ValueError(f"the {self.name} family reads {', '.join(self.ocr_elements)}, not {element!r}")
 
     def clean_ocr(self, raw: str, prompt: str) -> OcrText:
         """The transcription inside an OCR answer: a chat model's chatter around it removed."""

@@ -79,8 +79,8 @@ class Florence2(Family):
     def engine(self, card: ModelCard, settings: Settings) -> Florence2Engine:
         return Florence2Engine(card, settings)
 
-    def ocr_prompt(self, language_hint: str = "auto") -> str:
-        super().ocr_prompt(language_hint)  # the same check of the hint
+    def ocr_prompt(self, language_hint: str = "auto", element: str = "text") -> str:
+        super().ocr_prompt(language_hint, element)  # the same checks of the hint and the element
         return "<OCR>"  # a bare task token: nothing may be added to it, not even a language hint
 
     def native_region_prompt(self, box: Box, width: int, height: int) -> str | None:

@@ -12,9 +12,9 @@ from typing import Any
 
 from PIL import Image
 
-from core.engines.hf import ChatTemplateEngine
+from core.engines.hf import PixelBudgetEngine
 from core.engines.remote import RemoteImage
-from core.engines.types import Capability, GenerationRequest, ModelCard
+from core.engines.types import Capability, ModelCard
 from core.families.base import Family
 from core.grounding import Detection, deduplicate, json_objects, numbers, to_box
 from core.settings import Settings
@@ -24,18 +24,9 @@ ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capab
 QWEN_MAX_PIXELS = 1280 * 28 * 28
 
 
-class Qwen25VLEngine(ChatTemplateEngine):
+class Qwen25VLEngine(PixelBudgetEngine):
     family = "qwen2_5_vl"
     max_pixels = QWEN_MAX_PIXELS  # the processor's own bound, lowered to this
-
-    def _image_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
-        size = dict(getattr(self._processor.image_processor, "size", None) or {})
-        longest = int(size.get("longest_edge") or self.max_pixels)  # for Qwen this "edge" is a pixel count
-        size["longest_edge"] = min(longest, self.max_pixels)
-        return {"size": size}
-
-    def _vision_passes(self, tensors: Any, images: list[Any]) -> int:
-        return len(images)  # one encoder pass per image, whatever its patch count
 
     def _input_size(self, tensors: Any) -> tuple[int, int] | None:
         patch = int(getattr(self._processor.image_processor, "patch_size", 14))

@@ -34,8 +34,9 @@ class Tesseract(Family):
     def engine(self, card: ModelCard, settings: Settings) -> TesseractEngine:
         return TesseractEngine(card, settings)
 
-    def ocr_prompt(self, language_hint: str = "auto") -> str:
+    def ocr_prompt(self, language_hint: str = "auto", element: str = "text") -> str:
         """Tesseract's ``-l``: from a hint (``auto``, ``ru``, ``en``) or given as codes (``rus+eng``)."""
+        self.check_element(element)
         if language_hint not in LANGUAGE_HINTS and not all(part.isalpha() for part in language_hint.split("+")):
             raise ValueError(f"language hint must be one of {LANGUAGE_HINTS} or codes such as rus+eng")
         return LANGUAGES.get(language_hint, language_hint)

@@ -44,11 +44,12 @@ class OcrParams:
     language_hint: str = "auto"  # auto | ru | en, or an OCR program's own codes (rus+eng)
     max_new_tokens: int = 1024
     max_tiles: int = OCR_MAX_TILES
+    element: str = "text"  # what to read: one of the family's ``ocr_elements``
 
 
 def build(family: Family, image: Image.Image, params: OcrParams) -> GenerationRequest:
     return GenerationRequest(
-        (ChatMessage(Role.USER, family.ocr_prompt(params.language_hint), (image,)),),
+        (ChatMessage(Role.USER, family.ocr_prompt(params.language_hint, params.element), (image,)),),
         SamplingParams(max_new_tokens=params.max_new_tokens, do_sample=False),
         params.max_tiles,
         task="ocr",
@@ -70,6 +71,7 @@ class OcrResult:
     engine: str = ""  # the model id that read it
     media_digest: str = ""
     layout: OcrPage | None = None
+    markup: bool = False  # Markdown with tables and formulas (a document specialist's answer), not plain text
     created_at: datetime = field(default_factory=datetime.now)
 
     @property
@@ -86,12 +88,12 @@ class OcrResult:
 
     @property
     def file_name(self) -> str:
-        return f"ocr_result_{self.stamp}.txt"
+        return f"ocr_result_{self.stamp}.{'md' if self.markup else 'txt'}"
 
 
 def parse(family: Family, outcome: JobOutcome, params: OcrParams) -> OcrResult:
     """The transcription in the outcome (the family cleans what its model writes around it)."""
-    prompt = family.ocr_prompt(params.language_hint)
+    prompt = family.ocr_prompt(params.language_hint, params.element)
     cleaned = family.clean_ocr(outcome.text, prompt)
     return OcrResult(
         text=cleaned.text,
@@ -103,6 +105,7 @@ def parse(family: Family, outcome: JobOutcome, params: OcrParams) -> OcrResult:
         language_hint=params.language_hint,
         prompt=prompt,
         layout=outcome.text_layout,
+        markup=family.ocr_markup,
     )
 
 

@@ -10,9 +10,10 @@ from core.families import FAMILIES
 from core.registry import CATALOGUE, choices, create_engine, family_of, find_card
 from core.settings import Settings
 
-# Tesseract is an OCR program, not a model; the document converters only convert pages.
-MODELS = [card for card in CATALOGUE if card.family not in ("tesseract", "docling")]
+# The OCR specialists (Tesseract, the document readers) only read; the document converters only convert pages.
+MODELS = [card for card in CATALOGUE if card.family != "docling" and not FAMILIES[card.family].ocr_specialist]
 CONVERTERS = [card for card in CATALOGUE if card.family == "docling"]
+SPECIALISTS = [card for card in CATALOGUE if FAMILIES[card.family].ocr_specialist]
 
 
 @pytest.mark.parametrize("card", MODELS, ids=lambda card: card.title)
@@ -28,11 +29,25 @@ def test_catalogue_models_are_known_with_sizes_and_abilities(card):
 
 @pytest.mark.parametrize(
     ("model_type", "family"),
-    [("smolvlm", "smolvlm"), ("qwen2_5_vl", "qwen2_5_vl"), ("internvl", "internvl"), ("florence2", "florence2")],
+    [
+        ("smolvlm", "smolvlm"),
+        ("qwen2_5_vl", "qwen2_5_vl"),
+        ("internvl", "internvl"),
+        ("florence2", "florence2"),
+        ("qwen3_vl", "qwen3_vl"),
+        ("glm_ocr", "glm_ocr"),
+        ("paddleocr_vl", "paddleocr_vl"),
+    ],  # fmt: skip
 )
 def test_local_directories_of_every_family(tmp_path, model_type, family):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": model_type}), encoding="utf-8")
     assert find_card(str(tmp_path)).family == family
+
+
+@pytest.mark.parametrize("card", SPECIALISTS, ids=lambda card: card.title)
+def test_ocr_specialists_only_read(card):
+    assert find_card(card.model_id) is card and card.capabilities == {Capability.OCR}
+    assert not FAMILIES[card.family].in_picker
 
 
 @pytest.mark.parametrize("card", CONVERTERS, ids=lambda card: card.title)

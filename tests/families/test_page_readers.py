@@ -1,0 +1,119 @@
+"""GLM-OCR and PaddleOCR-VL: the OCR page's document specialists, on tiny models with their real classes."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from core.engines.types import Capability
+from core.families import family_named
+from core.families.glm_ocr import GlmOcrEngine
+from core.families.paddleocr_vl import PaddleOcrVlEngine
+from core.registry import choices, create_engine, find_card, ocr_specialists
+from core.settings import load_settings
+from core.tasks import ocr as ocr_task
+from core.tasks.ocr import OcrParams
+
+READERS = {"glm_ocr": GlmOcrEngine, "paddleocr_vl": PaddleOcrVlEngine}
+# What each checkpoint's template makes of one picture and a task prompt (its image tokens shown once).
+PROMPTS = {
+    "glm_ocr": ("[gMASK]<sop><|user|>\n<|begin_of_image|>", "<|end_of_image|>Table Recognition:<|assistant|>\n"),
+    "paddleocr_vl": ("<|begin_of_sentence|>User: <|IMAGE_START|>", "<|IMAGE_END|>Table Recognition:\nAssistant:\n"),
+}
+IMAGE_TOKEN = {"glm_ocr": "<|image|>", "paddleocr_vl": "<|IMAGE_PLACEHOLDER|>"}
+
+
+def _settings(tmp_path, **extra):
+    return load_settings({"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "MODEL_QUANT": "none", **extra},
+                         dotenv_path=None)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def engines(tiny_models, tmp_path_factory):
+    built = {}
+    for family in READERS:
+        path = str(tiny_models[family])
+        built[family] = create_engine(path, _settings(tmp_path_factory.mktemp("hf"), MODEL_DEVICE="cpu"))
+        built[family].load()
+    yield built
+    for engine in built.values():
+        engine.unload()
+
+
+def test_the_published_checkpoints_are_ocr_specialists_outside_the_chat_picker():
+    for model_id, family in (("zai-org/GLM-OCR", "glm_ocr"), ("PaddlePaddle/PaddleOCR-VL", "paddleocr_vl")):
+        card = find_card(model_id)
+        assert card.family == family and card.capabilities == {Capability.OCR}
+        assert card in ocr_specialists() and model_id not in choices("HuggingFaceTB/SmolVLM2-256M-Video-Instruct")
+
+
+@pytest.mark.parametrize("family", READERS)
+def test_a_tiny_folder_loads_through_the_one_loading_path(engines, family):
+    engine = engines[family]
+    assert type(engine) is READERS[family] and engine.card.family == family
+    assert engine._model.config._attn_implementation == "sdpa"
+
+
+@pytest.mark.parametrize("family", READERS)
+def test_the_prompt_for_one_picture_and_the_table_task(engines, family):
+    engine = engines[family]
+    request = ocr_task.build(family_named(family), Image.new("RGB", (640, 480), "white"), OcrParams(element="table"))
+    prepared = engine.build_inputs(request)
+    prompt = engine._processor.tokenizer.decode(prepared.tensors["input_ids"][0])
+    _, rows, columns = (int(value) for value in prepared.tensors["image_grid_thw"][0])
+    assert prompt.count(IMAGE_TOKEN[family]) == rows * columns // 4  # 2 x 2 patches merged into one token
+    start, end = PROMPTS[family]
+    assert prompt.startswith(start) and prompt.endswith(end)
+    assert prepared.vision_passes == 1
+
+
+def test_the_pixel_budget_caps_a_large_page(engines):
+    engine = engines["paddleocr_vl"]
+    request = ocr_task.build(family_named("paddleocr_vl"), Image.new("RGB", (3000, 4000)), OcrParams())
+    _, rows, columns = (int(value) for value in engine.build_inputs(request).tensors["image_grid_thw"][0])
+    assert rows * columns * 14 * 14 <= 28 * 28 * 64  # the tiny processor's own bound is below the family's
+
+
+@pytest.mark.parametrize("family", READERS)
+def test_reading_runs_real_generate_through_the_serving_core(tiny_models, tmp_path, family):
+    from core.serving import ServingCore
+
+    serving = ServingCore(_settings(tmp_path, MODEL_DEVICE="cpu"))
+    try:
+        client = serving.client(str(tiny_models[family]), "me")
+        page = Image.new("RGB", (300, 200), "white")
+        result = ocr_task.read(client, client.family, page, OcrParams(max_new_tokens=6))
+        assert result.error is None and result.stats.new_tokens >= 1 and result.stats.image_tiles == 1
+        assert result.markup and result.file_name.endswith(".md")
+        assert result.prompt == family_named(family).element_prompts["text"]
+    finally:
+        serving.close()
+
+
+def test_an_html_table_answer_becomes_a_pipe_table():
+    glm = family_named("glm_ocr")
+    raw = "<table><tr><td>Итого</td><td>1 234,56 ₽</td></tr><tr><td>НДС</td><td>205,76</td></tr></table>"
+    cleaned = glm.clean_ocr(raw, "Table Recognition:")
+    assert cleaned.text == "| Итого | 1 234,56 ₽ |\n|---|---|\n| НДС | 205,76 |" and not cleaned.no_text
+
+
+def test_an_otsl_answer_becomes_a_pipe_table_even_when_cut_off():
+    paddle = family_named("paddleocr_vl")
+    cleaned = paddle.clean_ocr("<fcel>Item<fcel>Sum<nl><fcel>Pen<fcel>3.50", "Table Recognition:")
+    assert cleaned.text == "| Item | Sum |\n|---|---|\n| Pen | 3.50 |"
+
+
+def test_a_formula_answer_is_set_as_display_maths_and_fences_go():
+    paddle = family_named("paddleocr_vl")
+    assert paddle.clean_ocr("\\frac{a}{b}", "Formula Recognition:").text == "$$\n\\frac{a}{b}\n$$"
+    assert paddle.clean_ocr("$$x^2$$", "Formula Recognition:").text == "$$x^2$$"
+    assert paddle.clean_ocr("```markdown\n# Title\n```", "OCR:").text == "# Title"
+    assert paddle.clean_ocr("   ", "OCR:").no_text
+
+
+def test_elements_a_family_cannot_read_are_refused():
+    assert family_named("paddleocr_vl").ocr_elements == ("text", "table", "formula", "chart")
+    assert family_named("glm_ocr").ocr_elements == ("text", "table", "formula")
+    for family, element in (("glm_ocr", "chart"), ("smolvlm", "table"), ("tesseract", "formula")):
+        with pytest.raises(ValueError, match=element):
+            family_named(family).ocr_prompt("auto", element)

@@ -1,0 +1,67 @@
+"""Tables and formulas the OCR specialists write, as Markdown and as blocks a page shows."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.markup import Formula, Paragraph, Table, blocks, html_table_rows, otsl_rows, table_markdown, to_markdown
+
+GLM_TABLE = (
+    "<table><tr><th>Товар</th><th>Кол-во</th><th>Сумма</th></tr>"
+    "<tr><td>Бумага A4</td><td>2</td><td>1 234,56</td></tr>"
+    '<tr><td colspan="2">Итого</td><td>1 234,56</td></tr></table>'
+)
+
+
+def test_an_html_table_becomes_a_pipe_table_with_spans_kept_in_place():
+    assert to_markdown(GLM_TABLE) == (
+        "| Товар | Кол-во | Сумма |\n|---|---|---|\n| Бумага A4 | 2 | 1 234,56 |\n| Итого |  | 1 234,56 |"
+    )
+
+
+def test_a_rowspan_leaves_an_empty_cell_below_so_columns_stay_aligned():
+    rows = html_table_rows(
+        '<table><tr><td rowspan="2">A</td><td>1</td></tr><tr><td>2</td></tr><tr><td>B</td><td>3</td></tr></table>'
+    )
+    assert rows == [["A", "1"], ["", "2"], ["B", "3"]]
+
+
+def test_a_table_cut_off_mid_row_keeps_the_cells_read_so_far():
+    text = "Счёт № 12\n<table><tr><td>a</td><td>b</td></tr><tr><td>c</td><td>d"
+    assert to_markdown(text) == "Счёт № 12\n\n| a | b |\n|---|---|\n| c | d |"
+
+
+def test_otsl_cells_become_rows_with_merged_cells_empty():
+    otsl = "<fcel>Name<fcel>Qty<nl><fcel>Pen<fcel>3<nl><fcel>Total<lcel><nl>"
+    assert otsl_rows(otsl) == [["Name", "Qty"], ["Pen", "3"], ["Total", ""]]
+    assert to_markdown("Before " + otsl + " after") == (
+        "Before \n\n| Name | Qty |\n|---|---|\n| Pen | 3 |\n| Total |  |\n\n after"
+    )
+
+
+def test_otsl_cut_before_its_last_row_end_keeps_that_row():
+    assert otsl_rows("<fcel>a<ecel><nl><fcel>b<fcel>c") == [["a", ""], ["b", "c"]]
+
+
+def test_a_pipe_in_a_cell_is_escaped_and_read_back_whole():
+    markdown = table_markdown([["x|y", "z"], ["1", "2"]])
+    assert markdown.splitlines()[0] == "| x\\|y | z |"
+    assert blocks(markdown) == [Table((("x|y", "z"), ("1", "2")))]
+
+
+def test_blocks_split_text_tables_and_display_formulas():
+    text = "Title line\nsecond line\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n$$E = mc^2$$\nAfter \\[x^2\\]"
+    assert blocks(text) == [
+        Paragraph("Title line\nsecond line"),
+        Table((("a", "b"), ("1", "2"))),
+        Formula("E = mc^2"),
+        Paragraph("After"),
+        Formula("x^2"),
+    ]
+
+
+@pytest.mark.parametrize("text", ["", "<table>", "<fcel>", "$$", "| |", "<table><tr></tr></table>", "<nl><nl>"])
+def test_degenerate_answers_give_no_crash_and_no_empty_tables(text):
+    for block in blocks(to_markdown(text)):
+        if isinstance(block, Table):
+            assert block.rows and block.width > 0
