@@ -227,3 +227,14 @@ def blocks(markdown: str) -> list[Block]:
         position = match.end()
     found += _text_blocks(markdown[position:])
     return found
+
+
+_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|:$~=^&\"'])")
+
+
+def literal_markdown(text: str) -> str:
+    """``text`` for a Markdown renderer that must show it as it is: every ASCII punctuation mark is
+    backslash-escaped (CommonMark allows that for all of them), which also disarms Streamlit's own
+    directives such as ``:red[…]`` and ``:material/…:``; line breaks stay line breaks."""
+    escaped = _PUNCTUATION.sub(r"\\\1", text)
+    return "  \n".join(escaped.split("\n"))

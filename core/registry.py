@@ -71,9 +71,28 @@ def program_cards() -> list[ModelCard]:
     return [card for card in CATALOGUE if FAMILIES[card.family].program]
 
 
-def ocr_specialists() -> list[ModelCard]:
-    """OCR engines offered beside the session's model: programs and OCR-only models, catalogue order."""
-    return [card for card in CATALOGUE if FAMILIES[card.family].ocr_specialist]
+def _card_or_none(model_id: str) -> ModelCard | None:
+    try:
+        return find_card(model_id)
+    except UnknownModel:
+        return None
+
+
+def ocr_specialists(extra: tuple[str, ...] = ()) -> list[ModelCard]:
+    """OCR engines offered beside the session's model: programs and OCR-only models, catalogue order, then
+    those of ``extra`` (local folders, other hub ids) whose family is one."""
+    cards = [card for card in CATALOGUE if FAMILIES[card.family].ocr_specialist]
+    for model_id in extra:
+        card = _card_or_none(model_id)
+        if card is not None and FAMILIES[card.family].ocr_specialist and card not in cards:
+            cards.append(card)
+    return cards
+
+
+def _in_picker(model_id: str) -> bool:
+    """Whether a model id may be a session's model (an id no family claims is offered: loading will say why)."""
+    card = _card_or_none(model_id)
+    return card is None or FAMILIES[card.family].in_picker
 
 
 def choices(active: str, extra: tuple[str, ...] = (), *, remote_only: bool = False) -> list[str]:
@@ -83,7 +102,7 @@ def choices(active: str, extra: tuple[str, ...] = (), *, remote_only: bool = Fal
     """
     ids = [active]
     catalogue = (card.model_id for card in CATALOGUE if FAMILIES[card.family].in_picker)
-    for model_id in (*extra, *(() if remote_only else catalogue)):
+    for model_id in (*(model_id for model_id in extra if _in_picker(model_id)), *(() if remote_only else catalogue)):
         if model_id not in ids:
             ids.append(model_id)
     return ids

@@ -65,3 +65,24 @@ def test_degenerate_answers_give_no_crash_and_no_empty_tables(text):
     for block in blocks(to_markdown(text)):
         if isinstance(block, Table):
             assert block.rows and block.width > 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [":red[alarm]", "[click](http://evil.example)", "<b>bold</b>", "$x^2$", "**strong** _em_", ":material/home:"],
+)
+def test_literal_markdown_escapes_every_mark_that_could_format(text):
+    from core.markup import literal_markdown
+
+    escaped = literal_markdown(text)
+    # Each punctuation mark is preceded by a backslash; removing them gives the text back.
+    assert escaped.replace("\\", "") == text.replace("\\", "")
+    for index, char in enumerate(escaped):
+        if char in ":[]()<>$*_" and (index == 0 or escaped[index - 1] != "\\"):
+            pytest.fail(f"unescaped {char!r} in {escaped!r}")
+
+
+def test_literal_markdown_keeps_line_breaks():
+    from core.markup import literal_markdown
+
+    assert literal_markdown("a\nb") == "a  \nb"

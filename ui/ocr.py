@@ -19,7 +19,7 @@ from core.registry import family_of, ocr_specialists
 from core.serving import JobOutcome, ModelClient
 from core.tasks import ocr as ocr_task
 from core.tasks.ocr import LANGUAGE_HINTS, OCR_MAX_TILES, OcrParams, OcrResult
-from ui import convert, serving, state, widgets
+from ui import convert, document_view, serving, state, widgets
 from ui.generation import CURSOR, stream_into
 from ui.i18n import language, t
 
@@ -44,6 +44,17 @@ def _language_hint() -> str:
     return LANGUAGE_HINTS[labels.index(chosen)]
 
 
+def _element_choice(engine: ModelClient) -> str:
+    """What a document specialist is asked to read (text, a table, a formula, a chart); others read text."""
+    elements = engine.family.ocr_elements
+    if len(elements) < 2:
+        return elements[0]
+    labels = [t(f"ocr.element_{element}") for element in elements]
+    chosen = st.radio(t("ocr.element"), labels, horizontal=True, key=f"ocr_element_{engine.model_id}_{language()}",
+                      help=t("ocr.element_help"))  # fmt: skip
+    return elements[labels.index(chosen)]
+
+
 def engine_label(model_id: str) -> str:
     """An OCR engine's name on the page: its family's own label, else its card's title."""
     card = serving.card_for(model_id)
@@ -56,7 +67,8 @@ def engine_label(model_id: str) -> str:
 def _engine_choice(chosen: ModelClient) -> ModelClient:
     """The session's model or an OCR engine of its own, remembered for the session (:data:`state.OCR_ENGINE`)."""
     labels = {SESSION_MODEL: t("ocr.engine_model", model=chosen.card.title)}
-    labels.update({card.model_id: engine_label(card.model_id) for card in ocr_specialists()})
+    specialists = ocr_specialists(serving.settings().extra_model_ids)
+    labels.update({card.model_id: engine_label(card.model_id) for card in specialists})
     picked = widgets.remembered_choice(labels, state.OCR_ENGINE, t("ocr.engine"), "ocr_engine", t("ocr.engine_help"))
     return chosen if picked == SESSION_MODEL else serving.client_for(picked)
 
@@ -112,12 +124,19 @@ def _show(result: OcrResult) -> None:
     if result.no_text:
         st.info(t("ocr.no_text"))
         return
-    text = st.text_area(t("ocr.result"), value=result.text, height=360, key=editor_key(result))
+    if result.markup:
+        shown, source = st.tabs([t("ocr.view_document"), t("ocr.view_markdown")])
+        with source:
+            text = st.text_area(t("ocr.result_markdown"), value=result.text, height=360, key=editor_key(result))
+        with shown:
+            document_view.show(text)
+    else:
+        text = st.text_area(t("ocr.result"), value=result.text, height=360, key=editor_key(result))
     st.download_button(
-        t("ocr.download"),
+        t("ocr.download_markdown") if result.markup else t("ocr.download"),
         data=text.encode("utf-8"),
         file_name=result.file_name,
-        mime="text/plain; charset=utf-8",
+        mime=f"{'text/markdown' if result.markup else 'text/plain'}; charset=utf-8",
         icon=":material/download:",
         key="ocr_download",
     )
@@ -194,12 +213,15 @@ def render(media: NormalizedImage) -> None:
     annotated = None
     with work:
         engine = _engine_choice(chosen)
-        hint = _language_hint()
+        element = _element_choice(engine)
+        # A document specialist's prompt is its task alone: it tells scripts apart without a language hint.
+        hint = "auto" if engine.family.ocr_markup else _language_hint()
         ready = engine_ready(engine, hint)
         if st.button(
             t("ocr.run"), type="primary", key="ocr_run", icon=":material/document_scanner:", disabled=not ready
         ):
-            _run(engine, media, OcrParams(hint, max_new_tokens, max_tiles), specialist=engine is not chosen)
+            params = OcrParams(hint, max_new_tokens, max_tiles, element)
+            _run(engine, media, params, specialist=engine is not chosen)
         result = state.OCR_RESULT.get()
         if result is not None and result.media_digest == media.digest:
             _show(result)

@@ -3,7 +3,8 @@
 A random-weight model writes noise, so a browser test of tables, downloads or cleaned OCR text needs a
 known answer. The real engine still runs (processor, generate, stats); only its text is replaced, at
 the text boundary: the document model's by ``CANNED_DOCTAGS`` (``{page}`` numbers the requests), the
-chat model's OCR answers by ``CANNED_OCR``. The app's code runs unchanged.
+chat model's OCR answers by ``CANNED_OCR``, Qwen3-VL's grounding by ``CANNED_GROUNDING``, GLM-OCR's readings by
+``CANNED_READING``. The app's code runs unchanged.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import sys
 
 from core.families.docling import DoclingEngine
+from core.families.glm_ocr import GlmOcrEngine
 from core.families.qwen3_vl import Qwen3VLEngine
 from core.families.smolvlm import SmolVLMEngine
 from tests.app.conftest import CannedText
@@ -20,6 +22,7 @@ from tests.app.conftest import CannedText
 real_stream = DoclingEngine.stream
 real_chat_stream = SmolVLMEngine.stream
 real_qwen3_stream = Qwen3VLEngine.stream
+real_glm_ocr_stream = GlmOcrEngine.stream
 counter = itertools.count(1)
 
 
@@ -38,7 +41,13 @@ def canned_grounding(self, request, stop=None, prefix_cache=None):  # type: igno
     return CannedText(real, os.environ["CANNED_GROUNDING"], request) if request.task == "detection" else real
 
 
+def canned_reading(self, request, stop=None, prefix_cache=None):  # type: ignore[no-untyped-def]
+    real = real_glm_ocr_stream(self, request, stop, prefix_cache=prefix_cache)
+    return CannedText(real, os.environ["CANNED_READING"], request)
+
+
 DoclingEngine.stream = canned_stream  # type: ignore[method-assign]
+GlmOcrEngine.stream = canned_reading  # type: ignore[method-assign]
 Qwen3VLEngine.stream = canned_grounding  # type: ignore[method-assign]
 SmolVLMEngine.stream = canned_ocr  # type: ignore[method-assign]
 

@@ -39,6 +39,10 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path, seconds: float
     raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text(errors='replace')}")
 
 
+# Offered beside the default model: the grounding families in the picker, the OCR specialists on the OCR page.
+EXTRA_FAMILIES = ("qwen2_5_vl", "qwen3_vl", "internvl", "florence2", "glm_ocr", "paddleocr_vl")
+
+
 def _serve(
     tiny_smolvlm: Path,
     tiny_models: dict[str, Path],
@@ -65,9 +69,7 @@ def _serve(
         UI_LANG="en",
         MAX_NEW_TOKENS="1024",
         MODEL_QUANT="none",  # float32 whatever the CPU: the timings of the race tests stay as designed
-        EXTRA_MODEL_IDS=",".join(
-            str(tiny_models[family]) for family in ("qwen2_5_vl", "qwen3_vl", "internvl", "florence2")
-        ),
+        EXTRA_MODEL_IDS=",".join(str(tiny_models[family]) for family in EXTRA_FAMILIES),
         DOCLING_MODEL=str(tiny_models["docling"]),
         CONVERT_MAX_NEW_TOKENS="48",  # random weights never stop on their own
         PYTHONPATH=str(ROOT),
@@ -82,6 +84,7 @@ def _serve(
         env["CANNED_DOCTAGS"] = canned_doctags
         env["CANNED_OCR"] = CANNED_OCR
         env["CANNED_GROUNDING"] = CANNED_GROUNDING
+        env["CANNED_READING"] = CANNED_READING
     command = [sys.executable, *launcher, "run", "Home.py", "--server.port", str(port), "--server.address",
                "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
                "--browser.gatherUsageStats", "false"]  # fmt: skip
@@ -108,6 +111,13 @@ CANNED_OCR = "Конечно! Вот текст с изображения:\n\nС
 
 # Qwen3-VL's grounding answer on the canned server: thousandths of the picture.
 CANNED_GROUNDING = '[{"bbox_2d": [250, 125, 750, 875], "label": "cat"}]'
+
+
+# GLM-OCR's answer to a table request: an HTML table, one cell trying to style the page.
+CANNED_READING = (
+    "<table><tr><th>Товар</th><th>Сумма</th></tr><tr><td>Бумага A4</td><td>1 234,56</td></tr>"
+    "<tr><td>:red[Итого]</td><td>1 234,56</td></tr></table>"
+)
 
 
 @pytest.fixture(scope="session")
