@@ -326,6 +326,55 @@ def build_tiny_qwen3_vl(out_dir: Path, seed: int = 0) -> Path:
     return _save(out_dir, processor, model, "qwen3_vl")
 
 
+# Qwen3.5's template ends the prompt inside a thinking block, or after an empty one when thinking is off.
+QWEN3_5_TEMPLATE = QWEN_TEMPLATE.replace(
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+    "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n"
+    "{% if enable_thinking is defined and enable_thinking is false %}{{ '\n' }}</think>{{ '\n\n' }}{% endif %}"
+    "{% endif %}",
+)
+
+
+def build_tiny_qwen3_5(out_dir: Path, seed: int = 0) -> Path:
+    """Qwen3.5 with the real classes: Qwen3-VL's processor, a decoder of one Gated DeltaNet (linear attention)
+    and one full-attention layer, M-RoPE interleaved over a quarter of each head."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        Qwen2VLImageProcessor,
+        Qwen3_5Config,
+        Qwen3_5ForConditionalGeneration,
+        Qwen3VLProcessor,
+        Qwen3VLVideoProcessor,
+    )
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer, ids = _qwen_tokenizer()
+    size = {"shortest_edge": 32 * 32 * 4, "longest_edge": 32 * 32 * 64}
+    processor = Qwen3VLProcessor(
+        image_processor=Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2, size=size),
+        tokenizer=tokenizer,
+        video_processor=Qwen3VLVideoProcessor(size=size),
+        chat_template=QWEN3_5_TEMPLATE,
+    )
+    text = _qwen_text_config(tokenizer, ids, head_dim=16, mrope_interleaved=True)
+    text["rope_parameters"].update(mrope_section=[1, 1, 0], partial_rotary_factor=0.25)
+    text.update(linear_key_head_dim=16, linear_value_head_dim=16, linear_num_key_heads=2, linear_num_value_heads=4,
+                layer_types=["linear_attention", "full_attention"])  # fmt: skip
+    config = Qwen3_5Config(
+        vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                       "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
+                       "num_position_embeddings": 64},
+        text_config=text,
+        **_qwen_media_tokens(ids),
+    )  # fmt: skip
+    model = Qwen3_5ForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
+    return _save(out_dir, processor, model, "qwen3_5")
+
+
 def build_tiny_internvl(out_dir: Path, seed: int = 0) -> Path:
     """InternVL (native -HF layout): GotOcr2 tiling image processor, InternViT + Qwen2 classes."""
     import torch
@@ -636,6 +685,7 @@ BUILDERS = {
     "smolvlm": build_tiny_smolvlm,
     "qwen2_5_vl": build_tiny_qwen2_5_vl,
     "qwen3_vl": build_tiny_qwen3_vl,
+    "qwen3_5": build_tiny_qwen3_5,
     "internvl": build_tiny_internvl,
     "florence2": build_tiny_florence2,
     "docling": build_tiny_docling,

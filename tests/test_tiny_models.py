@@ -18,6 +18,7 @@ from tests.conftest import ROOT
         ("smolvlm", "smolvlm"),
         ("qwen2_5_vl", "qwen2_5_vl"),
         ("qwen3_vl", "qwen3_vl"),
+        ("qwen3_5", "qwen3_5"),
         ("internvl", "internvl"),
         ("florence2", "florence2"),
         ("docling", "idefics3"),

@@ -286,6 +286,8 @@ class TransformersEngine:
 class ChatTemplateEngine(TransformersEngine):
     """A model whose processor takes ``text`` (from its chat template) and ``images`` in one call."""
 
+    template_kwargs: dict[str, Any] = {}  # switches the checkpoint's template takes (thinking off, ...)
+
     def _image_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
         return {}
 
@@ -299,7 +301,7 @@ class ChatTemplateEngine(TransformersEngine):
         conversation, images, clips = chat_conversation(request)
         if clips:
             raise ValueError(f"{self.card.title} is used for images here, not video")
-        prompt = self._processor.apply_chat_template(conversation, add_generation_prompt=True)
+        prompt = self._processor.apply_chat_template(conversation, add_generation_prompt=True, **self.template_kwargs)
         kwargs: dict[str, Any] = {"text": [prompt], "return_tensors": "pt"}
         if images:
             kwargs["images"] = images

@@ -12,6 +12,7 @@ from core.families import (
     internvl,
     paddleocr_vl,
     qwen2_5_vl,
+    qwen3_5,
     qwen3_vl,
     smolvlm,
     tesseract,
@@ -20,7 +21,18 @@ from core.families.base import CannotGround, Family
 
 FAMILIES: dict[str, Family] = {
     module.FAMILY.name: module.FAMILY
-    for module in (smolvlm, qwen2_5_vl, qwen3_vl, internvl, florence2, docling, tesseract, glm_ocr, paddleocr_vl)
+    for module in (
+        smolvlm,
+        qwen2_5_vl,
+        qwen3_vl,
+        qwen3_5,
+        internvl,
+        florence2,
+        docling,
+        tesseract,
+        glm_ocr,
+        paddleocr_vl,
+    )
 }
 
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from core.engines.types import Role
 from core.tasks.chat import quick_prompt
 from tests.app.conftest import open_page, upload_and_open
@@ -130,14 +132,19 @@ def test_a_full_queue_is_refused_with_a_message_and_the_chat_goes_on(app_env, ti
     assert at.session_state["chat_history"].turns[-1].error is None
 
 
-def test_qwen3_vl_answers_chat_and_ocr_through_its_real_generate(app_env, tiny_models):
-    app_env.setenv("MODEL_ID", str(tiny_models["qwen3_vl"]))
+# The chat families of 2025-26, each on its tiny model; how many encoder passes one picture takes.
+NEW_CHAT_FAMILIES = {"qwen3_vl": 1, "qwen3_5": 1}
+
+
+@pytest.mark.parametrize("family", NEW_CHAT_FAMILIES)
+def test_new_families_answer_chat_and_ocr_through_their_real_generate(app_env, tiny_models, family):
+    app_env.setenv("MODEL_ID", str(tiny_models[family]))
     at = _chat_with_image()
     at.chat_input(key="chat_input").set_value("What is in the picture?").run()
     assert not at.exception
     history = at.session_state["chat_history"]
     assert history.turns[1].error is None and history.turns[1].stats.new_tokens > 0
-    assert history.turns[1].stats.image_tiles == 1  # one encoder pass for the picture
+    assert history.turns[1].stats.image_tiles == NEW_CHAT_FAMILIES[family]
     at.chat_input(key="chat_input").set_value("And the colour?").run()  # a follow-up, the picture kept
     assert not at.exception and at.session_state["chat_history"].turns[3].error is None
     at.switch_page("pages/2_OCR.py").run()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from tests.app.conftest import can_answers, upload_and_open
 from tests.conftest import image_bytes
 
@@ -90,16 +92,17 @@ def test_florence_region_uses_the_native_prompt_without_follow_ups(app_env, tiny
     assert not at.chat_input  # Florence-2 answers the task only
 
 
-def test_qwen3_vl_boxes_in_thousandths_land_on_the_original_pixels(app_env, tiny_models, monkeypatch):
-    app_env.setenv("EXTRA_MODEL_IDS", str(tiny_models["qwen3_vl"]))
-    app_env.setenv("MODEL_ID", str(tiny_models["qwen3_vl"]))
+@pytest.mark.parametrize("family", ["qwen3_vl", "qwen3_5"])
+def test_boxes_in_thousandths_land_on_the_original_pixels(app_env, tiny_models, monkeypatch, family):
+    app_env.setenv("EXTRA_MODEL_IDS", str(tiny_models[family]))
+    app_env.setenv("MODEL_ID", str(tiny_models[family]))
     at = upload_and_open(("street.png", image_bytes((640, 480), "gray"), "image/png"), "pages/4_Detection.py")
 
     # Qwen3-VL answers in thousandths of the picture, whatever size its processor made of it.
     def answer(request, size):
         return '```json\n[{"bbox_2d": [250, 125, 750, 875], "label": "cat"}]\n```'
 
-    seen = can_answers(monkeypatch, str(tiny_models["qwen3_vl"]), answer)
+    seen = can_answers(monkeypatch, str(tiny_models[family]), answer)
     at.text_input(key="detect_query").set_value("cat").run()
     at.button(key="detect_run").click().run()
     assert not at.exception and len(seen) == 1

@@ -10,6 +10,7 @@ from core.families import FAMILIES as ALL_FAMILIES
 from core.families.florence2 import Florence2Engine
 from core.families.internvl import InternVLEngine
 from core.families.qwen2_5_vl import QWEN_MAX_PIXELS, Qwen25VLEngine
+from core.families.qwen3_5 import Qwen35Engine
 from core.families.qwen3_vl import Qwen3VLEngine
 from core.registry import create_engine
 from core.settings import Settings
@@ -20,6 +21,7 @@ from core.tasks.ocr import OcrParams
 FAMILIES = {
     "qwen2_5_vl": Qwen25VLEngine,
     "qwen3_vl": Qwen3VLEngine,
+    "qwen3_5": Qwen35Engine,
     "internvl": InternVLEngine,
     "florence2": Florence2Engine,
 }
@@ -164,3 +166,21 @@ def test_qwen3_vl_prompt_for_one_image_and_one_question(engines):
     assert prompt.startswith("<|im_start|>user\n<|vision_start|>")
     assert prompt.endswith("<|vision_end|>What is written here?<|im_end|>\n<|im_start|>assistant\n")
     assert prepared.vision_passes == 1 and prepared.input_size is None  # its boxes need no input size
+
+
+def test_qwen3_5_prompt_turns_thinking_off(engines):
+    """Qwen3.5's template with thinking off: the answer starts after an empty thinking block."""
+    engine = engines["qwen3_5"]
+    request = GenerationRequest((ChatMessage(Role.USER, "What is written here?", (Image.new("RGB", (640, 480)),)),))
+    prepared = engine.build_inputs(request)
+    prompt = engine._processor.tokenizer.decode(prepared.tensors["input_ids"][0])
+    _, rows, columns = (int(value) for value in prepared.tensors["image_grid_thw"][0])
+    assert prompt.count("<|image_pad|>") == rows * columns // 4
+    assert prompt.startswith("<|im_start|>user\n<|vision_start|>")
+    assert prompt.endswith("What is written here?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n")
+
+
+def test_qwen3_5_grounds_in_thousandths_like_qwen3_vl():
+    family = ALL_FAMILIES["qwen3_5"]
+    [found] = family.parse_grounding('[{"bbox_2d": [250, 125, 750, 875], "label": "cat"}]', "cat", (800, 600), None)
+    assert found.box.as_tuple() == (200, 75, 600, 525)
