@@ -52,9 +52,9 @@ def parse_relative_boxes(text: str, width: int, height: int, default_label: str 
 class Qwen3VL(Family):
     name = "qwen3_vl"
     model_types = ("qwen3_vl",)
-    name_hints = ("qwen3-vl",)
+    name_hints: tuple[str, ...] = ("qwen3-vl",)
     abilities = ABILITIES
-    catalogue = (
+    catalogue: tuple[ModelCard, ...] = (
         ModelCard("Qwen/Qwen3-VL-2B-Instruct", name, "Qwen3-VL 2B", 2000, ABILITIES),
         ModelCard("Qwen/Qwen3-VL-4B-Instruct", name, "Qwen3-VL 4B", 4000, ABILITIES),
     )

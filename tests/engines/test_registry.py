@@ -35,6 +35,7 @@ def test_catalogue_models_are_known_with_sizes_and_abilities(card):
         ("internvl", "internvl"),
         ("florence2", "florence2"),
         ("qwen3_vl", "qwen3_vl"),
+        ("qwen3_5", "qwen3_5"),
         ("glm_ocr", "glm_ocr"),
         ("paddleocr_vl", "paddleocr_vl"),
     ],  # fmt: skip
