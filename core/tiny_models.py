@@ -565,6 +565,52 @@ def build_tiny_docling(out_dir: Path, seed: int = 0) -> Path:
     return _save(out_dir, processor, model, "docling")
 
 
+# LFM2-VL's tokens: ChatML turns, the picture's start, end and thumbnail marks, a tile's row and column.
+_LFM2_VL_TILES = [f"<|img_row_{row}_col_{column}|>" for row in range(1, 11) for column in range(1, 11)]
+LFM2_VL_SPECIAL_TOKENS = ["<|pad|>", "<|startoftext|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>",
+                          "<|image_start|>", "<|image_end|>", "<|img_thumbnail|>", *_LFM2_VL_TILES]  # fmt: skip
+LFM2_VL_TEMPLATE = "{{ bos_token }}" + _chatml_template("<image>", "")
+
+
+def build_tiny_lfm2_vl(out_dir: Path, seed: int = 0) -> Path:
+    """LFM2-VL with the real classes and the processor's own tiling (512 px tiles of 16 px patches, 2 to 10
+    tiles and a thumbnail); a SigLIP2 encoder and an LFM2 decoder of one convolution and one attention layer."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        Lfm2VlConfig,
+        Lfm2VlForConditionalGeneration,
+        Lfm2VlImageProcessor,
+        Lfm2VlProcessor,
+        PreTrainedTokenizerFast,
+    )
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_train_backend(LFM2_VL_SPECIAL_TOKENS), bos_token="<|startoftext|>", eos_token="<|im_end|>",
+        pad_token="<|pad|>",
+    )  # fmt: skip
+    ids = _token_ids(tokenizer, LFM2_VL_SPECIAL_TOKENS)
+    processor = Lfm2VlProcessor(
+        image_processor=Lfm2VlImageProcessor(), tokenizer=tokenizer, chat_template=LFM2_VL_TEMPLATE
+    )
+    config = Lfm2VlConfig(
+        vision_config={"model_type": "siglip2_vision_model", "hidden_size": 32, "intermediate_size": 64,
+                       "num_hidden_layers": 2, "num_attention_heads": 2, "patch_size": 16, "num_patches": 256},
+        text_config={"model_type": "lfm2", "vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128,
+                     "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+                     "max_position_embeddings": 8192, "layer_types": ["conv", "full_attention"],
+                     "pad_token_id": ids["<|pad|>"], "bos_token_id": ids["<|startoftext|>"],
+                     "eos_token_id": ids["<|im_end|>"]},
+        image_token_id=ids["<image>"], projector_hidden_size=64, downsample_factor=2,
+    )  # fmt: skip
+    model = Lfm2VlForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|pad|>"])
+    return _save(out_dir, processor, model, "lfm2_vl")
+
+
 # GLM's chat turn as the GLM-OCR checkpoint's template renders a user turn with an image and text and the
 # generation prompt: "[gMASK]<sop>", each turn as "<|role|>\n" and its content, the image as its three tokens.
 GLM_SPECIAL_TOKENS = ["<|endoftext|>", "[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>",
@@ -689,6 +735,7 @@ BUILDERS = {
     "internvl": build_tiny_internvl,
     "florence2": build_tiny_florence2,
     "docling": build_tiny_docling,
+    "lfm2_vl": build_tiny_lfm2_vl,
     "glm_ocr": build_tiny_glm_ocr,
     "paddleocr_vl": build_tiny_paddleocr_vl,
 }

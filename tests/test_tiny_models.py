@@ -19,6 +19,7 @@ from tests.conftest import ROOT
         ("qwen2_5_vl", "qwen2_5_vl"),
         ("qwen3_vl", "qwen3_vl"),
         ("qwen3_5", "qwen3_5"),
+        ("lfm2_vl", "lfm2_vl"),
         ("internvl", "internvl"),
         ("florence2", "florence2"),
         ("docling", "idefics3"),

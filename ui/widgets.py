@@ -52,6 +52,8 @@ def describe(card: ModelCard) -> str:
     if card.params_millions:
         parts.append(t("model.params", millions=card.params_millions))
     parts.append(abilities(card))
+    if card.licence:
+        parts.append(t("model.licence", licence=card.licence))
     return " · ".join(parts)
 
 

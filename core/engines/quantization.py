@@ -79,17 +79,28 @@ def resolve_quantization(requested: str, device: str, *, int8_kernels: bool | No
     return QuantChoice("none", "the CPU lacks the vector instructions of the int8 kernels (AVX2 / NEON)")
 
 
+# Linear layers that their model's code reads as a tensor (``patch_embedding.weight.dtype`` in SigLIP2's NaFlex
+# embeddings, LFM2-VL's encoder): a quantized layer's ``weight`` is a method, so these stay in float.
+KEEP_FLOAT = ("patch_embedding",)
+
+
 def quantize_int8(model: Any) -> int:
-    """Quantize every ``nn.Linear`` of ``model`` in place; returns how many were replaced."""
+    """Quantize the ``nn.Linear`` layers of ``model`` in place (all but :data:`KEEP_FLOAT`); returns how many."""
     import warnings
 
     import torch
 
-    linear = sum(isinstance(module, torch.nn.Linear) for module in model.modules())
+    names = {
+        name
+        for name, module in model.named_modules()
+        # exactly Linear: subclasses such as attention's NonDynamicallyQuantizableLinear are read as tensors too
+        if type(module) is torch.nn.Linear and name.rsplit(".", 1)[-1] not in KEEP_FLOAT
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # its deprecation notice, once per layer
-        torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
-    return linear
+        spec = {name: torch.ao.quantization.default_dynamic_qconfig for name in names}
+        torch.ao.quantization.quantize_dynamic(model, spec, dtype=torch.qint8, inplace=True)
+    return len(names)
 
 
 def int8_weight(module: Any) -> Any | None:

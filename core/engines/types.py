@@ -108,6 +108,7 @@ class ModelCard:
     params_millions: int | None
     capabilities: frozenset[Capability]
     tile_px: int | None = None  # side of one vision tile, for explaining the tile budget
+    licence: str | None = None  # shown in the picker where it is not a plain open-source licence
 
     def can(self, capability: Capability) -> bool:
         return capability in self.capabilities

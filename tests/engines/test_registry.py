@@ -21,8 +21,9 @@ def test_catalogue_models_are_known_with_sizes_and_abilities(card):
     assert find_card(card.model_id) is card
     assert card.params_millions
     assert card.can(Capability.OCR) and card.can(Capability.REGION)
-    # SmolVLM2 cannot ground reliably; the grounding families can. Florence-2 takes tasks, not chat.
-    assert card.can(Capability.GROUNDING) is (card.family != "smolvlm")
+    # SmolVLM2 cannot ground reliably, LFM2-VL and Gemma 4 document no box format; the grounding families can.
+    # Florence-2 takes tasks, not chat.
+    assert card.can(Capability.GROUNDING) is (card.family not in ("smolvlm", "lfm2_vl", "gemma4"))
     assert card.can(Capability.CHAT) is (card.family != "florence2")
     assert card.can(Capability.VIDEO) is (card.family == "smolvlm")
 
@@ -36,6 +37,7 @@ def test_catalogue_models_are_known_with_sizes_and_abilities(card):
         ("florence2", "florence2"),
         ("qwen3_vl", "qwen3_vl"),
         ("qwen3_5", "qwen3_5"),
+        ("lfm2_vl", "lfm2_vl"),
         ("glm_ocr", "glm_ocr"),
         ("paddleocr_vl", "paddleocr_vl"),
     ],  # fmt: skip
