@@ -611,6 +611,73 @@ def build_tiny_lfm2_vl(out_dir: Path, seed: int = 0) -> Path:
     return _save(out_dir, processor, model, "lfm2_vl")
 
 
+# Gemma 4's tokens and turns, as its template renders a user turn with a picture and the generation prompt
+# with thinking off (an empty thought channel).
+GEMMA4_SPECIAL_TOKENS = ["<pad>", "<eos>", "<bos>", "<unk>", "<|turn>", "<turn|>", "<|channel>", "<channel|>",
+                         "<|think|>", "<|image>", "<image|>", "<|image|>", "<|video|>", "<|audio>", "<audio|>",
+                         "<|audio|>"]  # fmt: skip
+GEMMA4_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "<|turn>{{ 'model' if message['role'] == 'assistant' else message['role'] }}{{ '\n' }}"
+    "{% if message['content'] is string %}{{ message['content'] | trim }}{% else %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}{{ '\n\n<|image|>\n\n' }}"
+    "{% elif part['type'] == 'video' %}{{ '\n\n<|video|>\n\n' }}"
+    "{% elif part['type'] == 'text' %}{{ part['text'] | trim }}{% endif %}{% endfor %}{% endif %}"
+    "<turn|>{{ '\n' }}{% endfor %}{% if add_generation_prompt %}<|turn>model{{ '\n' }}"
+    "{% if not enable_thinking | default(false) %}<|channel>thought{{ '\n' }}<channel|>{% endif %}{% endif %}"
+)
+
+
+def build_tiny_gemma4(out_dir: Path, seed: int = 0) -> Path:
+    """Gemma 4 with the real classes: its processor (image, video and audio front ends; 280 soft tokens a
+    picture), a vision tower pooling 3 x 3 patches, a decoder of one sliding and one full attention layer
+    with per-layer input embeddings; no audio tower (the dashboard sends none)."""
+    import torch
+    from transformers import (
+        Gemma4AudioFeatureExtractor,
+        Gemma4Config,
+        Gemma4ForConditionalGeneration,
+        Gemma4ImageProcessor,
+        Gemma4Processor,
+        Gemma4VideoProcessor,
+        GenerationConfig,
+        PreTrainedTokenizerFast,
+    )
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    named = {"image_token": "<|image|>", "boi_token": "<|image>", "eoi_token": "<image|>", "audio_token": "<|audio|>",
+             "boa_token": "<|audio>", "eoa_token": "<audio|>"}  # fmt: skip
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_train_backend(GEMMA4_SPECIAL_TOKENS), bos_token="<bos>", eos_token="<turn|>",
+        pad_token="<pad>", unk_token="<unk>", extra_special_tokens=named,
+    )  # fmt: skip
+    ids = _token_ids(tokenizer, GEMMA4_SPECIAL_TOKENS)
+    processor = Gemma4Processor(
+        feature_extractor=Gemma4AudioFeatureExtractor(), image_processor=Gemma4ImageProcessor(),
+        tokenizer=tokenizer, video_processor=Gemma4VideoProcessor(), chat_template=GEMMA4_TEMPLATE,
+    )  # fmt: skip
+    config = Gemma4Config(
+        text_config={"vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                     "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+                     "max_position_embeddings": 8192, "sliding_window": 64,
+                     "layer_types": ["sliding_attention", "full_attention"],
+                     "vocab_size_per_layer_input": len(tokenizer), "hidden_size_per_layer_input": 16,
+                     "pad_token_id": ids["<pad>"], "eos_token_id": ids["<turn|>"], "bos_token_id": ids["<bos>"]},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "num_key_value_heads": 2, "head_dim": 16, "patch_size": 16, "pooling_kernel_size": 3,
+                       "position_embedding_size": 1024},
+        audio_config=None,
+        boi_token_id=ids["<|image>"], eoi_token_id=ids["<image|>"], image_token_id=ids["<|image|>"],
+        video_token_id=ids["<|video|>"], boa_token_id=ids["<|audio>"], eoa_token_index=ids["<audio|>"],
+        audio_token_id=ids["<|audio|>"],
+    )  # fmt: skip
+    model = Gemma4ForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(eos_token_id=ids["<turn|>"], pad_token_id=ids["<pad>"])
+    return _save(out_dir, processor, model, "gemma4")
+
+
 # GLM's chat turn as the GLM-OCR checkpoint's template renders a user turn with an image and text and the
 # generation prompt: "[gMASK]<sop>", each turn as "<|role|>\n" and its content, the image as its three tokens.
 GLM_SPECIAL_TOKENS = ["<|endoftext|>", "[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>",
@@ -736,6 +803,7 @@ BUILDERS = {
     "florence2": build_tiny_florence2,
     "docling": build_tiny_docling,
     "lfm2_vl": build_tiny_lfm2_vl,
+    "gemma4": build_tiny_gemma4,
     "glm_ocr": build_tiny_glm_ocr,
     "paddleocr_vl": build_tiny_paddleocr_vl,
 }

@@ -20,6 +20,7 @@ from tests.conftest import ROOT
         ("qwen3_vl", "qwen3_vl"),
         ("qwen3_5", "qwen3_5"),
         ("lfm2_vl", "lfm2_vl"),
+        ("gemma4", "gemma4"),
         ("internvl", "internvl"),
         ("florence2", "florence2"),
         ("docling", "idefics3"),

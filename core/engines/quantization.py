@@ -80,8 +80,9 @@ def resolve_quantization(requested: str, device: str, *, int8_kernels: bool | No
 
 
 # Linear layers that their model's code reads as a tensor (``patch_embedding.weight.dtype`` in SigLIP2's NaFlex
-# embeddings, LFM2-VL's encoder): a quantized layer's ``weight`` is a method, so these stay in float.
-KEEP_FLOAT = ("patch_embedding",)
+# embeddings, LFM2-VL's encoder; ``input_proj.weight.dtype`` in Gemma 4's patch embedder): a quantized layer's
+# ``weight`` is a method, so these stay in float. Every family's int8 test runs its encoder, which finds new ones.
+KEEP_FLOAT = ("patch_embedding", "input_proj")
 
 
 def quantize_int8(model: Any) -> int:

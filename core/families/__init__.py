@@ -8,6 +8,7 @@ from __future__ import annotations
 from core.families import (
     docling,
     florence2,
+    gemma4,
     glm_ocr,
     internvl,
     lfm2_vl,
@@ -29,6 +30,7 @@ FAMILIES: dict[str, Family] = {
         qwen3_5,
         internvl,
         lfm2_vl,
+        gemma4,
         florence2,
         docling,
         tesseract,

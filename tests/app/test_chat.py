@@ -133,7 +133,7 @@ def test_a_full_queue_is_refused_with_a_message_and_the_chat_goes_on(app_env, ti
 
 
 # The chat families of 2025-26, each on its tiny model; how many encoder passes one picture takes.
-NEW_CHAT_FAMILIES = {"qwen3_vl": 1, "qwen3_5": 1, "lfm2_vl": 1}
+NEW_CHAT_FAMILIES = {"qwen3_vl": 1, "qwen3_5": 1, "lfm2_vl": 1, "gemma4": 1}
 
 
 def test_the_picker_shows_a_licence_that_is_not_plain_open_source(app_env):

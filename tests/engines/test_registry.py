@@ -38,6 +38,7 @@ def test_catalogue_models_are_known_with_sizes_and_abilities(card):
         ("qwen3_vl", "qwen3_vl"),
         ("qwen3_5", "qwen3_5"),
         ("lfm2_vl", "lfm2_vl"),
+        ("gemma4", "gemma4"),
         ("glm_ocr", "glm_ocr"),
         ("paddleocr_vl", "paddleocr_vl"),
     ],  # fmt: skip

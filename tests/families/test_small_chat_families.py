@@ -6,11 +6,12 @@ import pytest
 from PIL import Image
 
 from core.engines.types import Capability, ChatMessage, GenerationRequest, Role, SamplingParams
+from core.families.gemma4 import Gemma4Engine
 from core.families.lfm2_vl import LICENCE, Lfm2VlEngine
 from core.registry import choices, create_engine, find_card
 from core.settings import load_settings
 
-ENGINES = {"lfm2_vl": Lfm2VlEngine}
+ENGINES = {"lfm2_vl": Lfm2VlEngine, "gemma4": Gemma4Engine}
 
 
 def _settings(tmp_path, **extra):
@@ -67,3 +68,18 @@ def test_lfm2_vl_cards_show_the_licence_and_offer_no_grounding():
         assert card.family == "lfm2_vl" and card.licence == LICENCE
         assert card.can(Capability.CHAT) and not card.can(Capability.GROUNDING)
         assert model_id in choices("HuggingFaceTB/SmolVLM2-256M-Video-Instruct")
+
+
+def test_gemma4_prompt_for_one_image_and_one_question(engines):
+    engine = engines["gemma4"]
+    prepared = engine.build_inputs(_ask(Image.new("RGB", (640, 480))))
+    prompt = engine._processor.tokenizer.decode(prepared.tensors["input_ids"][0])
+    assert prompt.startswith("<bos><|turn>user\n\n\n<|image>")
+    assert 200 < prompt.count("<|image|>") <= 280  # soft tokens for a 4:3 picture, within the default budget
+    assert prompt.endswith("<image|>\n\nWhat is written here?<turn|>\n<|turn>model\n<|channel>thought\n<channel|>")
+    assert prepared.vision_passes == 1
+
+
+def test_gemma4_is_a_chat_model_without_grounding():
+    card = find_card("google/gemma-4-E2B-it")
+    assert card.family == "gemma4" and card.can(Capability.CHAT) and not card.can(Capability.GROUNDING)

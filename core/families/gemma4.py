@@ -1,0 +1,44 @@
+"""Gemma 4 (Google): small multimodal chat models (E2B, E4B: "effective" 2B and 4B with per-layer embeddings).
+
+Format facts and where they come from:
+- Classes: transformers' ``models/gemma4`` (``Gemma4ForConditionalGeneration``, ``Gemma4Processor`` with its image,
+  video and audio front ends). A picture becomes a variable number of soft tokens (280 by default) from 16 px
+  patches pooled 3 x 3, wrapped in ``<|image>`` … ``<image|>``; one encoder pass per picture.
+- Prompt: turns ``<|turn>user\\n`` … ``<turn|>``, the picture as ``\\n\\n<|image|>\\n\\n`` inside the text, the
+  answer after ``<|turn>model\\n``; with thinking off (the default) the template closes an empty thought
+  channel ``<|channel>thought\\n<channel|>`` (the checkpoint's template, as llama.cpp keeps a copy of it).
+- No box format is documented for it, so it is not offered for detection.
+
+Not here yet: video (its processor samples frames; the app's video path is SmolVLM2's so far).
+"""
+
+from __future__ import annotations
+
+from core.engines.hf import ChatTemplateEngine
+from core.engines.types import Capability, ModelCard
+from core.families.base import Family
+from core.settings import Settings
+
+ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION})
+
+
+class Gemma4Engine(ChatTemplateEngine):
+    family = "gemma4"
+    template_kwargs = {"enable_thinking": False}
+
+
+class Gemma4(Family):
+    name = "gemma4"
+    model_types = ("gemma4",)
+    name_hints = ("gemma-4", "gemma4")
+    abilities = ABILITIES
+    catalogue = (
+        ModelCard("google/gemma-4-E2B-it", name, "Gemma 4 E2B", 5100, ABILITIES),
+        ModelCard("google/gemma-4-E4B-it", name, "Gemma 4 E4B", 8000, ABILITIES),
+    )
+
+    def engine(self, card: ModelCard, settings: Settings) -> Gemma4Engine:
+        return Gemma4Engine(card, settings)
+
+
+FAMILY = Gemma4()
