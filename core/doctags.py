@@ -105,6 +105,64 @@ def page_document(page: ConvertedPage, name: str = "document") -> Any:
     return document
 
 
+def markdown_page_document(markdown: str, image: Image.Image, name: str = "document") -> Any:
+    """One page's DoclingDocument from a page reader's Markdown: headings, paragraphs, tables and formulas in
+    reading order (no element boxes: such a reader gives none)."""
+    from docling_core.types.doc import DocItemLabel, Size, TableCell, TableData
+    from docling_core.types.doc.document import DoclingDocument
+
+    from core.markup import Formula, Table, blocks, to_markdown
+
+    document = DoclingDocument(name=name)
+    document.add_page(page_no=1, size=Size(width=image.width, height=image.height))
+    for block in blocks(to_markdown(markdown)):
+        if isinstance(block, Table):
+            cells = [
+                TableCell(
+                    text=text,
+                    start_row_offset_idx=row,
+                    end_row_offset_idx=row + 1,
+                    start_col_offset_idx=column,
+                    end_col_offset_idx=column + 1,
+                    column_header=row == 0,
+                )  # fmt: skip
+                for row, cells_of_row in enumerate(block.rows)
+                for column, text in enumerate(cells_of_row)
+            ]
+            document.add_table(data=TableData(num_rows=len(block.rows), num_cols=block.width, table_cells=cells))
+        elif isinstance(block, Formula):
+            document.add_text(label=DocItemLabel.FORMULA, text=block.latex)
+        else:
+            _add_paragraph(document, block.text)
+    return document
+
+
+def _add_paragraph(document: Any, text: str) -> None:
+    """Headings (``#`` lines) as headings; the lines between them as one paragraph each run."""
+    from docling_core.types.doc import DocItemLabel
+
+    lines: list[str] = []
+
+    def flush() -> None:
+        if lines:
+            document.add_text(label=DocItemLabel.TEXT, text="\n".join(lines))
+        lines.clear()
+
+    for line in text.splitlines():
+        heading = re.match(r"^(#{1,6})\s+(.*)", line)
+        if heading:
+            flush()
+            level, title = len(heading.group(1)), heading.group(2).strip()
+            # Docling writes a title as "#" and a section header of level n as n + 1 "#": the same marks come back
+            if level == 1:
+                document.add_title(text=title)
+            else:
+                document.add_heading(text=title, level=level - 1)
+        elif line.strip():
+            lines.append(line.strip())
+    flush()
+
+
 class Conversion:
     """One DoclingDocument made from the DocTags of one or more pages, and its three exports.
 

@@ -60,9 +60,13 @@ def create_engine(model_id: str, settings: Settings) -> Engine:
 
 
 def converters(settings: Settings) -> list[str]:
-    """Models that convert pages to documents: the configured one (DOCLING_MODEL) first, then the catalogue's."""
+    """Models that convert pages to documents: the configured one (DOCLING_MODEL) first, then those of
+    EXTRA_MODEL_IDS that convert, then the catalogue's."""
     ids = [settings.docling_model]
-    ids += [card.model_id for card in CATALOGUE if card.can(Capability.CONVERT) and card.model_id not in ids]
+    extra = (card for model_id in settings.extra_model_ids if (card := _card_or_none(model_id)) is not None)
+    for card in (*extra, *CATALOGUE):
+        if card.can(Capability.CONVERT) and card.model_id not in ids:
+            ids.append(card.model_id)
     return ids
 
 

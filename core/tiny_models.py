@@ -678,6 +678,55 @@ def build_tiny_gemma4(out_dir: Path, seed: int = 0) -> Path:
     return _save(out_dir, processor, model, "gemma4")
 
 
+# LightOnOCR-2 reads Qwen's vocabulary: the picture as <|image_pad|> tokens, rows ended by <|vision_pad|>, the
+# picture by <|vision_end|>; its turns are Qwen's ChatML.
+LIGHTON_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                          "<|vision_pad|>", "<|image_pad|>"]  # fmt: skip
+
+
+def build_tiny_lighton_ocr(out_dir: Path, seed: int = 0) -> Path:
+    """LightOnOCR-2 with the real classes: its processor with Pixtral's image processor (14 px patches, pages up
+    to 1540 px, merged 2 x 2 in the model), a Pixtral encoder and a Qwen3 decoder."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        LightOnOcrConfig,
+        LightOnOcrForConditionalGeneration,
+        LightOnOcrProcessor,
+        PixtralImageProcessor,
+        PreTrainedTokenizerFast,
+    )
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    named = {"image_token": "<|image_pad|>", "image_break_token": "<|vision_pad|>", "image_end_token": "<|vision_end|>"}
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_train_backend(LIGHTON_SPECIAL_TOKENS), eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        extra_special_tokens=named,
+    )  # fmt: skip
+    ids = _token_ids(tokenizer, LIGHTON_SPECIAL_TOKENS)
+    processor = LightOnOcrProcessor(
+        image_processor=PixtralImageProcessor(patch_size=14, size={"longest_edge": 1540}),
+        tokenizer=tokenizer,
+        patch_size=14,
+        spatial_merge_size=2,
+        chat_template=_chatml_template("<|image_pad|>", ""),
+    )
+    config = LightOnOcrConfig(
+        vision_config={"model_type": "pixtral", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                       "num_attention_heads": 2, "head_dim": 16, "image_size": 1540, "patch_size": 14},
+        text_config={"model_type": "qwen3", "vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128,
+                     "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+                     "max_position_embeddings": 8192, "bos_token_id": ids["<|im_start|>"],
+                     "eos_token_id": ids["<|im_end|>"], "pad_token_id": ids["<|endoftext|>"]},
+        image_token_id=ids["<|image_pad|>"], spatial_merge_size=2,
+    )  # fmt: skip
+    model = LightOnOcrForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
+    return _save(out_dir, processor, model, "lighton_ocr")
+
+
 # GLM's chat turn as the GLM-OCR checkpoint's template renders a user turn with an image and text and the
 # generation prompt: "[gMASK]<sop>", each turn as "<|role|>\n" and its content, the image as its three tokens.
 GLM_SPECIAL_TOKENS = ["<|endoftext|>", "[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>",
@@ -806,6 +855,7 @@ BUILDERS = {
     "gemma4": build_tiny_gemma4,
     "glm_ocr": build_tiny_glm_ocr,
     "paddleocr_vl": build_tiny_paddleocr_vl,
+    "lighton_ocr": build_tiny_lighton_ocr,
 }
 
 

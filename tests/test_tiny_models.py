@@ -26,6 +26,7 @@ from tests.conftest import ROOT
         ("docling", "idefics3"),
         ("glm_ocr", "glm_ocr"),
         ("paddleocr_vl", "paddleocr_vl"),
+        ("lighton_ocr", "lighton_ocr"),
     ],
 )
 def test_cli_builds_a_loadable_model_offline(tmp_path, family, model_type):

@@ -75,7 +75,7 @@ def _run(client: ModelClient, pages: list[tuple[str, Callable[[], Image.Image]]]
             break
 
         def save(outcome: JobOutcome, image: Image.Image = image) -> None:
-            result.record(outcome, image, max_new_tokens)
+            result.record(family, outcome, image, max_new_tokens)
 
         stream_into(
             client,

@@ -12,6 +12,7 @@ from core.families import (
     glm_ocr,
     internvl,
     lfm2_vl,
+    lighton_ocr,
     paddleocr_vl,
     qwen2_5_vl,
     qwen3_5,
@@ -36,6 +37,7 @@ FAMILIES: dict[str, Family] = {
         tesseract,
         glm_ocr,
         paddleocr_vl,
+        lighton_ocr,
     )
 }
 

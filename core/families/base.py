@@ -52,6 +52,8 @@ class Family:
     # What its OCR can be asked to read: "text" for all; a document specialist adds "table", "formula", ...
     ocr_elements: tuple[str, ...] = ("text",)
     ocr_markup: bool = False  # its OCR answers are Markdown with tables and formulas (shown rendered)
+    convert_format: str = "doctags"  # what a converter writes for a page: "doctags" or "markdown"
+    convert_keeps_special_tokens: bool = True  # DocTags are special tokens; Markdown is plain text
 
     def engine(self, card: ModelCard, settings: Settings) -> Engine:
         raise NotImplementedError

@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image
 
-from core.doctags import Conversion, ConvertedPage, page_document
+from core.doctags import Conversion, ConvertedPage, markdown_page_document, page_document
 from core.engines.types import (
     Capability,
     ChatMessage,
@@ -36,13 +36,16 @@ def build(family: Family, image: Image.Image, max_new_tokens: int) -> Generation
     return GenerationRequest(
         (ChatMessage(Role.USER, family.convert_prompt(), (image,)),),
         SamplingParams(max_new_tokens=max_new_tokens, do_sample=False),
-        keep_special_tokens=True,
+        keep_special_tokens=family.convert_keeps_special_tokens,
         task="convert",
     )
 
 
-def parse(outcome: JobOutcome, image: Image.Image) -> ConvertedPage:
-    return ConvertedPage(outcome.text, image)
+def parse(family: Family, text: str, image: Image.Image) -> Any:
+    """One page's DoclingDocument from what the converter wrote (DocTags, or a page reader's Markdown)."""
+    if family.convert_format == "markdown":
+        return markdown_page_document(text, image)
+    return page_document(ConvertedPage(text, image))
 
 
 @dataclass
@@ -71,21 +74,21 @@ class ConvertResult:
             self._conversion = Conversion.of_documents(self.documents, name=f"document_{self.stamp}")
         return self._conversion
 
-    def add(self, page: ConvertedPage, stats: GenerationStats, limit: int) -> None:
-        self.documents.append(page_document(page))
+    def add(self, document: Any, stats: GenerationStats, limit: int) -> None:
+        self.documents.append(document)
         self.stats.append(stats)
         if stats.new_tokens >= limit:
             self.cut_short.append(len(self.documents))
         self._conversion = None
 
-    def record(self, outcome: JobOutcome, image: Image.Image, limit: int) -> None:
+    def record(self, family: Family, outcome: JobOutcome, image: Image.Image, limit: int) -> None:
         """Take one page's outcome: a document when it finished, else the failure or the Stop."""
         if outcome.error is not None:
             self.error = outcome.error
         elif outcome.stopped:
             self.stopped = True
         else:
-            self.add(parse(outcome, image), outcome.stats, limit)
+            self.add(parse(family, outcome.text, image), outcome.stats, limit)
 
     @property
     def ended(self) -> bool:
@@ -105,4 +108,4 @@ def lab_requests(family: Family, image: Image.Image, options: LabOptions) -> lis
 def lab_answer(family: Family, image: Image.Image, options: LabOptions, outcomes: list[JobOutcome]) -> LabAnswer:
     request = build(family, image, options.sampling.max_new_tokens)
     text = outcomes[0].text
-    return LabAnswer(request.messages[-1].text, text, Conversion([ConvertedPage(text, image)]).markdown())
+    return LabAnswer(request.messages[-1].text, text, Conversion.of_documents([parse(family, text, image)]).markdown())

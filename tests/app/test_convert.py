@@ -137,3 +137,25 @@ def test_a_damaged_pdf_page_stops_the_run_with_its_number_and_keeps_the_pages_be
     assert len(result.documents) == 1 and result.failed_page == 2 and result.page_error.key == "pdf.corrupt"
     assert any(block.value.startswith("Page 2 could not be read.") for block in at.error)
     assert "Invoice 1" in result.conversion.markdown()
+
+
+LIGHTON_PAGE = (
+    "# Invoice 7\nPaid by card.\n\n"
+    "<table><tr><th>Item</th><th>Qty</th></tr><tr><td>Pen</td><td>2</td></tr></table>\n\n$$x^2$$"
+)
+
+
+def test_a_page_reader_converts_to_the_same_document_from_its_markdown(docling_env, tiny_models, monkeypatch):
+    """LightOnOCR-2 beside the DocTags converters: its Markdown becomes the same document, exports and all."""
+    reader = str(tiny_models["lighton_ocr"])
+    monkeypatch.setenv("EXTRA_MODEL_IDS", reader)
+    at = _structured(upload_and_open(("page.png", image_bytes((800, 1000), "white"), "image/png"), "pages/2_OCR.py"))
+    assert at.selectbox(key="convert_model").options[:2] == ["tiny-docling", "lighton_ocr"]  # folder names
+    at.selectbox(key="convert_model").set_value(reader).run()
+    seen = can_answers(monkeypatch, reader, lambda request, size: LIGHTON_PAGE)
+    at.button(key="convert_run").click().run()
+    assert not at.exception and not at.error
+    assert seen[0].request.messages[0].text == "" and not seen[0].request.keep_special_tokens
+    markdown = at.session_state["ocr_convert_result"].conversion.markdown()
+    assert markdown.startswith("# Invoice 7\n\nPaid by card.")
+    assert markdown_tables(markdown) == [[["Item", "Qty"], ["Pen", "2"]]] and "$$x^2$$" in markdown

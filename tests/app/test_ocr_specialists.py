@@ -66,3 +66,12 @@ def test_paddleocr_vl_reads_through_its_real_generate(specialist_page):
     result = at.session_state["ocr_result"]
     assert result.error is None and result.stats.new_tokens >= 1 and result.prompt == "Chart Recognition:"
     assert any(caption.value.startswith("Done in") for caption in at.caption)
+
+
+def test_lighton_ocr_reads_the_whole_page_without_an_element_choice(specialist_page):
+    at, path = specialist_page("lighton_ocr")
+    assert not any(radio.key.startswith("ocr_element_") for radio in at.radio)  # one task: the page
+    at.button(key="ocr_run").click().run()
+    assert not at.exception
+    result = at.session_state["ocr_result"]
+    assert result.error is None and result.stats.new_tokens >= 1 and result.markup and result.prompt == ""

@@ -41,6 +41,7 @@ def test_catalogue_models_are_known_with_sizes_and_abilities(card):
         ("gemma4", "gemma4"),
         ("glm_ocr", "glm_ocr"),
         ("paddleocr_vl", "paddleocr_vl"),
+        ("lighton_ocr", "lighton_ocr"),
     ],  # fmt: skip
 )
 def test_local_directories_of_every_family(tmp_path, model_type, family):
@@ -49,8 +50,9 @@ def test_local_directories_of_every_family(tmp_path, model_type, family):
 
 
 @pytest.mark.parametrize("card", SPECIALISTS, ids=lambda card: card.title)
-def test_ocr_specialists_only_read(card):
-    assert find_card(card.model_id) is card and card.capabilities == {Capability.OCR}
+def test_ocr_specialists_read_and_at_most_convert(card):
+    assert find_card(card.model_id) is card and card.can(Capability.OCR)
+    assert card.capabilities <= {Capability.OCR, Capability.CONVERT}
     assert not FAMILIES[card.family].in_picker
 
 
