@@ -87,6 +87,32 @@ def _gpu_count() -> int:
     return int(torch.cuda.device_count())
 
 
+def video_kwargs(clips: list[VideoClip]) -> dict[str, Any]:
+    """Frames we sampled ourselves, with metadata that makes the processor print their real timestamps.
+
+    The processor derives a frame's time as index / fps; with fps = 1000 the "index" is simply the
+    timestamp in milliseconds, which keeps uneven sampling exact.
+    """
+    import numpy as np
+    from transformers.video_utils import VideoMetadata
+
+    videos = []
+    metadata = []
+    for clip in clips:
+        size = clip.frames[0].size
+        frames = [frame if frame.size == size else frame.resize(size) for frame in clip.frames]
+        videos.append(np.stack([np.asarray(frame.convert("RGB")) for frame in frames]))
+        metadata.append(
+            VideoMetadata(
+                total_num_frames=len(frames),
+                fps=1000.0,
+                duration=clip.duration_s,
+                frames_indices=[round(stamp * 1000) for stamp in clip.timestamps],
+            )
+        )
+    return {"videos": videos, "video_metadata": metadata, "do_sample_frames": False}
+
+
 class TransformersEngine:
     """One checkpoint loaded with AutoProcessor + AutoModelForImageTextToText (safetensors, SDPA, no remote code).
 
@@ -287,6 +313,7 @@ class ChatTemplateEngine(TransformersEngine):
     """A model whose processor takes ``text`` (from its chat template) and ``images`` in one call."""
 
     template_kwargs: dict[str, Any] = {}  # switches the checkpoint's template takes (thinking off, ...)
+    takes_video = False  # its processor takes our sampled frames with their timestamps (:func:`video_kwargs`)
 
     def _image_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
         return {}
@@ -299,15 +326,18 @@ class ChatTemplateEngine(TransformersEngine):
 
     def build_inputs(self, request: GenerationRequest) -> PreparedInputs:
         conversation, images, clips = chat_conversation(request)
-        if clips:
+        if clips and not self.takes_video:
             raise ValueError(f"{self.card.title} is used for images here, not video")
         prompt = self._processor.apply_chat_template(conversation, add_generation_prompt=True, **self.template_kwargs)
         kwargs: dict[str, Any] = {"text": [prompt], "return_tensors": "pt"}
         if images:
             kwargs["images"] = images
             kwargs.update(self._image_kwargs(request))
+        if clips:
+            kwargs.update(video_kwargs(clips))
         tensors = self._processor(**kwargs)
         passes = self._vision_passes(tensors, images) if images else 0
+        passes += sum(len(clip.frames) for clip in clips)
         return PreparedInputs(self._move(tensors), passes, self._input_size(tensors) if images else None)
 
 

@@ -7,9 +7,9 @@ Format facts and where they come from:
 - Prompt: turns ``<|turn>user\\n`` … ``<turn|>``, the picture as ``\\n\\n<|image|>\\n\\n`` inside the text, the
   answer after ``<|turn>model\\n``; with thinking off (the default) the template closes an empty thought
   channel ``<|channel>thought\\n<channel|>`` (the checkpoint's template, as llama.cpp keeps a copy of it).
+- Video: the frames the app sampled, with their times, go to its video processor (``video_kwargs``), which
+  writes each frame as ``mm:ss`` and its image tokens (``processing_gemma4``).
 - No box format is documented for it, so it is not offered for detection.
-
-Not here yet: video (its processor samples frames; the app's video path is SmolVLM2's so far).
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from core.engines.types import Capability, ModelCard
 from core.families.base import Family
 from core.settings import Settings
 
-ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION})
+ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capability.VIDEO})
 
 
 class Gemma4Engine(ChatTemplateEngine):
     family = "gemma4"
     template_kwargs = {"enable_thinking": False}
+    takes_video = True
 
 
 class Gemma4(Family):

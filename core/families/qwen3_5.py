@@ -12,8 +12,10 @@ Format facts and where they come from:
   alike (a third-party summary of the Qwen3-VL cookbooks says so for both; no Qwen3.5 grounding sample was
   reachable here, so this is the first fact a person with the weights should check).
 
-Not here yet: video (as for Qwen3-VL), prefix reuse (its linear-attention layers keep a recurrent state,
-not a key/value prefix that can be cut and reused).
+- Video: Qwen3-VL's video processor and timestamps, as for Qwen3-VL.
+
+Not here: prefix reuse (its linear-attention layers keep a recurrent state, not a key/value prefix that can
+be cut and reused).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from core.engines.types import Capability, ModelCard
 from core.families.qwen3_vl import Qwen3VL, Qwen3VLEngine
 from core.settings import Settings
 
-ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capability.GROUNDING})
+ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capability.GROUNDING, Capability.VIDEO})
 
 
 class Qwen35Engine(Qwen3VLEngine):

@@ -8,9 +8,14 @@ Format facts and where they come from:
   absolute pixels of the resized input (the Qwen3-VL release notes and grounding cookbook; the project's
   DESIGN.md table). So the parser needs no input size, and a server may resize the picture freely.
 
-Not yet here (issue 21): video through its own video processor and timestamps, prefix reuse for follow-ups
-(its M-RoPE positions depend on the image grid, as for Qwen2.5-VL), the checkpoint's published chat
-template in the tiny builder.
+- Video: the frames the app sampled go to its own video processor with their times (``video_kwargs``); the
+  processor merges frames in pairs (temporal patch 2) and writes each pair's mean time as ``<t seconds>``
+  before its tokens (``processing_qwen3_vl``).
+
+Not here: prefix reuse for follow-ups. Its M-RoPE positions of the text after a picture depend on the
+picture's grid (``get_rope_index``), and the cached prefix path re-enters ``generate`` with positions counted
+from the cache length, so the follow-up's positions would differ from a full run's; until the prefix path
+carries the rope deltas, every turn runs the whole prompt.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from core.families.qwen2_5_vl import Qwen25VLEngine, parse_qwen
 from core.grounding import Detection
 from core.settings import Settings
 
-ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capability.GROUNDING})
+ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capability.GROUNDING, Capability.VIDEO})
 SCALE = 1000  # boxes are thousandths of the image's width and height
 # About a megapixel on a CPU (1024 visual tokens of 32 x 32 px): the same bound as for Qwen2.5-VL.
 MAX_PIXELS = 1024 * 32 * 32
@@ -35,6 +40,7 @@ class Qwen3VLEngine(Qwen25VLEngine):
 
     family = "qwen3_vl"
     max_pixels = MAX_PIXELS
+    takes_video = True
 
     def _input_size(self, tensors: Any) -> tuple[int, int] | None:
         return None

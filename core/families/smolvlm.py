@@ -10,11 +10,11 @@ from typing import Any
 
 from PIL import Image
 
-from core.engines.hf import PreparedInputs, TransformersEngine, chat_conversation
+from core.engines.hf import PreparedInputs, TransformersEngine, chat_conversation, video_kwargs
 from core.engines.prefix import media_fingerprint
 from core.engines.remote import RemoteImage, shrink_to_edge
 from core.engines.tiling import plan_tiles
-from core.engines.types import Capability, GenerationRequest, ModelCard, VideoClip
+from core.engines.types import Capability, GenerationRequest, ModelCard
 from core.families.base import Family
 from core.settings import Settings
 
@@ -50,36 +50,10 @@ class SmolVLMEngine(TransformersEngine):
             tiles = sum(plan.tiles for plan in plans)
             key = media_fingerprint(images, ("images", kwargs["size"]))
         if clips:
-            kwargs.update(_video_kwargs(clips))
+            kwargs.update(video_kwargs(clips))
             tiles = sum(len(clip.frames) for clip in clips)
             key = media_fingerprint([frame for clip in clips for frame in clip.frames], ("video", clips[0].timestamps))
         return PreparedInputs(self._move(self._processor(**kwargs)), tiles, media_key=key)
-
-
-def _video_kwargs(clips: list[VideoClip]) -> dict[str, Any]:
-    """Frames we sampled ourselves, with metadata that makes the processor print their real timestamps.
-
-    The processor derives a frame's time as index / fps; with fps = 1000 the "index" is simply the
-    timestamp in milliseconds, which keeps uneven sampling exact.
-    """
-    import numpy as np
-    from transformers.video_utils import VideoMetadata
-
-    videos = []
-    metadata = []
-    for clip in clips:
-        size = clip.frames[0].size
-        frames = [frame if frame.size == size else frame.resize(size) for frame in clip.frames]
-        videos.append(np.stack([np.asarray(frame.convert("RGB")) for frame in frames]))
-        metadata.append(
-            VideoMetadata(
-                total_num_frames=len(frames),
-                fps=1000.0,
-                duration=clip.duration_s,
-                frames_indices=[round(stamp * 1000) for stamp in clip.timestamps],
-            )
-        )
-    return {"videos": videos, "video_metadata": metadata, "do_sample_frames": False}
 
 
 class SmolVLM(Family):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from core.video import NormalizedVideo
 from tests.app.conftest import open_page, upload_and_open
 from tests.video_clips import write_clip
@@ -57,3 +59,17 @@ def test_bad_video_gets_a_message(app_env, tmp_path):
     at.file_uploader[0].set_value(("movie.mp4", b"#EXTM3U\nhttp://example.invalid/a.mp4\n", "video/mp4")).run()
     assert not at.exception
     assert any("playlist" in error.value for error in at.error)
+
+
+@pytest.mark.parametrize("family", ["qwen3_vl", "qwen3_5", "gemma4"])
+def test_the_new_video_families_answer_about_a_clip(app_env, tiny_models, tmp_path, family):
+    """Their own video processors get the sampled frames and their times; the real generate answers."""
+    app_env.setenv("MODEL_ID", str(tiny_models[family]))
+    at = _home_with_clip(tmp_path)
+    at.switch_page("pages/1_Chat.py").run()
+    assert not at.exception
+    at.chat_input(key="chat_input").set_value("What colour comes last?").run()
+    assert not at.exception
+    answer = at.session_state["chat_history"].turns[1]
+    assert answer.error is None and answer.stats.new_tokens > 0
+    assert answer.stats.image_tiles == 4  # the four sampled frames

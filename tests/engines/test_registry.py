@@ -25,7 +25,7 @@ def test_catalogue_models_are_known_with_sizes_and_abilities(card):
     # Florence-2 takes tasks, not chat.
     assert card.can(Capability.GROUNDING) is (card.family not in ("smolvlm", "lfm2_vl", "gemma4"))
     assert card.can(Capability.CHAT) is (card.family != "florence2")
-    assert card.can(Capability.VIDEO) is (card.family == "smolvlm")
+    assert card.can(Capability.VIDEO) is (card.family in ("smolvlm", "qwen3_vl", "qwen3_5", "gemma4"))
 
 
 @pytest.mark.parametrize(

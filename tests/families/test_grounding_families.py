@@ -184,3 +184,16 @@ def test_qwen3_5_grounds_in_thousandths_like_qwen3_vl():
     family = ALL_FAMILIES["qwen3_5"]
     [found] = family.parse_grounding('[{"bbox_2d": [250, 125, 750, 875], "label": "cat"}]', "cat", (800, 600), None)
     assert found.box.as_tuple() == (200, 75, 600, 525)
+
+
+def test_qwen3_vl_video_frames_carry_their_times(engines):
+    """Frames in pairs (temporal patch 2), each pair written with its mean time, as Qwen3-VL's processor does."""
+    from core.engines.types import VideoClip
+
+    engine = engines["qwen3_vl"]
+    frames = tuple(Image.new("RGB", (320, 240), colour) for colour in ("red", "green", "blue", "white"))
+    clip = VideoClip(frames, (0.0, 1.5, 3.0, 4.5), 6.0)
+    prepared = engine.build_inputs(GenerationRequest((ChatMessage(Role.USER, "What happens?", (), (clip,)),)))
+    prompt = engine._processor.tokenizer.decode(prepared.tensors["input_ids"][0])
+    assert "<0.8 seconds>" in prompt and "<3.8 seconds>" in prompt and prompt.count(" seconds>") == 2
+    assert prepared.vision_passes == 4 and int(prepared.tensors["video_grid_thw"][0][0]) == 2

@@ -83,3 +83,15 @@ def test_gemma4_prompt_for_one_image_and_one_question(engines):
 def test_gemma4_is_a_chat_model_without_grounding():
     card = find_card("google/gemma-4-E2B-it")
     assert card.family == "gemma4" and card.can(Capability.CHAT) and not card.can(Capability.GROUNDING)
+
+
+def test_gemma4_video_frames_are_written_with_their_times(engines):
+    from core.engines.types import VideoClip
+
+    engine = engines["gemma4"]
+    frames = tuple(Image.new("RGB", (320, 240), colour) for colour in ("red", "green", "blue"))
+    clip = VideoClip(frames, (0.0, 61.0, 125.0), 130.0)
+    prepared = engine.build_inputs(GenerationRequest((ChatMessage(Role.USER, "What happens?", (), (clip,)),)))
+    prompt = engine._processor.tokenizer.decode(prepared.tensors["input_ids"][0])
+    assert "00:00 <|image>" in prompt and "01:01 <|image>" in prompt and "02:05 <|image>" in prompt
+    assert prepared.vision_passes == 3
