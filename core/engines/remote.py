@@ -92,7 +92,10 @@ def shrink_to_edge(image: Image.Image, longest_edge: int) -> Image.Image:
 
 
 class ImagePolicy(Protocol):
-    """How a family sizes a picture for a server (its family object): within the budget a local run uses."""
+    """What a family tells the request to a server (its family object): how to size a picture, within the
+    budget a local run uses, and the switches its chat template takes."""
+
+    chat_template_kwargs: dict[str, object]
 
     def remote_image(self, image: Image.Image, max_tiles: int | None, card: ModelCard) -> RemoteImage: ...
 
@@ -158,7 +161,8 @@ class OpenAICompatEngine(WeightlessEngine):
                 prepared = family.remote_image(image, request.max_tiles, self.card)
                 input_size = input_size or prepared.input_size
                 content.append({"type": "image_url", "image_url": {"url": data_url(prepared.image)}})
-            content.append({"type": "text", "text": message.text})
+            if message.text or not content:  # a page reader is asked with the picture alone
+                content.append({"type": "text", "text": message.text})
             messages.append({"role": message.role.value, "content": _plain(message, content)})
         body: dict[str, Any] = {
             "model": self.card.model_id,
@@ -173,6 +177,8 @@ class OpenAICompatEngine(WeightlessEngine):
             body["temperature"] = 0.0
         if request.keep_special_tokens:  # vLLM's extra parameter; grounding answers carry boxes in them
             body["skip_special_tokens"] = False
+        if family.chat_template_kwargs:  # vLLM hands these to the model's chat template (thinking off, ...)
+            body["chat_template_kwargs"] = dict(family.chat_template_kwargs)
         return body, input_size
 
     def stream(
@@ -199,7 +205,7 @@ class OpenAICompatEngine(WeightlessEngine):
 
 def _plain(message: ChatMessage, content: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
     """Text-only messages as a string: every server takes that form, not all take parts for the assistant."""
-    return message.text if len(content) == 1 else content
+    return message.text if len(content) == 1 and content[0]["type"] == "text" else content
 
 
 # What the chat-completions method takes by name; the rest of a body (vLLM's own) goes as ``extra_body``.

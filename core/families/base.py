@@ -31,6 +31,8 @@ _OCR_HINTS = {
     "en": " The text is in English.",
 }
 LANGUAGE_HINTS = tuple(_OCR_HINTS)
+# The answer, not the reasoning: the switch a thinking model's template takes, locally and on a server.
+THINKING_OFF: dict[str, object] = {"enable_thinking": False}
 
 
 class CannotGround(ValueError):
@@ -52,6 +54,7 @@ class Family:
     # What its OCR can be asked to read: "text" for all; a document specialist adds "table", "formula", ...
     ocr_elements: tuple[str, ...] = ("text",)
     ocr_markup: bool = False  # its OCR answers are Markdown with tables and formulas (shown rendered)
+    chat_template_kwargs: dict[str, object] = {}  # switches its template takes, sent to a server too
     convert_format: str = "doctags"  # what a converter writes for a page: "doctags" or "markdown"
     convert_keeps_special_tokens: bool = True  # DocTags are special tokens; Markdown is plain text
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from core.engines.hf import ChatTemplateEngine
 from core.engines.types import Capability, ModelCard
-from core.families.base import Family
+from core.families.base import THINKING_OFF, Family
 from core.settings import Settings
 
 ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capability.VIDEO})
@@ -24,11 +24,12 @@ ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capab
 
 class Gemma4Engine(ChatTemplateEngine):
     family = "gemma4"
-    template_kwargs = {"enable_thinking": False}
+    template_kwargs = THINKING_OFF
     takes_video = True
 
 
 class Gemma4(Family):
+    chat_template_kwargs = THINKING_OFF
     name = "gemma4"
     model_types = ("gemma4",)
     name_hints = ("gemma-4", "gemma4")

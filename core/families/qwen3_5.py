@@ -21,6 +21,7 @@ be cut and reused).
 from __future__ import annotations
 
 from core.engines.types import Capability, ModelCard
+from core.families.base import THINKING_OFF
 from core.families.qwen3_vl import Qwen3VL, Qwen3VLEngine
 from core.settings import Settings
 
@@ -29,10 +30,11 @@ ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capab
 
 class Qwen35Engine(Qwen3VLEngine):
     family = "qwen3_5"
-    template_kwargs = {"enable_thinking": False}
+    template_kwargs = THINKING_OFF
 
 
 class Qwen35(Qwen3VL):
+    chat_template_kwargs = THINKING_OFF
     name = "qwen3_5"
     model_types = ("qwen3_5",)
     name_hints = ("qwen3.5", "qwen3_5")

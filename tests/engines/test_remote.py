@@ -229,3 +229,19 @@ def test_video_frames_go_as_images_after_their_timestamps(server, tiny_models, t
     assert parts[-1]["text"] == "What happens?"
     assert len(server.log.images) == 3 and all(max(size) <= 512 for size in server.log.images)  # one tile each
     assert stream.stats.image_tiles == 3
+
+
+def test_a_thinking_model_is_asked_for_the_answer_and_a_page_reader_gets_the_picture_alone(tiny_models, tmp_path):
+    """What goes on the wire, built without a server: Qwen3.5's template switch travels as vLLM's
+    ``chat_template_kwargs``; LightOnOCR-2's request holds the picture and no empty text part."""
+    models = (str(tiny_models["qwen3_5"]), str(tiny_models["lighton_ocr"]), str(tiny_models["smolvlm"]))
+    settings = Settings(engine="openai", openai_base_url="http://127.0.0.1:9", openai_models=models,
+                        allow_download=False, hf_home=tmp_path / "hf", device="cpu")  # fmt: skip
+    qwen, reader, smol = (create_engine(model_id, settings) for model_id in models)
+    body, _ = qwen.body(_ask())
+    assert body["chat_template_kwargs"] == {"enable_thinking": False}
+    body, _ = reader.body(_ask(text=""))
+    [part] = body["messages"][0]["content"]
+    assert part["type"] == "image_url"
+    body, _ = smol.body(_ask())
+    assert "chat_template_kwargs" not in body and body["messages"][0]["content"][-1]["type"] == "text"
