@@ -14,7 +14,8 @@ For each it reports load time and peak memory; the first token of a describe que
 and of an OCR request; prefill and decode speed; the vision encoder's share of the describe wait and
 its arithmetic per tile; and decode against the bound set by memory bandwidth (the bytes of weights
 read per token). It prints a table and writes JSON. ``--quick`` runs the 256M shape and the app and
-baseline configurations only (about three minutes on two cores).
+baseline configurations only (about three minutes on two cores). ``--sizes qwen3.5-0.8b qwen3-vl-2b glm-ocr``
+runs today's families at their published shapes the same way (what a page costs a CPU user).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 SIZES = ("256m", "500m", "2.2b")
+# Today's families at their smallest published shapes (core.tiny_models.REAL_SHAPES): run when named.
+NEW_SHAPES = ("qwen3.5-0.8b", "qwen3-vl-2b", "glm-ocr")
 TEST_SIZE = "tiny"  # the test suite's shape: checks the plumbing in seconds, its figures mean nothing
 IMAGE_SIZE = (1600, 1200)
 DESCRIBE = "Describe this image briefly."
@@ -120,11 +123,15 @@ def _peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kilobytes on Linux
 
 
+def _language_model(model: Any) -> Any:
+    return getattr(model.model, "text_model", None) or model.model.language_model  # Idefics3 / Qwen and GLM
+
+
 def decode_bytes_per_token(model: Any) -> int:
     """Weight bytes one decoding step reads: every linear layer of the language model and its head."""
     from core.engines.quantization import linear_weight
 
-    weights = (linear_weight(module) for module in [*model.model.text_model.modules(), model.lm_head])
+    weights = (linear_weight(module) for module in [*_language_model(model).modules(), model.lm_head])
     return sum(weight.numel() * weight.element_size() for weight in weights if weight is not None)
 
 
@@ -164,9 +171,11 @@ def _vision_seconds(engine: Any, request: Any) -> float:
 
     tensors = engine.build_inputs(request).tensors
     model = engine._model
+    # SmolVLM's encoder takes a mask of real pixels; Qwen's and GLM's take the grid of each picture
+    second = tensors["pixel_attention_mask"] if "pixel_attention_mask" in tensors else tensors["image_grid_thw"]
     with torch.inference_mode():
         started = time.perf_counter()
-        model.model.get_image_features(tensors["pixel_values"], tensors["pixel_attention_mask"])
+        model.model.get_image_features(tensors["pixel_values"], second)
         return time.perf_counter() - started
 
 
@@ -226,7 +235,8 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
                                     config.chat_tiles, task="bench")  # fmt: skip
         vision_s = _vision_seconds(engine, opening)
         model = engine._model
-        tile = int(engine._processor.image_processor.max_image_size["longest_edge"])
+        tiled = getattr(engine._processor.image_processor, "max_image_size", None)  # SmolVLM's fixed tiles
+        gflop = vision_gflops_per_tile(model, int(tiled["longest_edge"])) if tiled else None
         runtime = client.runtime
         return {
             "config": config.name,
@@ -238,7 +248,7 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
             "follow_up": follow_up,
             "ocr": ocr,
             "vision_encoder_s": round(vision_s, 3),
-            "vision_gflop_per_tile": round(vision_gflops_per_tile(model, tile), 1),
+            "vision_gflop_per_tile": round(gflop, 1) if gflop is not None else None,
             "decode_bytes_per_token": decode_bytes_per_token(model),
         }
     finally:
@@ -248,16 +258,23 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
 # -- the parent: build, run children, report -------------------------------------------------------
 
 
+def model_label(size: str) -> str:
+    return size if size in NEW_SHAPES else f"SmolVLM2-{size}"
+
+
 def build_model(size: str, models_dir: Path) -> Path:
     """The random-weight model of ``size``, built once and kept in ``models_dir``."""
-    from core.tiny_models import REAL_SMOLVLM_SHAPES, TINY_SMOLVLM, build_smolvlm
+    from core.tiny_models import REAL_SMOLVLM_SHAPES, TINY_SMOLVLM, build_real_shape, build_smolvlm
 
-    target = models_dir / f"smolvlm2-{size}-random"
-    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
+    target = models_dir / f"{size}-random" if size in NEW_SHAPES else models_dir / f"smolvlm2-{size}-random"
+    if (target / "config.json").is_file() and any(target.glob("model*.safetensors")):
         return target
     started = time.perf_counter()
-    build_smolvlm(target, TINY_SMOLVLM if size == TEST_SIZE else REAL_SMOLVLM_SHAPES[size])
-    print(f"built random-weight SmolVLM2-{size} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    if size in NEW_SHAPES:
+        build_real_shape(size, target)
+    else:
+        build_smolvlm(target, TINY_SMOLVLM if size == TEST_SIZE else REAL_SMOLVLM_SHAPES[size])
+    print(f"built random-weight {model_label(size)} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return target
 
 
@@ -279,7 +296,8 @@ def with_bounds(row: dict[str, Any], bandwidth_gbs: float) -> dict[str, Any]:
     row["decode_share_of_bound"] = round(row["describe"]["decode_tokens_per_s"] / bound, 2)
     vision, first = row["vision_encoder_s"], row["describe"]["first_token_s"]
     row["vision_share_of_describe"] = round(vision / first, 2) if first else None
-    row["vision_gflop_per_s"] = round(row["vision_gflop_per_tile"] * row["describe"]["tiles"] / vision, 1)
+    per_tile = row["vision_gflop_per_tile"]
+    row["vision_gflop_per_s"] = round(per_tile * row["describe"]["tiles"] / vision, 1) if per_tile else None
     return row
 
 
@@ -335,12 +353,12 @@ def _one_size(size: str, names: list[str], new_tokens: int, args: argparse.Names
     for name in names:
         started = time.perf_counter()
         rows.append(with_bounds(run_child(model_dir, configs()[name], new_tokens, args.timeout), bandwidth_gbs))
-        print(f"SmolVLM2-{size} {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        print(f"{model_label(size)} {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     by_name = {row["config"]: row for row in rows}
-    result: dict[str, Any] = {"model": f"SmolVLM2-{size}", "rows": rows}
+    result: dict[str, Any] = {"model": model_label(size), "rows": rows}
     if "app" in by_name and "baseline" in by_name:
         result["app_vs_baseline"] = ratios(by_name["app"], by_name["baseline"])
-    if "app" in by_name:
+    if "app" in by_name and size not in NEW_SHAPES:  # the speed issue's targets are SmolVLM2's
         result["targets"] = targets(size, by_name["app"])
     return result
 
@@ -348,8 +366,9 @@ def _one_size(size: str, names: list[str], new_tokens: int, args: argparse.Names
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="256M only, app and baseline (a smoke run)")
-    parser.add_argument("--sizes", nargs="+", choices=(*SIZES, TEST_SIZE),
-                        help="model shapes (default: all three real ones; tiny only tests the plumbing)")  # fmt: skip
+    parser.add_argument("--sizes", nargs="+", choices=(*SIZES, *NEW_SHAPES, TEST_SIZE),
+                        help="model shapes (default: SmolVLM2's three real ones; the new families' when named; "
+                             "tiny only tests the plumbing)")  # fmt: skip
     parser.add_argument(
         "--configs", nargs="+", choices=("app", "int8", "float32", "baseline"),
         help="default: app, the weights auto did not choose (int8 or float32), baseline",

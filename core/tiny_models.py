@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +208,24 @@ def _save(out_dir: Path, processor: Any, model: Any, family: str) -> Path:
     return out_dir
 
 
+@dataclass(frozen=True)
+class RealShape:
+    """A published checkpoint's sizes laid over a tiny builder's config: random weights that cost what the
+    real model costs (``core.bench``). The tokenizer stays the tiny one; the embedding has the real vocabulary."""
+
+    text: dict[str, Any] = field(default_factory=dict)
+    vision: dict[str, Any] = field(default_factory=dict)
+    size: dict[str, int] | None = None  # the image processor's pixel bounds
+    tied: bool = False  # input and output embeddings shared
+
+
+def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = {**base, **changes}
+    if "rope_parameters" in changes:
+        merged["rope_parameters"] = {**base.get("rope_parameters", {}), **changes["rope_parameters"]}
+    return merged
+
+
 QWEN_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
                        "<|image_pad|>", "<|video_pad|>"]  # fmt: skip
 QWEN_TEMPLATE = _chatml_template(
@@ -287,7 +305,7 @@ def build_tiny_qwen2_5_vl(out_dir: Path, seed: int = 0) -> Path:
     return _save(out_dir, processor, model, "qwen2_5_vl")
 
 
-def build_tiny_qwen3_vl(out_dir: Path, seed: int = 0) -> Path:
+def build_tiny_qwen3_vl(out_dir: Path, seed: int = 0, shape: RealShape | None = None) -> Path:
     """Qwen3-VL with the real classes: 16 px patches merged 2 x 2 (32 px per visual token), DeepStack, M-RoPE.
 
     The chat template is the ChatML form with Qwen's vision placeholders, as for Qwen2.5-VL; the
@@ -308,6 +326,8 @@ def build_tiny_qwen3_vl(out_dir: Path, seed: int = 0) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer, ids = _qwen_tokenizer()
     size = {"shortest_edge": 32 * 32 * 4, "longest_edge": 32 * 32 * 64}  # pixel counts, in 32 px units
+    shape = shape or RealShape()
+    size = shape.size or size
     processor = Qwen3VLProcessor(
         image_processor=Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2, size=size),
         tokenizer=tokenizer,
@@ -317,8 +337,9 @@ def build_tiny_qwen3_vl(out_dir: Path, seed: int = 0) -> Path:
     config = Qwen3VLConfig(
         vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
                        "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
-                       "num_position_embeddings": 64, "deepstack_visual_indexes": [0]},
-        text_config=_qwen_text_config(tokenizer, ids, head_dim=16, mrope_interleaved=True),
+                       "num_position_embeddings": 64, "deepstack_visual_indexes": [0], **shape.vision},
+        text_config=_merged(_qwen_text_config(tokenizer, ids, head_dim=16, mrope_interleaved=True), shape.text),
+        tie_word_embeddings=shape.tied,
         **_qwen_media_tokens(ids),
     )  # fmt: skip
     model = Qwen3VLForConditionalGeneration(config).eval()
@@ -335,7 +356,7 @@ QWEN3_5_TEMPLATE = QWEN_TEMPLATE.replace(
 )
 
 
-def build_tiny_qwen3_5(out_dir: Path, seed: int = 0) -> Path:
+def build_tiny_qwen3_5(out_dir: Path, seed: int = 0, shape: RealShape | None = None) -> Path:
     """Qwen3.5 with the real classes: Qwen3-VL's processor, a decoder of one Gated DeltaNet (linear attention)
     and one full-attention layer, M-RoPE interleaved over a quarter of each head."""
     import torch
@@ -352,7 +373,8 @@ def build_tiny_qwen3_5(out_dir: Path, seed: int = 0) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer, ids = _qwen_tokenizer()
-    size = {"shortest_edge": 32 * 32 * 4, "longest_edge": 32 * 32 * 64}
+    shape = shape or RealShape()
+    size = shape.size or {"shortest_edge": 32 * 32 * 4, "longest_edge": 32 * 32 * 64}
     processor = Qwen3VLProcessor(
         image_processor=Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2, size=size),
         tokenizer=tokenizer,
@@ -366,8 +388,9 @@ def build_tiny_qwen3_5(out_dir: Path, seed: int = 0) -> Path:
     config = Qwen3_5Config(
         vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
                        "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
-                       "num_position_embeddings": 64},
-        text_config=text,
+                       "num_position_embeddings": 64, **shape.vision},
+        text_config=_merged(text, shape.text),
+        tie_word_embeddings=shape.tied,
         **_qwen_media_tokens(ids),
     )  # fmt: skip
     model = Qwen3_5ForConditionalGeneration(config).eval()
@@ -741,7 +764,7 @@ GLM_TEMPLATE = (
 )
 
 
-def build_tiny_glm_ocr(out_dir: Path, seed: int = 0) -> Path:
+def build_tiny_glm_ocr(out_dir: Path, seed: int = 0, shape: RealShape | None = None) -> Path:
     """GLM-OCR with the real classes: GlmOcr model and config, the Glm46V processor its checkpoint names (14 px
     patches merged 2 x 2, sizes as pixel counts), GLM's image tokens and M-RoPE on half of each head."""
     import torch
@@ -762,7 +785,8 @@ def build_tiny_glm_ocr(out_dir: Path, seed: int = 0) -> Path:
         tokenizer_object=_train_backend(GLM_SPECIAL_TOKENS), eos_token="<|user|>", pad_token="<|endoftext|>"
     )
     ids = _token_ids(tokenizer, GLM_SPECIAL_TOKENS)
-    size = {"shortest_edge": 28 * 28 * 4, "longest_edge": 28 * 28 * 64}
+    shape = shape or RealShape()
+    size = shape.size or {"shortest_edge": 28 * 28 * 4, "longest_edge": 28 * 28 * 64}
     processor = Glm46VProcessor(
         image_processor=Glm46VImageProcessor(size=size),  # its defaults are the checkpoint's 14 px, 2 x 2, 2 frames
         tokenizer=tokenizer,
@@ -771,15 +795,18 @@ def build_tiny_glm_ocr(out_dir: Path, seed: int = 0) -> Path:
     )
     config = GlmOcrConfig(
         vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
-                       "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2, "image_size": 336},
-        text_config={"vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-                     "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 8192,
-                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [1, 1, 2],
-                                         "partial_rotary_factor": 0.5},
-                     "pad_token_id": ids["<|endoftext|>"]},
+                       "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2, "image_size": 336,
+                       **shape.vision},
+        text_config=_merged({"vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128,
+                             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+                             "head_dim": 16, "max_position_embeddings": 8192,
+                             "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
+                                                 "mrope_section": [2, 3, 3], "partial_rotary_factor": 1.0},
+                             "pad_token_id": ids["<|endoftext|>"]}, shape.text),
         image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"],
         image_start_token_id=ids["<|begin_of_image|>"], image_end_token_id=ids["<|end_of_image|>"],
         video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"],
+        tie_word_embeddings=shape.tied,
     )  # fmt: skip
     model = GlmOcrForConditionalGeneration(config).eval()
     stops = [ids["<|endoftext|>"], ids["<|user|>"], ids["<|observation|>"]]
@@ -857,6 +884,43 @@ BUILDERS = {
     "paddleocr_vl": build_tiny_paddleocr_vl,
     "lighton_ocr": build_tiny_lighton_ocr,
 }
+
+
+# The published configs of the new families' smallest checkpoints (their config.json and preprocessor_config.json):
+# Qwen/Qwen3-VL-2B-Instruct, Qwen/Qwen3.5-0.8B, zai-org/GLM-OCR.
+REAL_SHAPES: dict[str, tuple[str, RealShape]] = {
+    "qwen3-vl-2b": ("qwen3_vl", RealShape(
+        text={"vocab_size": 151936, "hidden_size": 2048, "intermediate_size": 6144, "num_hidden_layers": 28,
+              "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
+              "rope_parameters": {"rope_theta": 5000000.0, "mrope_section": [24, 20, 20]}},
+        vision={"depth": 24, "hidden_size": 1024, "intermediate_size": 4096, "num_heads": 16, "out_hidden_size": 2048,
+                "num_position_embeddings": 2304, "deepstack_visual_indexes": [5, 11, 17]},
+        size={"shortest_edge": 65536, "longest_edge": 16777216}, tied=True)),
+    "qwen3.5-0.8b": ("qwen3_5", RealShape(
+        text={"vocab_size": 248320, "hidden_size": 1024, "intermediate_size": 3584, "num_hidden_layers": 24,
+              "num_attention_heads": 8, "num_key_value_heads": 2, "head_dim": 256, "linear_num_key_heads": 16,
+              "linear_num_value_heads": 16, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
+              "layer_types": ["linear_attention"] * 3 + ["full_attention"],
+              "rope_parameters": {"rope_theta": 10000000.0, "mrope_section": [11, 11, 10]}},
+        vision={"depth": 12, "hidden_size": 768, "intermediate_size": 3072, "num_heads": 12, "out_hidden_size": 1024,
+                "num_position_embeddings": 2304},
+        size={"shortest_edge": 65536, "longest_edge": 16777216}, tied=True)),
+    "glm-ocr": ("glm_ocr", RealShape(
+        text={"vocab_size": 59392, "hidden_size": 1536, "intermediate_size": 4608, "num_hidden_layers": 16,
+              "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
+              "rope_parameters": {"mrope_section": [16, 24, 24]}},
+        vision={"depth": 24, "hidden_size": 1024, "intermediate_size": 4096, "num_heads": 16, "out_hidden_size": 1536},
+        size={"shortest_edge": 12544, "longest_edge": 9633792})),
+}  # fmt: skip
+
+
+def build_real_shape(name: str, out_dir: Path, seed: int = 0) -> Path:
+    family, shape = REAL_SHAPES[name]
+    if family == "qwen3_5":  # its layers repeat three linear-attention layers and a full one
+        layers = shape.text["num_hidden_layers"]
+        shape = replace(shape, text={**shape.text, "layer_types": (shape.text["layer_types"] * layers)[:layers]})
+    builder = {"qwen3_vl": build_tiny_qwen3_vl, "qwen3_5": build_tiny_qwen3_5, "glm_ocr": build_tiny_glm_ocr}[family]
+    return builder(out_dir, seed=seed, shape=shape)
 
 
 def main(argv: list[str] | None = None) -> int:
