@@ -6,6 +6,8 @@ Format facts and where they come from:
 - Prompts: the element prompts of the model card and of transformers' PaddleOCR-VL page: ``OCR:``,
   ``Table Recognition:``, ``Formula Recognition:``, ``Chart Recognition:``, written after the image in a turn
   ``<|begin_of_sentence|>User: <|IMAGE_START|><|IMAGE_PLACEHOLDER|><|IMAGE_END|>prompt\\nAssistant:\\n``.
+- PaddleOCR-VL 1.5 (arXiv 2601.21957, January 2026) keeps the architecture and these prompts and adds text
+  spotting and seal recognition (not offered here: their answers are polygons and seal text).
 - Output: plain text for ``OCR:``, OTSL cell tokens (``<fcel>``, ``<ecel>``, ``<lcel>``, ``<ucel>``, ``<xcel>``,
   ``<nl>``) for tables, LaTeX for formulas, a Markdown table for charts (the PaddleOCR-VL technical report,
   arXiv 2510.14528); :mod:`core.markup` makes the OTSL a pipe table.
@@ -30,7 +32,10 @@ class PaddleOcrVl(PageReader):
     name = "paddleocr_vl"
     model_types = ("paddleocr_vl",)
     name_hints = ("paddleocr-vl", "paddleocr_vl")
-    catalogue = (ModelCard("PaddlePaddle/PaddleOCR-VL", name, "PaddleOCR-VL 0.9B", 900, ABILITIES),)
+    catalogue = (
+        ModelCard("PaddlePaddle/PaddleOCR-VL-1.5", name, "PaddleOCR-VL 1.5 0.9B", 900, ABILITIES),
+        ModelCard("PaddlePaddle/PaddleOCR-VL", name, "PaddleOCR-VL 0.9B", 900, ABILITIES),
+    )
     element_prompts = {
         "text": "OCR:",
         "table": "Table Recognition:",

@@ -52,9 +52,16 @@ def engines(tiny_models, tmp_path_factory):
 
 
 def test_the_published_checkpoints_are_ocr_specialists_outside_the_chat_picker():
-    for model_id, family in (("zai-org/GLM-OCR", "glm_ocr"), ("PaddlePaddle/PaddleOCR-VL", "paddleocr_vl")):
+    published = {
+        "zai-org/GLM-OCR": "glm_ocr",
+        "PaddlePaddle/PaddleOCR-VL": "paddleocr_vl",
+        "PaddlePaddle/PaddleOCR-VL-1.5": "paddleocr_vl",
+        "lightonai/LightOnOCR-2-1B": "lighton_ocr",
+    }
+    for model_id, family in published.items():
         card = find_card(model_id)
-        assert card.family == family and card.capabilities == {Capability.OCR}
+        assert card.family == family and card.can(Capability.OCR)
+        assert card.capabilities - {Capability.OCR} <= {Capability.CONVERT}  # LightOnOCR-2 also converts
         assert card in ocr_specialists() and model_id not in choices("HuggingFaceTB/SmolVLM2-256M-Video-Instruct")
 
 
