@@ -35,8 +35,9 @@ class Gemma4(Family):
     name_hints = ("gemma-4", "gemma4")
     abilities = ABILITIES
     catalogue = (
-        ModelCard("google/gemma-4-E2B-it", name, "Gemma 4 E2B", 5100, ABILITIES),
-        ModelCard("google/gemma-4-E4B-it", name, "Gemma 4 E4B", 8000, ABILITIES),
+        # effective parameters, as the names say; per-layer input embeddings come on top of them
+        ModelCard("google/gemma-4-E2B-it", name, "Gemma 4 E2B", 2000, ABILITIES),
+        ModelCard("google/gemma-4-E4B-it", name, "Gemma 4 E4B", 4000, ABILITIES),
     )
 
     def engine(self, card: ModelCard, settings: Settings) -> Gemma4Engine:
