@@ -134,12 +134,9 @@ def _smolvlm_processor(tokenizer: Any, shape: SmolVLMShape) -> Any:
 
 def build_smolvlm(out_dir: Path, shape: SmolVLMShape, seed: int = 0) -> Path:
     """Save a random-weight SmolVLM of ``shape`` with the real classes and the production chat template."""
-    import torch
     from transformers import GenerationConfig, SmolVLMConfig, SmolVLMForConditionalGeneration
 
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _start(out_dir, seed)
 
     tokenizer = _train_tokenizer(SMOLVLM_SPECIAL_TOKENS)
     image_token_id = tokenizer.convert_tokens_to_ids("<image>")
@@ -192,6 +189,16 @@ def _chatml_template(image_placeholder: str, video_placeholder: str) -> str:
         "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}"
         "{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
     )
+
+
+def _start(out_dir: Path, seed: int) -> Path:
+    """The builder's folder, made; the random weights seeded so a build is repeatable."""
+    import torch
+
+    torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
 
 
 def _token_ids(tokenizer: Any, tokens: list[str]) -> dict[str, int]:
@@ -270,7 +277,6 @@ def _qwen_media_tokens(ids: dict[str, int]) -> dict[str, Any]:
 
 def build_tiny_qwen2_5_vl(out_dir: Path, seed: int = 0) -> Path:
     """Qwen2.5-VL: real processor (Qwen2VLImageProcessor, 14 px patches merged 2x2) and model classes."""
-    import torch
     from transformers import (
         GenerationConfig,
         Qwen2_5_VLConfig,
@@ -280,9 +286,7 @@ def build_tiny_qwen2_5_vl(out_dir: Path, seed: int = 0) -> Path:
         Qwen2VLVideoProcessor,
     )
 
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _start(out_dir, seed)
     tokenizer, ids = _qwen_tokenizer()
     min_pixels, max_pixels = 28 * 28 * 4, 28 * 28 * 64
     processor = Qwen2_5_VLProcessor(
@@ -311,7 +315,6 @@ def build_tiny_qwen3_vl(out_dir: Path, seed: int = 0, shape: RealShape | None = 
     The chat template is the ChatML form with Qwen's vision placeholders, as for Qwen2.5-VL; the
     checkpoint's own template is yet to be copied in from its published files (not reachable here).
     """
-    import torch
     from transformers import (
         GenerationConfig,
         Qwen2VLImageProcessor,
@@ -321,9 +324,7 @@ def build_tiny_qwen3_vl(out_dir: Path, seed: int = 0, shape: RealShape | None = 
         Qwen3VLVideoProcessor,
     )
 
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _start(out_dir, seed)
     tokenizer, ids = _qwen_tokenizer()
     size = {"shortest_edge": 32 * 32 * 4, "longest_edge": 32 * 32 * 64}  # pixel counts, in 32 px units
     shape = shape or RealShape()
@@ -359,7 +360,6 @@ QWEN3_5_TEMPLATE = QWEN_TEMPLATE.replace(
 def build_tiny_qwen3_5(out_dir: Path, seed: int = 0, shape: RealShape | None = None) -> Path:
     """Qwen3.5 with the real classes: Qwen3-VL's processor, a decoder of one Gated DeltaNet (linear attention)
     and one full-attention layer, M-RoPE interleaved over a quarter of each head."""
-    import torch
     from transformers import (
         GenerationConfig,
         Qwen2VLImageProcessor,
@@ -369,9 +369,7 @@ def build_tiny_qwen3_5(out_dir: Path, seed: int = 0, shape: RealShape | None = N
         Qwen3VLVideoProcessor,
     )
 
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _start(out_dir, seed)
     tokenizer, ids = _qwen_tokenizer()
     shape = shape or RealShape()
     size = shape.size or {"shortest_edge": 32 * 32 * 4, "longest_edge": 32 * 32 * 64}
@@ -400,7 +398,6 @@ def build_tiny_qwen3_5(out_dir: Path, seed: int = 0, shape: RealShape | None = N
 
 def build_tiny_internvl(out_dir: Path, seed: int = 0) -> Path:
     """InternVL (native -HF layout): GotOcr2 tiling image processor, InternViT + Qwen2 classes."""
-    import torch
     from transformers import (
         GenerationConfig,
         GotOcr2ImageProcessor,
@@ -411,9 +408,7 @@ def build_tiny_internvl(out_dir: Path, seed: int = 0) -> Path:
         PreTrainedTokenizerFast,
     )
 
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _start(out_dir, seed)
     special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<IMG_CONTEXT>", "<video>",
                "<ref>", "</ref>", "<box>", "</box>"]  # fmt: skip
     tokenizer = PreTrainedTokenizerFast(
@@ -467,7 +462,6 @@ FLORENCE_POST_PROCESSOR = {
 
 def build_tiny_florence2(out_dir: Path, seed: int = 0) -> Path:
     """Florence-2 (native in transformers 5): DaViT + BART classes, 1000 location tokens, task prompts."""
-    import torch
     from transformers import (
         CLIPImageProcessor,
         Florence2Config,
@@ -477,9 +471,7 @@ def build_tiny_florence2(out_dir: Path, seed: int = 0) -> Path:
         PreTrainedTokenizerFast,
     )
 
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _start(out_dir, seed)
     special = ["<s>", "<pad>", "</s>", "<unk>", "<image>", *[f"<loc_{i}>" for i in range(1000)]]
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=_train_backend(special, vocab_size=1600, unk="<unk>"),
@@ -535,7 +527,6 @@ GRANITE_DOCLING_TEMPLATE = (
 
 def build_tiny_docling(out_dir: Path, seed: int = 0) -> Path:
     """Granite-Docling: Idefics3 classes, the real processor settings and every DocTags token in the vocabulary."""
-    import torch
     from docling_core.types.doc.tokens import DocumentToken
     from transformers import (
         GenerationConfig,
@@ -546,9 +537,7 @@ def build_tiny_docling(out_dir: Path, seed: int = 0) -> Path:
         PreTrainedTokenizerFast,
     )
 
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _start(out_dir, seed)
     image_tokens = SMOLVLM_SPECIAL_TOKENS[2:]  # <end_of_utterance>, <image>, <fake_token_around_image>, rows...
     doctags = [token for token in dict.fromkeys(DocumentToken.get_special_tokens()) if token not in image_tokens]
     special = [*_GRANITE_ROLES, *image_tokens, *doctags]
@@ -598,7 +587,6 @@ LFM2_VL_TEMPLATE = "{{ bos_token }}" + _chatml_template("<image>", "")
 def build_tiny_lfm2_vl(out_dir: Path, seed: int = 0) -> Path:
     """LFM2-VL with the real classes and the processor's own tiling (512 px tiles of 16 px patches, 2 to 10
     tiles and a thumbnail); a SigLIP2 encoder and an LFM2 decoder of one convolution and one attention layer."""
-    import torch
     from transformers import (
         GenerationConfig,
         Lfm2VlConfig,
@@ -608,9 +596,7 @@ def build_tiny_lfm2_vl(out_dir: Path, seed: int = 0) -> Path:
         PreTrainedTokenizerFast,
     )
 
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _start(out_dir, seed)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=_train_backend(LFM2_VL_SPECIAL_TOKENS), bos_token="<|startoftext|>", eos_token="<|im_end|>",
         pad_token="<|pad|>",
@@ -655,7 +641,6 @@ def build_tiny_gemma4(out_dir: Path, seed: int = 0) -> Path:
     """Gemma 4 with the real classes: its processor (image, video and audio front ends; 280 soft tokens a
     picture), a vision tower pooling 3 x 3 patches, a decoder of one sliding and one full attention layer
     with per-layer input embeddings; no audio tower (the dashboard sends none)."""
-    import torch
     from transformers import (
         Gemma4AudioFeatureExtractor,
         Gemma4Config,
@@ -667,9 +652,7 @@ def build_tiny_gemma4(out_dir: Path, seed: int = 0) -> Path:
         PreTrainedTokenizerFast,
     )
 
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _start(out_dir, seed)
     named = {"image_token": "<|image|>", "boi_token": "<|image>", "eoi_token": "<image|>", "audio_token": "<|audio|>",
              "boa_token": "<|audio>", "eoa_token": "<audio|>"}  # fmt: skip
     tokenizer = PreTrainedTokenizerFast(
@@ -710,7 +693,6 @@ LIGHTON_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|visi
 def build_tiny_lighton_ocr(out_dir: Path, seed: int = 0) -> Path:
     """LightOnOCR-2 with the real classes: its processor with Pixtral's image processor (14 px patches, pages up
     to 1540 px, merged 2 x 2 in the model), a Pixtral encoder and a Qwen3 decoder."""
-    import torch
     from transformers import (
         GenerationConfig,
         LightOnOcrConfig,
@@ -720,9 +702,7 @@ def build_tiny_lighton_ocr(out_dir: Path, seed: int = 0) -> Path:
         PreTrainedTokenizerFast,
     )
 
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _start(out_dir, seed)
     named = {"image_token": "<|image_pad|>", "image_break_token": "<|vision_pad|>", "image_end_token": "<|vision_end|>"}
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=_train_backend(LIGHTON_SPECIAL_TOKENS), eos_token="<|im_end|>", pad_token="<|endoftext|>",
@@ -767,7 +747,6 @@ GLM_TEMPLATE = (
 def build_tiny_glm_ocr(out_dir: Path, seed: int = 0, shape: RealShape | None = None) -> Path:
     """GLM-OCR with the real classes: GlmOcr model and config, the Glm46V processor its checkpoint names (14 px
     patches merged 2 x 2, sizes as pixel counts), GLM's image tokens and M-RoPE on half of each head."""
-    import torch
     from transformers import (
         GenerationConfig,
         Glm46VImageProcessor,
@@ -778,9 +757,7 @@ def build_tiny_glm_ocr(out_dir: Path, seed: int = 0, shape: RealShape | None = N
         PreTrainedTokenizerFast,
     )
 
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _start(out_dir, seed)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=_train_backend(GLM_SPECIAL_TOKENS), eos_token="<|user|>", pad_token="<|endoftext|>"
     )
@@ -832,7 +809,6 @@ PADDLE_TEMPLATE = (
 def build_tiny_paddleocr_vl(out_dir: Path, seed: int = 0) -> Path:
     """PaddleOCR-VL with the real classes: its processor and image processor (14 px patches merged 2 x 2),
     a SigLIP-style encoder and an ERNIE-style decoder with M-RoPE; the image token is the tokenizer's own."""
-    import torch
     from transformers import (
         GenerationConfig,
         PaddleOCRVLConfig,
@@ -842,9 +818,7 @@ def build_tiny_paddleocr_vl(out_dir: Path, seed: int = 0) -> Path:
         PreTrainedTokenizerFast,
     )
 
-    torch.manual_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _start(out_dir, seed)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=_train_backend(PADDLE_SPECIAL_TOKENS), bos_token="<s>", eos_token="</s>",
         pad_token="<unk>", unk_token="<unk>", extra_special_tokens={"image_token": "<|IMAGE_PLACEHOLDER|>"},
