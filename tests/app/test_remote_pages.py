@@ -46,6 +46,7 @@ def test_every_page_works_on_a_served_model(app_env, server, tiny_models):  # no
     assert not at.exception
     options = at.multiselect(key="lab_models").options
     # what the server serves, the Tesseract baseline, and the document converters (they run here)
-    assert len(options) == 5 and options[2].startswith("Tesseract")
+    assert len(options) == 6 and options[2].startswith("Tesseract")
     assert options[3].startswith("Granite-Docling") and options[4].startswith("SmolDocling")
+    assert options[5].startswith("LightOnOCR-2")  # a page reader that also converts
     assert server.log.requests == 4  # chat, OCR, region, detection: all went to the server
