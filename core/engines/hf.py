@@ -113,6 +113,17 @@ def video_kwargs(clips: list[VideoClip]) -> dict[str, Any]:
     return {"videos": videos, "video_metadata": metadata, "do_sample_frames": False}
 
 
+def _schema_processors(model: Any, tokenizer: Any, schema: str) -> Any:
+    """The logits processor that keeps this answer inside ``schema`` (a fresh one per request: it has state)."""
+    from transformers import LogitsProcessorList
+
+    from core.engines.constrained import SchemaConstraint
+
+    eos = model.generation_config.eos_token_id
+    eos_ids = [int(token) for token in (eos if isinstance(eos, list) else [eos]) if token is not None]
+    return LogitsProcessorList([SchemaConstraint(tokenizer, schema, eos_ids)])
+
+
 class TransformersEngine:
     """One checkpoint loaded with AutoProcessor + AutoModelForImageTextToText (safetensors, SDPA, no remote code).
 
@@ -285,6 +296,8 @@ class TransformersEngine:
         generate_kwargs = fit_context(
             request.sampling.generate_kwargs(), int(prepared.tensors["input_ids"].shape[-1]), context_length(model)
         )
+        if request.json_schema is not None:
+            generate_kwargs["logits_processor"] = _schema_processors(model, processor.tokenizer, request.json_schema)
         prefix = None
         if prefix_cache is not None and request.reuse_prefix and prepared.media_key and self.prefix_media_inputs:
             prefix = prefix_step(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -177,6 +178,11 @@ class OpenAICompatEngine(WeightlessEngine):
             body["temperature"] = 0.0
         if request.keep_special_tokens:  # vLLM's extra parameter; grounding answers carry boxes in them
             body["skip_special_tokens"] = False
+        if request.json_schema is not None:  # the server decodes under it (vLLM: guided decoding)
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": json.loads(request.json_schema), "strict": True},
+            }
         if family.chat_template_kwargs:  # vLLM hands these to the model's chat template (thinking off, ...)
             body["chat_template_kwargs"] = dict(family.chat_template_kwargs)
         return body, input_size
@@ -209,7 +215,7 @@ def _plain(message: ChatMessage, content: list[dict[str, Any]]) -> str | list[di
 
 
 # What the chat-completions method takes by name; the rest of a body (vLLM's own) goes as ``extra_body``.
-_STANDARD = ("model", "messages", "stream", "stream_options", "max_tokens", "temperature", "top_p")
+_STANDARD = ("model", "messages", "stream", "stream_options", "max_tokens", "temperature", "top_p", "response_format")
 
 
 def remote_error(error: BaseException, params: dict[str, object]) -> EngineError:

@@ -92,6 +92,7 @@ class GenerationRequest:
     keep_special_tokens: bool = False  # grounding answers carry their coordinates in special tokens
     reuse_prefix: bool = False  # a conversation about one medium: keep its prefix's KV cache for the next turn
     task: str = "chat"  # what asked for it (chat, video, region, ocr, detection, lab.*): for the request log
+    json_schema: str | None = None  # the answer must be JSON valid under this schema (JSON text): decoded under it
 
     def __post_init__(self) -> None:
         if not self.messages or self.messages[-1].role is not Role.USER:

@@ -3,9 +3,10 @@ Schema a model's answer must follow.
 
 A field is text, a number, money, a date, a yes/no, or rows of such columns (line items). Every value may be
 ``null``: a field that is not on the page must be allowed to say so, or constrained decoding would force the
-model to invent one. Money and dates are strings in the answer, written as the page writes them
-(``1 234,56 ₽``, ``03.03.2026``); :mod:`core.extraction.values` reads them afterwards, so the model copies
-rather than converts.
+model to invent one. Values other than yes/no are strings in the answer, written as the page writes them
+(``1 234,56 ₽``, ``03.03.2026``, ``12,5``); :mod:`core.extraction.values` reads them afterwards, so the model
+copies rather than converts. Every string and every list is bounded (:class:`Bounds`): under constrained
+decoding the answer then always closes within :func:`token_bound` tokens, even from a model that rambles.
 
 A person's template comes back either in this module's own form (what the page downloads) or as a plain JSON
 Schema (an object of properties); both are checked, and every refusal is an :class:`TemplateError` with a key
@@ -20,11 +21,22 @@ from pathlib import Path
 from typing import Any
 
 FOLDER = Path(__file__).with_name("templates")
+# A number as a page writes it: digits grouped by spaces, points or commas, an optional sign and fraction.
+NUMBER_PATTERN = r"^-?[0-9][0-9 .,]{0,18}$"
 SCALAR_TYPES = ("text", "number", "money", "date", "boolean")
 TYPES = (*SCALAR_TYPES, "rows")
 CHECKS = ("inn",)  # checks a text field can ask for (a Russian taxpayer number's check digits)
 MAX_FIELDS = 60  # fields and columns together: beyond this the schema alone crowds a small model's context
 MAX_NAME = 64
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How long an answer's strings and lists may be (characters of a value; rows of a table)."""
+
+    text: int = 160
+    short: int = 40  # numbers, money, dates
+    rows: int = 40
 
 
 class TemplateError(ValueError):
@@ -47,18 +59,22 @@ class Field:
     def title(self, language: str) -> str:
         return self.label.get(language) or self.label.get("en") or self.name
 
-    def schema(self) -> dict[str, Any]:
+    def schema(self, bounds: Bounds) -> dict[str, Any]:
+        found: dict[str, Any]
         if self.type == "rows":
             item = {
                 "type": "object",
-                "properties": {column.name: column.schema() for column in self.columns},
+                "properties": {column.name: column.schema(bounds) for column in self.columns},
                 "required": [column.name for column in self.columns],
                 "additionalProperties": False,
             }
-            found: dict[str, Any] = {"type": "array", "items": item}
+            found = {"type": "array", "items": item, "maxItems": bounds.rows}
+        elif self.type == "boolean":
+            found = {"type": ["boolean", "null"]}
+        elif self.type == "number":
+            found = {"type": ["string", "null"], "maxLength": bounds.short, "pattern": NUMBER_PATTERN}
         else:
-            kind = {"text": "string", "money": "string", "date": "string", "number": "number", "boolean": "boolean"}
-            found = {"type": [kind[self.type], "null"]}
+            found = {"type": ["string", "null"], "maxLength": bounds.text if self.type == "text" else bounds.short}
         if self.description:
             found["description"] = self.description
         return found
@@ -85,11 +101,12 @@ class Template:
     def name(self, language: str) -> str:
         return self.title.get(language) or self.title.get("en") or self.id
 
-    def json_schema(self) -> dict[str, Any]:
-        """The answer's shape: one object with every field, nothing else."""
+    def json_schema(self, bounds: Bounds | None = None) -> dict[str, Any]:
+        """The answer's shape: one object with every field, nothing else, every string and list bounded."""
+        bounds = bounds or Bounds()
         return {
             "type": "object",
-            "properties": {item.name: item.schema() for item in self.fields},
+            "properties": {item.name: item.schema(bounds) for item in self.fields},
             "required": [item.name for item in self.fields],
             "additionalProperties": False,
         }
@@ -222,3 +239,28 @@ def load_template(name: str) -> Template:
     if not path.is_file():
         raise TemplateError("extract.template_unknown", name=name, known=", ".join(templates))
     return parse_template(path.read_text(encoding="utf-8"))
+
+
+# The most characters one value can take in compact JSON: a string's characters may each be escaped (\uXXXX).
+_ESCAPED = 6
+
+
+def token_bound(schema: dict[str, Any]) -> int:
+    """An upper bound on the tokens of an answer under ``schema`` (a token is at least one character), so a
+    token limit this large never cuts a constrained answer; the end token is counted too."""
+    return _chars(schema) + 1
+
+
+def _chars(schema: dict[str, Any]) -> int:
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    if "object" in kinds:
+        properties = schema.get("properties", {})
+        # {"key":value,...}: quotes, colon and comma around each key
+        return 2 + sum(len(json.dumps(name)) + 2 + _chars(value) for name, value in properties.items())
+    if "array" in kinds:
+        return 2 + int(schema.get("maxItems", 0)) * (_chars(schema["items"]) + 1)
+    widest = 5 if "boolean" in kinds else 4  # false / null
+    if "string" in kinds:
+        widest = max(widest, 2 + _ESCAPED * int(schema["maxLength"]))
+    return widest

@@ -6,6 +6,7 @@ the same request run locally: greedy decoding gives the same words.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -245,3 +246,16 @@ def test_a_thinking_model_is_asked_for_the_answer_and_a_page_reader_gets_the_pic
     assert part["type"] == "image_url"
     body, _ = smol.body(_ask())
     assert "chat_template_kwargs" not in body and body["messages"][0]["content"][-1]["type"] == "text"
+
+
+def test_a_schema_travels_as_the_servers_structured_output(tiny_models, tmp_path):
+    models = (str(tiny_models["smolvlm"]),)
+    settings = Settings(engine="openai", openai_base_url="http://127.0.0.1:9", openai_models=models,
+                        allow_download=False, hf_home=tmp_path / "hf", device="cpu")  # fmt: skip
+    engine = create_engine(models[0], settings)
+    schema = {"type": "object", "properties": {"total": {"type": ["string", "null"]}}, "required": ["total"]}
+    request = GenerationRequest(_ask().messages, SamplingParams(8), 1, json_schema=json.dumps(schema))
+    body, _ = engine.body(request)
+    assert body["response_format"] == {"type": "json_schema",
+                                       "json_schema": {"name": "answer", "schema": schema, "strict": True}}  # fmt: skip
+    assert "response_format" not in engine.body(_ask())[0]
