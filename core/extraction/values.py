@@ -118,3 +118,22 @@ def parse_boolean(text: str) -> bool | None:
     if lowered in ("нет", "no", "false", "n", "-", "0"):
         return False
     return None
+
+
+def typed_value(kind: str, value: object) -> object:
+    """One answer value read as its field's type; text stays as written, an unreadable value is None."""
+    if value is None or kind == "text":
+        return value
+    if kind == "boolean":
+        return value if isinstance(value, bool) else parse_boolean(str(value))
+    text = str(value)
+    if kind == "date":
+        found = parse_date(text)
+        return found.isoformat() if found else None
+    if kind == "money":
+        money = parse_money(text)
+        return money.to_json() if money else None
+    if kind == "number":
+        number = parse_number(text)
+        return str(number) if number is not None else None
+    raise ValueError(f"unknown field type {kind!r}")
