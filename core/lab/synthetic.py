@@ -109,36 +109,91 @@ def invoice_markdown(invoice: Invoice) -> str:
     return "\n\n".join([f"## {header[0]}", *header[1:], "\n".join(rows), _total(invoice)]) + "\n"
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """One piece of text as it was drawn: where, in which font (to find a value's pixels within it)."""
+
+    x: int
+    y: int
+    text: str
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
 def render_page(
-    lines: list[str], table: list[tuple[str, str, str]] | None = None, after: tuple[str, ...] = ()
+    lines: list[str],
+    table: list[tuple[str, str, str]] | None = None,
+    after: tuple[str, ...] = (),
+    drawn: list[Drawn] | None = None,
 ) -> Image.Image:
-    """``lines`` (the first as a heading), then ``table`` with a rule under its header and below it, then ``after``."""
+    """``lines`` (the first as a heading), then ``table`` with a rule under its header and below it, then ``after``;
+    each text drawn is also added to ``drawn`` when given."""
     page = Image.new("RGB", PAGE, "white")
     draw = ImageDraw.Draw(page)
     heading, body = _font(34), _font(24)
+
+    def text(x: int, y: int, value: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> None:
+        draw.text((x, y), value, fill="black", font=font)
+        if drawn is not None:
+            drawn.append(Drawn(x, y, value, font))
+
     y = 80
     for number, line in enumerate(lines):
-        draw.text((70, y), line, fill="black", font=heading if number == 0 else body)
+        text(70, y, line, heading if number == 0 else body)
         y += 60 if number == 0 else 42
     if table:
         y += 10
         for number, row in enumerate(table):
             for x, cell in zip(_COLUMNS, row, strict=True):
-                draw.text((x, y), cell, fill="black", font=body)
+                text(x, y, cell, body)
             y += 42
             if number == 0:
                 draw.line((70, y - 6, PAGE[0] - 70, y - 6), fill="black", width=1)
         draw.line((70, y, PAGE[0] - 70, y), fill="black", width=1)
         y += 20
     for line in after:
-        draw.text((70, y), line, fill="black", font=body)
+        text(70, y, line, body)
         y += 42
     draw.line((70, y + 10, PAGE[0] - 70, y + 10), fill="black", width=2)
     return page
 
 
-def render_invoice(invoice: Invoice) -> Image.Image:
-    return render_page(_header(invoice), _table(invoice), (_total(invoice),))
+def render_invoice(invoice: Invoice, drawn: list[Drawn] | None = None) -> Image.Image:
+    return render_page(_header(invoice), _table(invoice), (_total(invoice),), drawn)
+
+
+def printed_values(invoice: Invoice) -> dict[str, str]:
+    """The invoice's values as they are printed (its date as dd.mm.yyyy), by extraction path."""
+    values = {
+        "seller": invoice.seller,
+        "number": invoice.number,
+        "date": date.fromisoformat(invoice.date).strftime("%d.%m.%Y"),
+        "total": invoice.total,
+    }
+    for index, (name, quantity, price) in enumerate(invoice.items):
+        values |= {f"lines.{index}.name": name, f"lines.{index}.quantity": str(quantity),
+                   f"lines.{index}.price": price}  # fmt: skip
+    return values
+
+
+def value_boxes(invoice: Invoice) -> dict[str, tuple[int, int, int, int]]:
+    """Where each printed value's ink is on the rendered page (x1, y1, x2, y2), by extraction path: the
+    ground truth the evidence finder is tested against."""
+    drawn: list[Drawn] = []
+    render_invoice(invoice, drawn)
+    header = len(_header(invoice))
+    # what was drawn, in order: the header lines, the table's heading and rows cell by cell, the total line
+    where = {"seller": drawn[0], "number": drawn[1], "date": drawn[2], "total": drawn[-1]}
+    for index in range(len(invoice.items)):
+        for column, name in enumerate(("name", "quantity", "price")):
+            where[f"lines.{index}.{name}"] = drawn[header + 3 * (index + 1) + column]
+    found = {}
+    for path, value in printed_values(invoice).items():
+        piece = where[path]  # a header value sits inside its line ("Invoice INV-…"), a cell is its own text
+        start = piece.text.rindex(value)
+        left = piece.x + round(piece.font.getlength(piece.text[:start]))
+        x1, y1, x2, y2 = piece.font.getbbox(value)
+        found[path] = (left + int(x1), piece.y + int(y1), left + int(x2), piece.y + int(y2))
+    return found
 
 
 def write_dataset(out_dir: Path, count: int, language: str = "both") -> list[Path]:

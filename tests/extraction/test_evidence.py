@@ -1,0 +1,56 @@
+"""Evidence: each value of a canned answer located among Tesseract's words on a rendered invoice whose value
+boxes are known (the generator records where it drew them); a made-up value is found nowhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.boxes import Box
+from core.engines.tesseract import recognise
+from core.extraction.evidence import find_evidence, locate
+from core.extraction.templates import load_template
+from core.grounding import iou
+from core.lab.synthetic import make_invoice, printed_values, render_invoice, value_boxes
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
+def _answer(values: dict[str, str]) -> dict:
+    """A model's answer holding the printed values (what a good model writes), nested as the template wants."""
+    rows: dict[int, dict[str, str]] = {}
+    answer: dict = {}
+    for path, value in values.items():
+        if path.startswith("lines."):
+            _, index, column = path.split(".")
+            rows.setdefault(int(index), {})[column] = value
+        else:
+            answer[path] = value
+    answer["lines"] = [rows[index] for index in sorted(rows)]
+    return answer
+
+
+@pytest.mark.parametrize("index", [1, 2])  # an English and a Russian invoice
+def test_every_value_is_boxed_on_the_words_it_was_printed_as(index):
+    invoice = make_invoice(index)
+    page = recognise(render_invoice(invoice), "rus+eng")
+    template = load_template("invoice-ru" if invoice.currency == "RUB" else "invoice-en")
+    truth = value_boxes(invoice)
+    evidence = {item.path: item for item in find_evidence(template, _answer(printed_values(invoice)), page.words)}
+    assert set(evidence) == set(truth)
+    read = _squeezed(page.text)
+    boxed = 0
+    for path, item in evidence.items():
+        if _squeezed(item.value) in read:  # Tesseract read it: the box must sit on its ink
+            assert item.box is not None and iou(item.box, Box(*truth[path])) >= 0.5, (path, item.box, truth[path])
+            boxed += 1
+        else:  # Tesseract misread it ("Лампа" as "Jlamna"): not found, never put on other words
+            assert item.box is None, (path, item.box)
+    assert boxed >= len(evidence) - 1  # the page is clean print: at most one value lost by the OCR
+
+
+def test_a_value_that_is_not_on_the_page_is_not_found():
+    page = recognise(render_invoice(make_invoice(1)), "rus+eng")
+    box, score = locate("Globex Corporation 99871", page.words)
+    assert box is None and score < 85
