@@ -26,6 +26,7 @@ from core.engines.types import (
     SamplingParams,
 )
 from core.extraction.checks import Check, run_checks
+from core.extraction.evidence import Evidence
 from core.extraction.templates import Bounds, Template, token_bound
 from core.extraction.values import typed_value
 from core.families import Family
@@ -156,3 +157,42 @@ def lab_requests(family: Family, image: Image.Image, options: LabOptions) -> lis
 def lab_answer(family: Family, image: Image.Image, options: LabOptions, outcomes: list[JobOutcome]) -> LabAnswer:
     text = outcomes[0].text
     return LabAnswer(_prompt(options), text, parse_extraction(text))
+
+
+def report(extraction: Extraction, evidence: list[Evidence] | None, *, document: str, page: int,
+           model: str) -> dict[str, Any]:  # fmt: skip
+    """One page's extraction as the JSON people download (the page's ``extract_<stamp>.json``, the CLI's files)."""
+    return {
+        "document": document,
+        "page": page,
+        "template": extraction.template.id,
+        "model": model,
+        "valid_json": extraction.valid,
+        "stopped": extraction.stopped,
+        "error": extraction.error.key if extraction.error is not None else None,
+        "values": extraction.values,
+        "typed": extraction.typed,
+        "checks": [
+            {
+                "check": check.key.removeprefix("extract.check_"),
+                "field": check.field,
+                "row": check.row,
+                "ok": check.ok,
+                **check.params,
+            }  # fmt: skip
+            for check in extraction.checks
+        ],
+        "evidence": None
+        if evidence is None
+        else [
+            {
+                "path": item.path,
+                "value": item.value,
+                "box": item.box.as_tuple() if item.box else None,
+                "score": item.score,
+            }  # fmt: skip
+            for item in evidence
+        ],
+        "elapsed_s": round(extraction.stats.seconds_total, 2),
+        "created_at": extraction.created_at.isoformat(timespec="seconds"),
+    }
