@@ -22,6 +22,7 @@ PAGES = (
     ("Home.py", "nav.home", ":material/home:"),
     ("pages/1_Chat.py", "nav.chat", ":material/chat:"),
     ("pages/2_OCR.py", "nav.ocr", ":material/document_scanner:"),
+    ("pages/6_Extract.py", "nav.extract", ":material/fact_check:"),
     ("pages/3_Region.py", "nav.region", ":material/crop_free:"),
     ("pages/4_Detection.py", "nav.detection", ":material/center_focus_strong:"),
     ("pages/5_Lab.py", "nav.lab", ":material/science:"),

@@ -13,12 +13,14 @@ import streamlit as st
 
 from core.boxes import Box
 from core.documents import PdfDocument
+from core.extraction.templates import Template
 from core.lab.job import LabJob
 from core.media import NormalizedImage
 from core.serving import Job
 from core.tasks.chat import ChatHistory
 from core.tasks.convert import ConvertResult
 from core.tasks.detect import DetectionRun
+from core.tasks.extract import ExtractRun
 from core.tasks.ocr import OcrResult
 from core.tasks.region import RegionConversation
 from core.video import NormalizedVideo
@@ -91,6 +93,11 @@ REGION_CONVERSATION = Slot[RegionConversation]("region_conversation", RegionConv
 # -- Detection and Lab ----------------------------------------------------------------------------------
 DETECTION = Slot[DetectionRun]("detect_result", DetectionRun)
 LAB_JOB = Slot[LabJob]("lab_job", LabJob)
+
+# Extract
+EXTRACT_RESULT = Slot[ExtractRun]("extract_result", ExtractRun)
+EXTRACT_TEMPLATE = Slot[str]("extract_template_choice", str)  # a shipped template's id, or "own"
+EXTRACT_OWN = Slot[Template]("extract_own_template", Template)  # the template the person uploaded
 
 
 def current_media() -> Media | None:

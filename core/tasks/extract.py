@@ -92,6 +92,21 @@ class Extraction:
     created_at: datetime = field(default_factory=datetime.now)
 
 
+@dataclass
+class ExtractRun:
+    """One page's extraction as the page keeps it: the answer, where its values stand, for which picture."""
+
+    extraction: Extraction
+    evidence: list[Evidence] | None  # None: Tesseract is not installed here
+    media_digest: str
+    model_id: str
+    created_at: datetime = field(default_factory=datetime.now)
+
+    @property
+    def stamp(self) -> str:
+        return f"{self.created_at:%Y%m%d_%H%M%S}"
+
+
 def typed_values(template: Template, values: dict[str, Any]) -> dict[str, Any]:
     typed: dict[str, Any] = {}
     for item in template.fields:

@@ -1,0 +1,91 @@
+"""The Extract page (AppTest): a template, a canned answer at the text boundary after the real engine ran under
+the schema, the values in editable tables with their checks, evidence on a rendered invoice, the downloads."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from core.lab.synthetic import make_invoice, render_invoice
+from tests.app.conftest import can_answers, open_page, upload_and_open
+
+INVOICE = make_invoice(2)  # a Russian invoice: ООО «Ромашка», three items
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    render_invoice(INVOICE).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _answer(total: str) -> str:
+    lines = [{"name": name, "quantity": str(quantity), "unit": None, "price": price, "amount": None}
+             for name, quantity, price in INVOICE.items]  # fmt: skip
+    values = {"number": INVOICE.number, "date": "07.11.2026", "seller": INVOICE.seller, "seller_inn": "7707083894",
+              "seller_kpp": None, "buyer": None, "buyer_inn": None, "buyer_kpp": None, "bik": None, "account": None,
+              "lines": lines, "vat_rate": None, "vat": None, "total": total, "currency": "RUB"}  # fmt: skip
+    return json.dumps(values, ensure_ascii=False)
+
+
+def _session_model():
+    from ui.serving import session_model_id
+
+    return session_model_id()
+
+
+def _extract_page(lang: str = "en"):
+    at = upload_and_open(("invoice.png", _png(), "image/png"), "pages/6_Extract.py", lang=lang)
+    assert not at.exception
+    return at
+
+
+def test_without_media_the_page_points_to_home(app_env):
+    at = open_page("Home.py").run()
+    at.switch_page("pages/6_Extract.py").run()
+    assert not at.exception and "Upload an image or a PDF on the Home page first." in [i.value for i in at.info]
+
+
+def test_a_canned_answer_becomes_tables_checks_evidence_and_downloads(app_env, monkeypatch):
+    at = _extract_page()
+    assert at.radio(key="extract_template_en").value == "Invoice (EN)"  # the interface language's invoice first
+    at.radio(key="extract_template_en").set_value("Russian invoice (счёт на оплату)").run()
+    seen = can_answers(monkeypatch, _session_model(), lambda request, size: _answer(INVOICE.total))
+    at.button(key="extract_run").click().run()
+    assert not at.exception and not at.error
+    request = seen[0].request
+    assert request.json_schema is not None and "seller_inn" in json.loads(request.json_schema)["properties"]
+    assert seen[0].stats.prompt_tokens > 0  # the real processor and model ran under the schema first
+    result = at.session_state["extract_result"]
+    assert result.extraction.valid and result.extraction.values["number"] == INVOICE.number
+    # the ИНН's check digits are wrong: reported on its field, never corrected
+    assert any("Seller INN" in warning.value and "check digits" in warning.value for warning in at.warning)
+    found = {item.path: item for item in result.evidence}
+    assert found["number"].box is not None and found["total"].box is not None
+    fields, rows = at.dataframe  # the editable fields and line items
+    assert fields.value.iloc[0, 1] == INVOICE.number and len(rows.value) == len(INVOICE.items)
+    names = [button.proto.label for button in at.get("download_button")]
+    assert "Download .json" in names and "Download rows .csv" in names and "Download the template" in names
+
+
+def test_a_value_that_is_not_on_the_page_is_flagged(app_env, monkeypatch):
+    at = _extract_page()
+    can_answers(monkeypatch, _session_model(), lambda request, size: _answer("98765.43"))
+    at.button(key="extract_run").click().run()
+    assert not at.exception
+    assert any("98765.43" in warning.value and "made it up" in warning.value for warning in at.warning)
+
+
+def test_an_own_template_that_is_not_json_is_refused_in_russian_and_a_good_one_is_used(app_env):
+    at = _extract_page(lang="ru")
+    at.radio(key="extract_template_ru").set_value("Свой шаблон").run()
+    assert not at.exception and at.button(key="extract_run").disabled  # nothing to extract with yet
+    at.file_uploader(key="extract_own_upload").set_value(("bad.json", b"{not json", "application/json")).run()
+    assert not at.exception and any("не читается как JSON" in error.value for error in at.error)
+    assert at.button(key="extract_run").disabled
+    own = {"title": "Моё", "fields": [{"name": "итого", "type": "money"}]}
+    upload = ("mine.json", json.dumps(own, ensure_ascii=False).encode("utf-8"), "application/json")
+    at.file_uploader(key="extract_own_upload").set_value(upload).run()
+    assert not at.exception and not at.button(key="extract_run").disabled
+    at.button(key="extract_run").click().run()
+    assert not at.exception
+    assert at.session_state["extract_result"].extraction.template.fields[0].name == "итого"
