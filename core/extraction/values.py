@@ -120,8 +120,9 @@ def parse_boolean(text: str) -> bool | None:
     return None
 
 
-def typed_value(kind: str, value: object) -> object:
-    """One answer value read as its field's type; text stays as written, an unreadable value is None."""
+def typed_value(kind: str, value: object, currency: str | None = None) -> object:
+    """One answer value read as its field's type; text stays as written, an unreadable value is None.
+    ``currency`` is the document's own (its currency field) for amounts printed without a mark."""
     if value is None or kind == "text":
         return value
     if kind == "boolean":
@@ -131,7 +132,7 @@ def typed_value(kind: str, value: object) -> object:
         found = parse_date(text)
         return found.isoformat() if found else None
     if kind == "money":
-        money = parse_money(text)
+        money = parse_money(text, currency)
         return money.to_json() if money else None
     if kind == "number":
         number = parse_number(text)

@@ -9,6 +9,7 @@ The Lab's ``extract`` entries with a loose list of ``fields`` still use the prom
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -109,17 +110,21 @@ class ExtractRun:
 
 def typed_values(template: Template, values: dict[str, Any]) -> dict[str, Any]:
     typed: dict[str, Any] = {}
+    stated = values.get("currency")
+    currency = (
+        stated.strip().upper() if isinstance(stated, str) and re.fullmatch(r"\s*[A-Za-z]{3}\s*", stated) else None
+    )
     for item in template.fields:
         value = values.get(item.name)
         if item.type == "rows":
             rows = value if isinstance(value, list) else []
             typed[item.name] = [
-                {column.name: typed_value(column.type, row.get(column.name)) for column in item.columns}
+                {column.name: typed_value(column.type, row.get(column.name), currency) for column in item.columns}
                 for row in rows
                 if isinstance(row, dict)
             ]
         else:
-            typed[item.name] = typed_value(item.type, value)
+            typed[item.name] = typed_value(item.type, value, currency)
     return typed
 
 

@@ -3,8 +3,8 @@
 A random-weight model writes noise, so a browser test of tables, downloads or cleaned OCR text needs a
 known answer. The real engine still runs (processor, generate, stats); only its text is replaced, at
 the text boundary: the document model's by ``CANNED_DOCTAGS`` (``{page}`` numbers the requests), the
-chat model's OCR answers by ``CANNED_OCR``, Qwen3-VL's grounding by ``CANNED_GROUNDING``, GLM-OCR's readings by
-``CANNED_READING``. The app's code runs unchanged.
+chat model's OCR answers by ``CANNED_OCR`` and extractions by ``CANNED_EXTRACT``, Qwen3-VL's grounding by
+``CANNED_GROUNDING``, GLM-OCR's readings by ``CANNED_READING``. The app's code runs unchanged.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def canned_stream(self, request, stop=None, prefix_cache=None):  # type: ignore[
 
 def canned_ocr(self, request, stop=None, prefix_cache=None):  # type: ignore[no-untyped-def]
     real = real_chat_stream(self, request, stop, prefix_cache=prefix_cache)
-    return CannedText(real, os.environ["CANNED_OCR"], request) if request.task == "ocr" else real
+    canned = {"ocr": os.environ["CANNED_OCR"], "extract": os.environ["CANNED_EXTRACT"]}.get(request.task)
+    return CannedText(real, canned, request) if canned is not None else real
 
 
 def canned_grounding(self, request, stop=None, prefix_cache=None):  # type: ignore[no-untyped-def]

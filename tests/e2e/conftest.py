@@ -85,6 +85,7 @@ def _serve(
         env["CANNED_OCR"] = CANNED_OCR
         env["CANNED_GROUNDING"] = CANNED_GROUNDING
         env["CANNED_READING"] = CANNED_READING
+        env["CANNED_EXTRACT"] = CANNED_EXTRACT
     command = [sys.executable, *launcher, "run", "Home.py", "--server.port", str(port), "--server.address",
                "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
                "--browser.gatherUsageStats", "false"]  # fmt: skip
@@ -117,6 +118,15 @@ CANNED_GROUNDING = '[{"bbox_2d": [250, 125, 750, 875], "label": "cat"}]'
 CANNED_READING = (
     "<table><tr><th>Товар</th><th>Сумма</th></tr><tr><td>Бумага A4</td><td>1 234,56</td></tr>"
     "<tr><td>:red[Итого]</td><td>1 234,56</td></tr></table>"
+)
+
+
+# The chat model's extraction of the synthetic Russian invoice 2 (its true values, a wrong ИНН, a made-up buyer).
+CANNED_EXTRACT = (
+    '{"number":"INV-2026-0002","date":"07.11.2026","seller":"ООО «Ромашка»","seller_inn":"7707083894",'
+    '"seller_kpp":null,"buyer":"Globex Corporation","buyer_inn":null,"buyer_kpp":null,"bik":null,"account":null,'
+    '"lines":[{"name":"Бумага А4","quantity":"3","unit":null,"price":"28.70","amount":null}],'
+    '"vat_rate":null,"vat":null,"total":"391.53","currency":"RUB"}'
 )
 
 
