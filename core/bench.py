@@ -255,6 +255,73 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
         serving.close()
 
 
+# -- constrained decoding: what the schema costs per token --------------------------------------------
+
+SCHEMA_ANSWER = {
+    "number": "INV-2026-0002", "date": "07.11.2026", "seller": "ООО «Ромашка»", "seller_inn": "7707083893",
+    "seller_kpp": None, "buyer": None, "buyer_inn": None, "buyer_kpp": None, "bik": None, "account": None,
+    "lines": [{"name": "Бумага А4", "quantity": "3", "unit": "шт", "price": "28.70", "amount": "86.10"}],
+    "vat_rate": "20", "vat": "14.35", "total": "86.10", "currency": "RUB",
+}  # fmt: skip
+
+
+def _synthetic_tokenizer(vocab_size: int) -> Any:
+    """A byte-level BPE tokenizer of ``vocab_size`` trained on random Latin and Cyrillic words: the mask's cost
+    depends on the vocabulary's size and shape, and no real tokenizer can be downloaded here."""
+    import random
+    import string
+
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    rng = random.Random(0)
+    letters = string.ascii_letters + string.digits + "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЖЗИКЛМНОПРСТУФХЦЧШЭЮЯ.,:-"
+    words = max(2000, vocab_size * 80)  # enough text for the merges to reach the size asked for
+    corpus = (" ".join("".join(rng.choice(letters) for _ in range(rng.randint(2, 9))) for _ in range(200))
+              for _ in range(words // 200))  # fmt: skip
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<|end|>"], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())  # fmt: skip
+    backend.train_from_iterator(corpus, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|end|>")
+
+
+def schema_overhead(vocab_size: int, logits_width: int = 151_936) -> dict[str, Any]:
+    """The per-token cost of decoding under the Russian invoice's schema, with nothing else in the step: the
+    processor masks ``logits_width`` scores (Qwen's output layer) at every token of a real answer."""
+    import torch
+
+    from core.engines.constrained import SchemaConstraint, schema_text
+    from core.extraction.templates import load_template
+
+    tokenizer = _synthetic_tokenizer(vocab_size)
+    schema = schema_text(load_template("invoice-ru").json_schema())
+    answer = json.dumps(SCHEMA_ANSWER, ensure_ascii=False, separators=(",", ":"))
+    tokens = [*tokenizer(answer, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
+    started = time.perf_counter()
+    first = SchemaConstraint(tokenizer, schema, [tokenizer.eos_token_id])
+    first_build_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    processor = SchemaConstraint(tokenizer, schema, [tokenizer.eos_token_id])  # the tokenizer's view is cached
+    build_ms = (time.perf_counter() - started) * 1000
+    del first
+    scores, sequence, steps = torch.zeros(1, logits_width), torch.zeros(1, 8, dtype=torch.long), []
+    for token in tokens:
+        started = time.perf_counter()
+        masked = processor(sequence, scores)
+        steps.append((time.perf_counter() - started) * 1000)
+        if masked[0, token] != 0:
+            raise RuntimeError(f"the schema refused a token of a valid answer: {token}")
+        sequence = torch.cat([sequence, torch.tensor([[token]])], dim=1)
+    return {
+        "vocab": len(tokenizer), "logits": logits_width, "tokens": len(tokens),
+        "first_build_ms": round(first_build_ms, 1), "build_ms": round(build_ms, 1),
+        "mean_ms_per_token": round(sum(steps) / len(steps), 3), "max_ms_per_token": round(max(steps), 2),
+    }  # fmt: skip
+
+
 # -- the parent: build, run children, report -------------------------------------------------------
 
 
@@ -378,7 +445,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="where to write the results (default: bench-<time>.json)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per configuration")
     parser.add_argument("--child", nargs=3, metavar=("MODEL_DIR", "CONFIG", "NEW_TOKENS"), help=argparse.SUPPRESS)
+    parser.add_argument("--schema-overhead", type=int, metavar="VOCAB", nargs="?", const=50_000,
+                        help="only measure what decoding under a JSON Schema costs per token, on a tokenizer of "
+                             "VOCAB tokens (default 50000), and print it")  # fmt: skip
     args = parser.parse_args(argv)
+
+    if args.schema_overhead:
+        print(json.dumps(schema_overhead(args.schema_overhead)))
+        return 0
 
     if args.child:
         model_dir, name, new_tokens = args.child

@@ -39,3 +39,13 @@ def test_benchmark_runs_end_to_end_on_the_tiny_shape(tmp_path):
     assert set(result["app_vs_baseline"]) == {"describe_speedup", "follow_up_speedup", "ocr_speedup"}
     assert "follow_up_le_0.3s" in result["targets"] and "describe_le_3s" not in result["targets"]
     assert "follow-up s" in done.stdout and "SmolVLM2-tiny | baseline |" in done.stdout  # the printed table
+
+
+def test_schema_overhead_measures_a_valid_answer_token_by_token():
+    """The constrained-decoding figure's plumbing on a small vocabulary; it raises if the schema refused a token
+    of the valid answer it replays."""
+    from core.bench import schema_overhead
+
+    figures = schema_overhead(2000, logits_width=4096)
+    assert figures["vocab"] == 2000 and figures["tokens"] > 50
+    assert figures["mean_ms_per_token"] > 0 and figures["build_ms"] <= figures["first_build_ms"]

@@ -16,6 +16,7 @@ whole budget with spaces that the grammar allows. A schema whose strings and arr
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 import numpy as np
@@ -39,11 +40,21 @@ def compile_schema(schema: str) -> str:
     return str(grammar)
 
 
+_TOKENIZERS: weakref.WeakKeyDictionary[Any, dict[tuple[int, ...], Any]] = weakref.WeakKeyDictionary()
+
+
 def _tokenizer(tokenizer: Any, eos_ids: list[int]) -> Any:
-    """llguidance's view of the tokenizer (its own vocabulary: rows of the output layer beyond it stay masked)."""
+    """llguidance's view of the tokenizer (its own vocabulary: rows of the output layer beyond it stay masked).
+
+    Made once per tokenizer and end tokens: converting a large vocabulary takes most of a second.
+    """
     import llguidance.hf
 
-    return llguidance.hf.from_tokenizer(tokenizer, eos_token=eos_ids or None)
+    made = _TOKENIZERS.setdefault(tokenizer, {})
+    key = tuple(eos_ids)
+    if key not in made:
+        made[key] = llguidance.hf.from_tokenizer(tokenizer, eos_token=eos_ids or None)
+    return made[key]
 
 
 class SchemaConstraint:
@@ -84,4 +95,5 @@ class SchemaConstraint:
 
 
 def schema_text(schema: dict[str, Any]) -> str:
-    return json.dumps(schema, ensure_ascii=False, sort_keys=True)
+    """The schema as the request carries it; its properties keep their order, which the answer then follows."""
+    return json.dumps(schema, ensure_ascii=False)
