@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from core.engines.types import SamplingParams
+from core.extraction.templates import TemplateError, load_template
 from core.media import InvalidInput
 from core.registry import program_cards
 from core.tasks import LAB_TASKS, needs
@@ -37,11 +38,12 @@ class LabModel:
     status: str = "needs_more_data"
     quantization: str | None = None  # int8 | none; None follows MODEL_QUANT
     language: str = "auto"  # OCR: the language hint, or an OCR program's codes (rus+eng)
+    template: str | None = None  # extract: a shipped template's id or a template / JSON Schema file
 
     @property
     def options(self) -> LabOptions:
         """What the task reads of this entry."""
-        return LabOptions(self.generation, self.prompt, self.questions, self.fields, self.language)
+        return LabOptions(self.generation, self.prompt, self.questions, self.fields, self.language, self.template)
 
 
 def _text(entry: str, raw: dict, name: str, required: bool) -> str | None:
@@ -123,6 +125,7 @@ def parse_models(data: object) -> list[LabModel]:
         if task == "vqa" and not questions:
             raise ConfigError(entry, "questions", "a vqa entry needs at least one question")
         fields = _strings(entry, raw, "fields") or DEFAULT_FIELDS
+        template = _template(entry, raw, task)
         quantization = raw.get("quantization")
         if quantization is not None and quantization not in ("int8", "none"):
             raise ConfigError(entry, "quantization", "must be int8 or none (leave it out to follow MODEL_QUANT)")
@@ -140,9 +143,24 @@ def parse_models(data: object) -> list[LabModel]:
                 status=status,
                 quantization=quantization,
                 language=language,
+                template=template,
             )
         )
     return models
+
+
+def _template(entry: str, raw: dict, task: str) -> str | None:
+    """An extract entry's template, checked now so a typo fails before any model loads."""
+    name = _text(entry, raw, "template", required=False)
+    if name is None:
+        return None
+    if task != "extract":
+        raise ConfigError(entry, "template", "is for extract entries only")
+    try:
+        load_template(name)
+    except TemplateError as error:
+        raise ConfigError(entry, "template", f"{error.key} {error.params}") from None
+    return name
 
 
 def _engine(entry: str, raw: dict, task: str) -> tuple[str, str]:

@@ -99,6 +99,12 @@ def build_report(run_dir: Path, models: list[LabModel], references: Path | None)
             "tokens_per_second": round(mean(speeds), 2) if speeds else None,
         }
         scored = [s for s in scores if s]
+        judged = [r for r in records if "valid_json" in r and not r.get("error")]
+        if judged:  # extract on a template: did the answers follow the schema, and did their numbers agree
+            row["valid_json_pct"] = round(100 * mean(float(bool(r["valid_json"])) for r in judged), 1)
+            totals = sum(int(r.get("checks_total", 0)) for r in judged)
+            passed = sum(int(r.get("checks_passed", 0)) for r in judged)
+            row["checks_passed_pct"] = round(100 * passed / totals, 1) if totals else None
         if model.task == "extract" and scored:
             row.update({key: round(mean(s[key] for s in scored), 4) for key in ("precision", "recall", "f1")})
             row["accuracy"] = row["f1"]

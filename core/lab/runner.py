@@ -142,6 +142,7 @@ def run_item(
         outcomes = [_generate(client, request, stop, on_wait) for request in task.lab_requests(family, image, options)]
         answer = task.lab_answer(family, image, options, outcomes)
         record["prompt"], record["raw_response"], record["parsed"] = answer.prompt, answer.raw, answer.parsed
+        record.update(answer.extra)
         record["prompt_tokens"] = sum(outcome.stats.prompt_tokens for outcome in outcomes)
         record["new_tokens"] = sum(outcome.stats.new_tokens for outcome in outcomes)
     except Cancelled:

@@ -27,15 +27,18 @@ class LabOptions:
     questions: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
     language: str = "auto"  # the OCR language hint, or an OCR program's codes (rus+eng)
+    template: str | None = None  # extract: a template's id or file; the answer is then decoded under its schema
 
 
 @dataclass(frozen=True)
 class LabAnswer:
-    """What the Lab writes for one page: the prompt(s), the model's raw text and the parsed result (JSON-able)."""
+    """What the Lab writes for one page: the prompt(s), the model's raw text and the parsed result (JSON-able),
+    and what else the task measured about the answer (``extra``: written into the record as they are)."""
 
     prompt: object
     raw: str
     parsed: object
+    extra: dict[str, object] = field(default_factory=dict)
 
 
 class LabTask(Protocol):

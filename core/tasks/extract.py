@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from core.engines.types import (
 )
 from core.extraction.checks import Check, run_checks
 from core.extraction.evidence import Evidence
-from core.extraction.templates import Bounds, Template, token_bound
+from core.extraction.templates import Bounds, Template, load_template, token_bound
 from core.extraction.values import typed_value
 from core.families import Family
 from core.grounding import json_objects
@@ -170,13 +170,26 @@ def _prompt(options: LabOptions) -> str:
 
 
 def lab_requests(family: Family, image: Image.Image, options: LabOptions) -> list[GenerationRequest]:
+    if options.template is not None:  # the page's path: the template's prompt, decoded under its schema
+        request = build(family, image, ExtractParams(load_template(options.template)))
+        return [replace(request, task="lab.extract")]
     message = ChatMessage(Role.USER, _prompt(options), (image,))
     return [GenerationRequest((message,), options.sampling, MAX_TILES, task="lab.extract")]
 
 
 def lab_answer(family: Family, image: Image.Image, options: LabOptions, outcomes: list[JobOutcome]) -> LabAnswer:
     text = outcomes[0].text
-    return LabAnswer(_prompt(options), text, parse_extraction(text))
+    if options.template is None:
+        return LabAnswer(_prompt(options), text, parse_extraction(text))
+    template = load_template(options.template)
+    extraction = parse(template, outcomes[0])
+    extra: dict[str, object] = {
+        "valid_json": extraction.valid,
+        "checks_total": len(extraction.checks),
+        "checks_passed": sum(check.ok for check in extraction.checks),
+        "typed": extraction.typed,
+    }
+    return LabAnswer(template_prompt(template), text, extraction.values, extra)
 
 
 def report(extraction: Extraction, evidence: list[Evidence] | None, *, document: str, page: int,
