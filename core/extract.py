@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from core.engines.device import resolve_device
-from core.engines.tesseract import TesseractMissing, check_installed, recognise
-from core.extraction.evidence import find_evidence
+from core.engines.tesseract import TesseractMissing, check_installed
+from core.extraction.evidence import locate_on_page
 from core.extraction.templates import TemplateError, load_template
 from core.lab.runner import WorkItem, load_page, write_atomically
 from core.media import InvalidInput
@@ -73,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 image = load_page(item)
                 outcome = client.generate(extract_task.build(client.family, image, params))
                 extraction = extract_task.parse(template, outcome, params.bounds)
-                words = recognise(image, "rus+eng").words if evidence and extraction.values else None
-                found = find_evidence(template, extraction.values or {}, words) if words is not None else None
+                found = locate_on_page(template, extraction.values, image) if evidence else None
                 record = extract_task.report(extraction, found, document=path.name, page=item.page_index + 1,
                                              model=client.model_id)  # fmt: skip
                 target = args.output_dir / f"{item.stem}.json"

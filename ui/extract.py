@@ -12,10 +12,9 @@ import pandas as pd
 import streamlit as st
 
 from core.annotate import annotate, png_bytes
-from core.engines.tesseract import TesseractMissing, check_installed, recognise
 from core.engines.types import Capability
 from core.extraction.checks import Check, run_checks
-from core.extraction.evidence import Evidence, find_evidence
+from core.extraction.evidence import locate_on_page
 from core.extraction.templates import Template, TemplateError, builtin_templates, parse_template
 from core.grounding import Detection
 from core.media import NormalizedImage
@@ -56,15 +55,6 @@ def _template() -> Template | None:
     return template
 
 
-def _evidence(template: Template, values: dict[str, Any] | None, media: NormalizedImage) -> list[Evidence] | None:
-    """The values located among Tesseract's words (None where Tesseract is not installed)."""
-    try:
-        check_installed("rus+eng")
-    except TesseractMissing:
-        return None
-    return find_evidence(template, values or {}, recognise(media.image, "rus+eng").words)
-
-
 def _run(chosen: ModelClient, media: NormalizedImage, template: Template) -> None:
     params = ExtractParams(template)
     request = extract_task.build(chosen.family, media.image, params)
@@ -73,7 +63,7 @@ def _run(chosen: ModelClient, media: NormalizedImage, template: Template) -> Non
     def save(outcome: JobOutcome) -> None:
         extraction = extract_task.parse(template, outcome, params.bounds)
         with st.spinner(t("extract.locating")):
-            evidence = _evidence(template, extraction.values, media)
+            evidence = locate_on_page(template, extraction.values, media.image)
         state.EXTRACT_RESULT.set(ExtractRun(extraction, evidence, media.digest, chosen.model_id))
 
     stream_into(chosen, request, key="extract",
@@ -135,7 +125,7 @@ def _check_lines(template: Template, checks: list[Check]) -> None:
 
 def _evidence_view(result: ExtractRun, media: NormalizedImage) -> bytes | None:
     if result.evidence is None:
-        st.caption(t("extract.no_tesseract"))
+        st.caption(t("extract.no_word_boxes"))
         return None
     located = [item for item in result.evidence if item.box is not None]
     missing = [item for item in result.evidence if item.box is None]

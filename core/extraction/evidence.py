@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from PIL import Image
 from rapidfuzz import fuzz
 
 from core.boxes import Box
@@ -109,3 +110,16 @@ def find_evidence(template: Template, values: Mapping[str, Any], words: Sequence
             box, score = locate(text, words)
             found.append(Evidence(item.name, text, box, round(score, 1)))
     return found
+
+
+def locate_on_page(template: Template, values: Mapping[str, Any] | None, image: Image.Image) -> list[Evidence] | None:
+    """Where each written value stands on the page, from Tesseract's words; None when Tesseract is not installed."""
+    from core.engines.tesseract import TesseractMissing, check_installed, recognise
+
+    try:
+        check_installed("rus+eng")
+    except TesseractMissing:
+        return None
+    if not values:
+        return []
+    return find_evidence(template, values, recognise(image, "rus+eng").words)
