@@ -198,3 +198,42 @@ def table_accuracy(reference: list[list[list[str]]], predicted: list[list[list[s
     return sum(max((cell_accuracy(table, guess) for guess in predicted), default=0.0) for table in reference) / len(
         reference
     )
+
+
+ROWS_SEARCHED_EXACTLY = 5  # up to this many rows every one-to-one pairing is tried; beyond, the best pairs first
+
+
+def _row_matches(expected: dict[str, object], got: object) -> int:
+    if not isinstance(got, dict):
+        return 0
+    return sum(1 for key, value in expected.items() if values_match(value, got.get(key)))
+
+
+def score_rows(expected: list[dict[str, object]], got: list[object]) -> float:
+    """The share of expected line-item cells right, with predicted rows paired to expected ones one-to-one so
+    that the most cells match (a missing, extra or shuffled row costs only what it gets wrong)."""
+    cells = sum(len(row) for row in expected)
+    if not cells:
+        return 1.0 if not got else 0.0
+    matches = [[_row_matches(row, candidate) for candidate in got] for row in expected]
+    if not got:
+        return 0.0
+    if len(expected) <= ROWS_SEARCHED_EXACTLY and len(got) <= ROWS_SEARCHED_EXACTLY:
+        from itertools import permutations
+
+        slots = list(range(len(got))) + [None] * len(expected)  # None: that expected row is left unpaired
+        best = max(
+            sum(matches[row][slot] for row, slot in enumerate(pairing) if slot is not None)
+            for pairing in set(permutations(slots, len(expected)))
+        )
+        return best / cells
+    pairs = sorted(((matches[r][g], r, g) for r in range(len(expected)) for g in range(len(got))), reverse=True)
+    used_rows: set[int] = set()
+    used_got: set[int] = set()
+    total = 0
+    for count, row, candidate in pairs:
+        if row not in used_rows and candidate not in used_got:
+            used_rows.add(row)
+            used_got.add(candidate)
+            total += count
+    return total / cells

@@ -14,6 +14,7 @@ from core.lab.metrics import (
     markdown_tables,
     percentile,
     score_fields,
+    score_rows,
     table_accuracy,
     text_similarity,
     wer,
@@ -59,9 +60,15 @@ def _score(record: dict[str, Any], references: Path | None, documents: dict[str,
     expected = json.loads(fields_text) if fields_text is not None else None
     text = _reference(references, record["document"], ".txt")
     if record["task"] == "extract" and expected:
-        fields = {key: value for key, value in expected.items() if key != "qa"}
-        score = score_fields(fields, record.get("parsed"))
-        return {"precision": score.precision, "recall": score.recall, "f1": score.f1, "fields": score.matched}
+        fields = {key: value for key, value in expected.items() if key not in ("qa", "lines")}
+        parsed = record.get("parsed")
+        score = score_fields(fields, parsed)
+        found: dict[str, Any] = {"precision": score.precision, "recall": score.recall, "f1": score.f1,
+                                 "fields": score.matched}  # fmt: skip
+        rows = parsed.get("lines") if isinstance(parsed, dict) else None
+        if isinstance(expected.get("lines"), list) and isinstance(rows, list):  # an answer with line items
+            found["line_items"] = score_rows(expected["lines"], rows)
+        return found
     if record["task"] == "ocr" and text is not None:
         hypothesis = record.get("parsed") or ""
         return {"cer": cer(text, hypothesis), "wer": wer(text, hypothesis)}
@@ -108,6 +115,9 @@ def build_report(run_dir: Path, models: list[LabModel], references: Path | None)
         if model.task == "extract" and scored:
             row.update({key: round(mean(s[key] for s in scored), 4) for key in ("precision", "recall", "f1")})
             row["accuracy"] = row["f1"]
+            rows_scored = [s["line_items"] for s in scored if "line_items" in s]
+            if rows_scored:
+                row["line_items"] = round(mean(rows_scored), 4)
             names = sorted({name for s in scored for name in s["fields"]})
             row["per_field"] = {
                 name: round(mean(float(s["fields"][name]) for s in scored if name in s["fields"]), 4) for name in names

@@ -41,6 +41,10 @@ class Invoice:
     def fields(self) -> dict[str, str]:
         return {"seller": self.seller, "number": self.number, "date": self.date, "total": self.total}
 
+    def lines(self) -> list[dict[str, str]]:
+        """The line items as the templates name their columns (what an extraction's rows are scored against)."""
+        return [{"name": name, "quantity": str(quantity), "price": price} for name, quantity, price in self.items]
+
 
 LANGUAGES = ("both", "ru", "en")  # both: Russian and English invoices alternate
 
@@ -214,7 +218,7 @@ def write_dataset(out_dir: Path, count: int, language: str = "both") -> list[Pat
             terms = render_page(_TERMS)
             first.save(path, "PDF", resolution=100.0, save_all=True, append_images=[terms])
         (references / f"{stem}.json").write_text(
-            json.dumps(invoice.fields(), ensure_ascii=False, indent=2), encoding="utf-8"
+            json.dumps({**invoice.fields(), "lines": invoice.lines()}, ensure_ascii=False, indent=2), encoding="utf-8"
         )
         (references / f"{stem}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         markdown = invoice_markdown(invoice)

@@ -108,7 +108,8 @@ def test_synthetic_invoices(dataset):
     ]
     assert len(pdfium.PdfDocument(str(dataset / "invoice_02.pdf"))) == 2
     cyrillic = json.loads((dataset / "references" / "invoice_02.json").read_text(encoding="utf-8"))
-    assert set(cyrillic) == {"seller", "number", "date", "total"}
+    assert set(cyrillic) == {"seller", "number", "date", "total", "lines"}
+    assert [set(row) for row in cyrillic["lines"]] == [{"name", "quantity", "price"}] * 3
     assert any("\u0400" <= char <= "\u04ff" for char in cyrillic["seller"])
     assert "Итого" in (dataset / "references" / "invoice_02.txt").read_text(encoding="utf-8")
 

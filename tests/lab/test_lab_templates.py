@@ -14,10 +14,11 @@ from core.lab.synthetic import write_dataset
 from core.serving import Priority, ServingCore
 from core.settings import Settings
 
+ROWS = {"name": "lines", "type": "rows", "columns": [{"name": "name"}, {"name": "quantity", "type": "number"}]}
 FIELDS = {
     "title": "Invoice fields",
     "fields": [{"name": "seller"}, {"name": "number"}, {"name": "date", "type": "date"},
-               {"name": "total", "type": "money"}],
+               {"name": "total", "type": "money"}, ROWS],
 }  # fmt: skip
 
 
@@ -48,7 +49,9 @@ def test_a_run_on_a_template_writes_valid_json_and_the_report_counts_it(tmp_path
     assert summary.failed == 0 and summary.done == 2
     records = [json.loads(path.read_text(encoding="utf-8")) for path in sorted((tmp_path / "run" / "smol").iterdir())]
     assert all(record["valid_json"] is True for record in records)
-    assert all(set(record["parsed"]) == {"seller", "number", "date", "total"} for record in records)
+    assert all(set(record["parsed"]) == {"seller", "number", "date", "total", "lines"} for record in records)
     report = build_report(tmp_path / "run", [model], tmp_path / "docs" / "references")
     [row] = report["models"]
     assert row["valid_json_pct"] == 100.0 and "f1" in row and row["failures"] == 0
+    assert 0.0 <= row["line_items"] <= 1.0  # scored against the synthetic references' line items
+    assert set(row["per_field"]) == {"seller", "number", "date", "total"}

@@ -171,3 +171,22 @@ def test_table_accuracy_takes_each_reference_tables_best_match():
     assert table_accuracy([first, second], [second, first]) == 1.0  # order does not matter
     assert table_accuracy([first, second], [first]) == 0.5  # the second is missing
     assert table_accuracy([], [first]) is None  # nothing to score
+
+
+def test_line_items_are_paired_so_that_the_most_cells_match():
+    from core.lab.metrics import score_rows
+
+    expected = [{"name": "Pen", "quantity": "2", "price": "1.50"}, {"name": "Cup", "quantity": "1", "price": "4.00"}]
+    assert score_rows(expected, list(reversed(expected))) == 1.0  # order does not matter
+    assert score_rows(expected, [{"name": "Cup", "quantity": "1", "price": "4,00"}]) == pytest.approx(3 / 6)
+    wrong_first = [{"name": "Pen", "quantity": "3", "price": "1.50"}, expected[1], {"name": "Extra"}]
+    assert score_rows(expected, wrong_first) == pytest.approx(5 / 6)  # an extra row costs nothing it did not take
+    assert score_rows(expected, []) == 0.0 and score_rows([], []) == 1.0
+
+
+def test_many_rows_fall_back_to_the_best_pairs_first():
+    from core.lab.metrics import score_rows
+
+    expected = [{"name": f"item {index}", "quantity": str(index)} for index in range(9)]
+    shuffled = expected[3:] + expected[:3]
+    assert score_rows(expected, shuffled) == 1.0
