@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import image_bytes
 from tests.e2e.browser import choose_language, go_to, upload, wait_idle
@@ -63,6 +64,8 @@ def test_typed_box_is_drawn_and_wins(page, server_url, tmp_path):
     assert _selected(page) == (400, 300, 1200, 900)
     # The typed box is painted on the canvas: its outline colour appears where the box's edge is.
     canvas = page.locator('[class*="st-key-region_canvas"] canvas.dc-canvas.lower-canvas')
+    # The typed box re-keys the canvas: for a moment the old one is still in the page beside the new one.
+    expect(canvas).to_have_count(1, timeout=30_000)
     bounds = canvas.bounding_box()
     scale = bounds["width"] / IMAGE[0]
     # The canvas sits in the component's shadow root, which the locator (not document.querySelector) reaches.
