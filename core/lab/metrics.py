@@ -4,45 +4,29 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from rapidfuzz.distance import Levenshtein
 
+from core.extraction.values import parse_date as read_date
+from core.extraction.values import parse_money
+
 NUMBER_TOLERANCE = 0.01  # absolute, for amounts in currency units
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%y", "%d %B %Y", "%d %b %Y",
-                 "%B %d, %Y", "%b %d, %Y")  # fmt: skip
-_NUMBER = re.compile(r"^[+-]?[\d\s\u00a0\u202f'.,]*\d$")
 
 
 def parse_number(value: object) -> float | None:
-    """``1 234,56`` / ``1,234.56`` / ``1234.56`` / ``$ 1 234.56`` -> 1234.56; None if not a number."""
+    """``1 234,56`` / ``1,234.56`` / ``1234.56`` / ``$ 1 234.56`` -> 1234.56; None if not a number. The reading
+    is Extract's (:mod:`core.extraction.values`), so the Lab scores values the way the page types them."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return float(value)
-    text = re.sub(r"[^\d\s\u00a0\u202f'.,+-]", "", str(value)).strip()
-    if not text or not _NUMBER.match(text):
-        return None
-    text = re.sub(r"[\s\u00a0\u202f']", "", text)
-    if "," in text and "." in text:  # the later mark is the decimal one
-        text = text.replace(",", "") if text.rfind(".") > text.rfind(",") else text.replace(".", "").replace(",", ".")
-    elif "," in text:
-        whole, _, fraction = text.rpartition(",")
-        text = f"{whole.replace(',', '')}.{fraction}" if len(fraction) != 3 else text.replace(",", "")
-    try:
-        return float(text)
-    except ValueError:
-        return None
+    money = parse_money(str(value))
+    return float(money.amount) if money is not None else None
 
 
 def parse_date(value: object) -> date | None:
-    text = " ".join(str(value).split())
-    for pattern in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return None
+    return read_date(" ".join(str(value).split()))
 
 
 def normalise_text(value: object) -> str:
