@@ -21,6 +21,7 @@ from core.engines.types import OcrWord
 from core.extraction.templates import Template
 
 MIN_SCORE = 85.0  # out of 100
+_EDGE_PUNCTUATION = ".,:;%()[]"
 MAX_RUN = 8  # words; the longest values (a seller's name, an account number in groups) fit
 # Letters that look alike in Cyrillic and Latin print, read the same way (OCR mixes them on Russian pages)
 _LOOK_ALIKES = str.maketrans("аеорсухкмтвнАЕОРСУХКМТВН", "aeopcyxkmtbhAEOPCYXKMTBH")
@@ -34,8 +35,11 @@ class Evidence:
     score: float  # 0-100: how closely the words read like the value
 
 
-def _normal(text: str) -> str:
-    return re.sub(r"[\s\u00a0\u202f«»\"'“”]", "", text.translate(_LOOK_ALIKES)).casefold()
+def comparable(text: str) -> str:
+    """``text`` as values and words are compared: no spaces or quotes, look-alike letters folded, case ignored,
+    and no punctuation at its ends (the rate in «НДС 20%:» is the value 20)."""
+    squeezed = re.sub(r"[\s\u00a0\u202f«»\"'“”]", "", text.translate(_LOOK_ALIKES)).casefold()
+    return squeezed.strip(_EDGE_PUNCTUATION) or squeezed
 
 
 def _union(words: Sequence[OcrWord]) -> Box:
@@ -50,7 +54,7 @@ def locate(value: str, words: Sequence[OcrWord]) -> tuple[Box | None, float]:
 
 
 def _best_run(value: str, words: Sequence[OcrWord]) -> tuple[Sequence[OcrWord] | None, float]:
-    target = _normal(value)
+    target = comparable(value)
     if not target:
         return None, 0.0
     best: tuple[float, int, Sequence[OcrWord]] | None = None
@@ -59,7 +63,7 @@ def _best_run(value: str, words: Sequence[OcrWord]) -> tuple[Sequence[OcrWord] |
             run = words[start:end]
             if run[-1].line != run[0].line:
                 break
-            joined = _normal("".join(word.text for word in run))
+            joined = comparable("".join(word.text for word in run))
             if len(joined) > 2 * len(target) + 4:
                 break
             score = fuzz.ratio(target, joined)

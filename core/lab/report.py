@@ -7,6 +7,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from core.extraction.templates import load_template
 from core.lab.config import LabModel
 from core.lab.metrics import (
     anls,
@@ -47,7 +48,17 @@ def _score_convert(reference: str | None, markdown: str | None) -> dict[str, Any
     return {"text_similarity": text_similarity(reference, markdown), "table_accuracy": tables}
 
 
-def _score(record: dict[str, Any], references: Path | None, documents: dict[str, str | None]) -> dict[str, Any]:
+def _asked_fields(model: LabModel) -> set[str] | None:
+    """The fields an extract entry asks for (its template's, or its list); None for a prompt of one's own, whose
+    fields only the references can tell. A reference field nobody asked for is not held against the model."""
+    if model.template is not None:
+        return {item.name for item in load_template(model.template).fields if item.type != "rows"}
+    return None if model.prompt else set(model.fields)
+
+
+def _score(
+    record: dict[str, Any], references: Path | None, documents: dict[str, str | None], asked: set[str] | None = None
+) -> dict[str, Any]:
     """Accuracy of one result against its document's references (empty when there are none).
 
     A document is scored once, on its first page's record; a convert result covers all its pages.
@@ -60,9 +71,12 @@ def _score(record: dict[str, Any], references: Path | None, documents: dict[str,
     expected = json.loads(fields_text) if fields_text is not None else None
     text = _reference(references, record["document"], ".txt")
     if record["task"] == "extract" and expected:
-        fields = {key: value for key, value in expected.items() if key not in ("qa", "lines")}
+        fields = {key: value for key, value in expected.items()
+                  if key not in ("qa", "lines") and (asked is None or key in asked)}  # fmt: skip
         parsed = record.get("parsed")
-        score = score_fields(fields, parsed)
+        # line items are scored row by row below; as a field they would count against precision
+        score = score_fields(fields, {k: v for k, v in parsed.items() if k != "lines"} if isinstance(parsed, dict)
+                             else parsed)  # fmt: skip
         found: dict[str, Any] = {"precision": score.precision, "recall": score.recall, "f1": score.f1,
                                  "fields": score.matched}  # fmt: skip
         rows = parsed.get("lines") if isinstance(parsed, dict) else None
@@ -90,7 +104,8 @@ def build_report(run_dir: Path, models: list[LabModel], references: Path | None)
             json.loads(path.read_text(encoding="utf-8")) for path in sorted((run_dir / model.name).glob("*.json"))
         ]
         joined = _document_markdown(records) if model.task == "convert" else {}
-        scores = [_score(record, references, joined) for record in records]
+        asked = _asked_fields(model) if model.task == "extract" else None
+        scores = [_score(record, references, joined, asked) for record in records]
         latencies = [r["elapsed_seconds"] for r in records if not r.get("error") and r.get("elapsed_seconds")]
         speeds = [r["tokens_per_second"] for r in records if r.get("tokens_per_second")]
         row: dict[str, Any] = {

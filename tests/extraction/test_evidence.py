@@ -7,14 +7,21 @@ import pytest
 
 from core.boxes import Box
 from core.engines.tesseract import recognise
-from core.extraction.evidence import find_evidence, locate
+from core.extraction.evidence import MAX_RUN, comparable, find_evidence, locate
 from core.extraction.templates import load_template
 from core.grounding import iou
 from core.lab.synthetic import make_invoice, printed_values, render_invoice, value_boxes
 
 
-def _squeezed(text: str) -> str:
-    return "".join(text.split()).casefold()
+def _read(value: str, words) -> bool:
+    """Whether Tesseract read ``value`` as words of one line (then its box must sit on that value's ink)."""
+    target = comparable(value)
+    return any(
+        comparable("".join(word.text for word in words[start:end])) == target
+        for start in range(len(words))
+        for end in range(start + 1, min(start + MAX_RUN, len(words)) + 1)
+        if words[end - 1].line == words[start].line
+    )
 
 
 def _answer(values: dict[str, str]) -> dict:
@@ -39,15 +46,17 @@ def test_every_value_is_boxed_on_the_words_it_was_printed_as(index):
     truth = value_boxes(invoice)
     evidence = {item.path: item for item in find_evidence(template, _answer(printed_values(invoice)), page.words)}
     assert set(evidence) == set(truth)
-    read = _squeezed(page.text)
     boxed = 0
     for path, item in evidence.items():
-        if _squeezed(item.value) in read:  # Tesseract read it: the box must sit on its ink
+        if _read(item.value, page.words):  # Tesseract read it: the box must sit on its ink
             assert item.box is not None and iou(item.box, Box(*truth[path])) >= 0.5, (path, item.box, truth[path])
             boxed += 1
-        else:  # Tesseract misread it ("Лампа" as "Jlamna"): not found, never put on other words
+        else:  # Tesseract misread or dropped it ("Лампа" as "Jlamna"): not found, never put on other words
             assert item.box is None, (path, item.box)
-    assert boxed >= len(evidence) - 1  # the page is clean print: at most one value lost by the OCR
+    # Clean print: every value read but one, except that Tesseract drops a lone digit in a table cell on the
+    # enlarged page (the quantities of the English invoice); such a value is "not found", as asserted above.
+    lone_digits = sum(1 for item in evidence.values() if len(item.value) == 1 and item.box is None)
+    assert boxed >= len(evidence) - 1 - lone_digits and lone_digits <= len(invoice.items)
 
 
 def test_a_value_that_is_not_on_the_page_is_not_found():

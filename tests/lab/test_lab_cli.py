@@ -9,6 +9,8 @@ import pypdfium2 as pdfium
 import pytest
 import yaml
 
+from core.extraction.checks import inn_valid
+from core.extraction.templates import load_template
 from core.lab.__main__ import main
 from core.lab.config import ConfigError, parse_models
 from core.lab.runner import discover, run
@@ -108,8 +110,10 @@ def test_synthetic_invoices(dataset):
     ]
     assert len(pdfium.PdfDocument(str(dataset / "invoice_02.pdf"))) == 2
     cyrillic = json.loads((dataset / "references" / "invoice_02.json").read_text(encoding="utf-8"))
-    assert set(cyrillic) == {"seller", "number", "date", "total", "lines"}
-    assert [set(row) for row in cyrillic["lines"]] == [{"name", "quantity", "price"}] * 3
+    russian = load_template("invoice-ru")  # a Russian invoice's references hold every field of its template
+    assert set(cyrillic) == {item.name for item in russian.fields}
+    assert [set(row) for row in cyrillic["lines"]] == [{column.name for column in russian.rows_field.columns}] * 3
+    assert inn_valid(cyrillic["seller_inn"]) and inn_valid(cyrillic["buyer_inn"])
     assert any("\u0400" <= char <= "\u04ff" for char in cyrillic["seller"])
     assert "Итого" in (dataset / "references" / "invoice_02.txt").read_text(encoding="utf-8")
 

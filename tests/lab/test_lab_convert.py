@@ -14,7 +14,7 @@ from core.lab.__main__ import main
 from core.lab.config import ConfigError, parse_models
 from core.lab.metrics import markdown_tables
 from core.lab.report import build_report
-from core.lab.synthetic import invoice_markdown, make_invoice, render_invoice, write_dataset
+from core.lab.synthetic import invoice_markdown, invoice_table, make_invoice, render_invoice, write_dataset
 from tests.app.conftest import CannedText
 
 pytestmark = pytest.mark.usefixtures("offline_lab")
@@ -23,18 +23,19 @@ pytestmark = pytest.mark.usefixtures("offline_lab")
 def _doctags(index: int, with_table: bool = True) -> str:
     """What a perfect converter would write for invoice ``index`` (locations are plausible, not measured)."""
     invoice = make_invoice(index)
-    rows = [("Товар", "Кол-во", "Цена") if invoice.currency == "RUB" else ("Item", "Qty", "Price")]
-    rows += [(name, str(quantity), price) for name, quantity, price in invoice.items]
-    lines = invoice_markdown(invoice).split("\n\n")
+    paragraphs = invoice_markdown(invoice).strip().split("\n\n")
+    table_at = next(number for number, part in enumerate(paragraphs) if part.startswith("|"))
     table = "<otsl><loc_40><loc_100><loc_460><loc_170>" + "".join(
         "".join(("<ched>" if number == 0 else "<fcel>") + cell for cell in row) + "<nl>"
-        for number, row in enumerate(rows)
+        for number, row in enumerate(invoice_table(invoice))
     ) + "</otsl>"  # fmt: skip
+    texts = lambda parts: "".join(f"<text><loc_40><loc_55><loc_300><loc_65>{part}</text>" for part in parts)  # noqa: E731
     return (
         f"<doctag><section_header_level_1><loc_40><loc_30><loc_300><loc_45>{invoice.seller}</section_header_level_1>"
-        f"<text><loc_40><loc_55><loc_300><loc_65>{lines[1]}</text><text><loc_40><loc_70><loc_300><loc_80>{lines[2]}</text>"
+        + texts(paragraphs[1:table_at])
         + (table if with_table else "")
-        + f"<text><loc_40><loc_180><loc_300><loc_190>{lines[-1].strip()}</text></doctag>"
+        + texts(paragraphs[table_at + 1 :])
+        + "</doctag>"
     )
 
 
