@@ -6,24 +6,29 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
-from core.annotate import annotate, png_bytes
+from core.annotate import annotate
+from core.documents import page_digest, render_page
 from core.engines.types import Capability
 from core.extraction.checks import Check, run_checks
-from core.extraction.evidence import locate_on_page
+from core.extraction.evidence import Evidence, locate_on_page
 from core.extraction.templates import Template, TemplateError, builtin_templates, parse_template
 from core.grounding import Detection
-from core.media import NormalizedImage
+from core.media import InvalidInput, NormalizedImage
 from core.serving import JobOutcome, ModelClient
 from core.tasks import extract as extract_task
-from core.tasks.extract import Extraction, ExtractParams, ExtractRun
+from core.tasks.extract import ExtractParams, ExtractRun, PageExtraction
 from ui import state, widgets
 from ui.generation import CURSOR, stream_into
-from ui.i18n import language, t
+from ui.i18n import input_error, language, t
 
 OWN = "own"  # the template choice that means "the one I uploaded"
 
@@ -55,20 +60,70 @@ def _template() -> Template | None:
     return template
 
 
-def _run(chosen: ModelClient, media: NormalizedImage, template: Template) -> None:
-    params = ExtractParams(template)
-    request = extract_task.build(chosen.family, media.image, params)
-    live = st.empty()
+Page = tuple[int, str, Callable[[], Image.Image]]  # the document's page number, its digest, how to draw it
 
-    def save(outcome: JobOutcome) -> None:
-        extraction = extract_task.parse(template, outcome, params.bounds)
+
+def _pages(media: NormalizedImage, everything: bool) -> list[Page]:
+    """The page on show, or every page of its PDF; a page is drawn only when its turn comes."""
+    document = state.current_document()
+    if not everything or document is None:
+        number = (state.DOCUMENT_PAGE.get() or 1) if document is not None else 1
+        return [(number, media.digest, lambda: media.image)]
+    return [(index + 1, page_digest(document, index), partial(lambda d, i: render_page(d, i).image, document, index))
+            for index in range(document.page_count)]  # fmt: skip
+
+
+def _locate(chosen: ModelClient, template: Template, values: dict[str, Any] | None,
+            image: Image.Image) -> list[Evidence] | None:  # fmt: skip
+    """Where each value stands: asked of the model when its family grounds (one short answer per value, with
+    Stop), otherwise found among Tesseract's words. None when nothing could look (or the person stopped it)."""
+    if not chosen.card.can(Capability.GROUNDING):
         with st.spinner(t("extract.locating")):
-            evidence = locate_on_page(template, extraction.values, media.image)
-        state.EXTRACT_RESULT.set(ExtractRun(extraction, evidence, media.digest, chosen.model_id))
+            return locate_on_page(template, values, image)
+    requests = extract_task.grounding_requests(chosen.family, template, values, image)
+    answers: dict[str, JobOutcome] = {}
+    live = st.empty()
+    for number, (text, request) in enumerate(requests, start=1):
+        stream_into(chosen, request, key=f"extract_ground_{number}", show=lambda answer: live.caption(answer),
+                    on_finish=lambda outcome, text=text: answers.__setitem__(text, outcome),
+                    waiting_text=t("extract.grounding", value=text, done=number, total=len(requests)))  # fmt: skip
+        if answers[text].stopped or answers[text].error is not None:
+            return None
+    live.empty()
+    return extract_task.grounded_evidence(chosen.family, template, values, answers, image.size)
 
-    stream_into(chosen, request, key="extract",
-                show=lambda text: live.code(text + CURSOR, language="json", wrap_lines=True, height=200),
-                on_finish=save, waiting_text=t("extract.running", model=chosen.card.title))  # fmt: skip
+
+def _run(chosen: ModelClient, pages: list[Page], template: Template) -> None:
+    """Extract ``pages`` one by one into the session's result, saved as it grows: Stop keeps the pages done."""
+    params = ExtractParams(template)
+    result = ExtractRun(template, chosen.model_id, [digest for _, digest, _ in pages])
+    state.EXTRACT_RESULT.set(result)
+    bar = st.progress(0.0, text=t("extract.progress", done=0, total=len(pages))) if len(pages) > 1 else None
+    live = st.empty()
+    for done, (number, digest, draw) in enumerate(pages, start=1):
+        try:
+            image = draw()
+        except InvalidInput as error:  # a damaged page: the pages before it are kept, and it is named
+            result.failed_page, result.page_error = number, error
+            break
+
+        def save(outcome: JobOutcome, number: int = number, digest: str = digest) -> None:
+            # runs even when a Stop interrupts the script: the page's answer so far is kept
+            extraction = extract_task.parse(template, outcome, params.bounds)
+            result.pages.append(PageExtraction(number, digest, extraction, None))
+
+        waiting = t("extract.running", model=chosen.card.title) if len(pages) == 1 else t(
+            "extract.running_page", model=chosen.card.title, page=number, total=len(pages))  # fmt: skip
+        stream_into(chosen, extract_task.build(chosen.family, image, params), key=f"extract_{done}",
+                    show=lambda text: live.code(text + CURSOR, language="json", wrap_lines=True, height=200),
+                    on_finish=save, waiting_text=waiting)  # fmt: skip
+        live.empty()
+        if result.ended:
+            break
+        page = result.pages[-1]
+        result.pages[-1] = replace(page, evidence=_locate(chosen, template, page.extraction.values, image))
+        if bar is not None:
+            bar.progress(done / len(pages), text=t("extract.progress", done=done, total=len(pages)))
     st.rerun()
 
 
@@ -123,20 +178,43 @@ def _check_lines(template: Template, checks: list[Check]) -> None:
         st.warning(f"{where}{row}: {t(check.key, **check.params)}")
 
 
-def _evidence_view(result: ExtractRun, media: NormalizedImage) -> bytes | None:
-    if result.evidence is None:
-        st.caption(t("extract.no_word_boxes"))
+def _page_image(result: ExtractRun, page: PageExtraction, media: NormalizedImage) -> Image.Image | None:
+    if page.digest == media.digest:
+        return media.image
+    document = state.current_document()
+    if document is None or page.digest != page_digest(document, page.page - 1):
         return None
-    located = [item for item in result.evidence if item.box is not None]
-    missing = [item for item in result.evidence if item.box is None]
+    try:
+        return render_page(document, page.page - 1).image
+    except InvalidInput:
+        return None
+
+
+def _evidence_view(result: ExtractRun, media: NormalizedImage) -> None:
+    evidence = result.evidence or []
+    pages = result.pages
+    shown = next((page for page in pages if page.digest == media.digest), pages[0])
+    if len(pages) > 1:
+        numbers = [page.page for page in pages]
+        chosen_number = st.selectbox(t("extract.evidence_page"), numbers, index=numbers.index(shown.page),
+                                     key="extract_evidence_page")  # fmt: skip
+        shown = next(page for page in pages if page.page == chosen_number)
+    if shown.evidence is None:
+        st.caption(t("extract.not_located"))
+    on_page = [item for number, item in evidence if number == shown.page]
+    located = [item for item in on_page if item.box is not None]
     paths = [item.path for item in located]
     chosen = st.selectbox(t("extract.highlight"), [t("extract.highlight_all"), *paths], key="extract_highlight")
-    shown = located if chosen not in paths else [item for item in located if item.path == chosen]
-    picture = annotate(media.image, [Detection(item.path, item.box) for item in shown if item.box is not None])
-    st.image(picture, caption=media.name, width="stretch")
-    for item in missing:
-        st.warning(t("extract.not_found", field=item.path, value=item.value))
-    return png_bytes(picture)
+    boxes = located if chosen not in paths else [item for item in located if item.path == chosen]
+    image = _page_image(result, shown, media)
+    if image is not None:
+        picture = annotate(image, [Detection(item.path, item.box) for item in boxes if item.box is not None])
+        st.image(picture, caption=t("extract.page_caption", page=shown.page), width="stretch")
+    if on_page and on_page[0].source == "grounding":
+        st.caption(t("extract.by_grounding"))
+    for item in on_page:
+        if item.box is None:
+            st.warning(t("extract.not_found", field=item.path, value=item.value))
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:
@@ -149,28 +227,39 @@ def _csv(rows: list[dict[str, Any]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")  # a BOM: spreadsheet programs then read Cyrillic right
 
 
-def _show(result: ExtractRun, media: NormalizedImage) -> None:
-    extraction = result.extraction
-    if extraction.error is not None:
-        st.error(widgets.error_text(extraction.error))
-        return
-    st.caption(t("extract.done", seconds=f"{extraction.stats.seconds_total:.1f}", tokens=extraction.stats.new_tokens))
-    if extraction.stopped:
-        st.warning(t("extract.stopped"))
-    if not extraction.valid:
+def _summary(result: ExtractRun) -> None:
+    seconds, tokens = f"{result.seconds:.1f}", result.new_tokens
+    if len(result.page_digests) == 1:
+        st.caption(t("extract.done", seconds=seconds, tokens=tokens))
+    else:
+        st.caption(t("extract.done_pages", pages=len(result.pages), seconds=seconds, tokens=tokens))
+    if result.error is not None:
+        st.error(widgets.error_text(result.error))
+    if result.page_error is not None:
+        st.error(f"{t('extract.page_failed', page=result.failed_page)} {input_error(result.page_error)}")
+    if result.stopped:
+        if len(result.page_digests) == 1:
+            st.warning(t("extract.stopped"))
+        else:
+            st.warning(t("extract.stopped_pages", done=len(result.pages), total=len(result.page_digests)))
+    if result.pages and not result.valid:
         st.warning(t("extract.invalid"))
-    template = extraction.template
+
+
+def _show(result: ExtractRun, media: NormalizedImage) -> None:
+    _summary(result)
+    if not result.pages or all(page.extraction.values is None for page in result.pages):
+        return
+    template = result.template
     key = f"extract_{result.stamp}"
-    values = extraction.values or {}
+    values = result.values
     edited = {**_scalar_table(template, values, key), **_rows_table(template, values, key)}
-    checks = run_checks(template, edited)  # the person's corrections are what is checked and downloaded
-    _check_lines(template, checks)
+    _check_lines(template, run_checks(template, edited))  # the person's corrections are what is checked
     with st.expander(t("extract.evidence"), expanded=True):
         _evidence_view(result, media)
-    typed = extract_task.typed_values(template, edited)
-    corrected = Extraction(template, extraction.raw, edited, typed, checks, extraction.valid, extraction.stopped,
-                           None, extraction.stats, extraction.created_at)  # fmt: skip
-    record = extract_task.report(corrected, result.evidence, document=media.name, page=1, model=result.model_id)
+    document = state.current_document()
+    name = document.name if document is not None and media.digest.startswith(document.digest) else media.name
+    record = extract_task.report(result, edited, document=name)
     left, right = st.columns(2)
     left.download_button(t("extract.download_json"), json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8"),
                          f"extract_{result.stamp}.json", "application/json", key="extract_json",
@@ -180,21 +269,32 @@ def _show(result: ExtractRun, media: NormalizedImage) -> None:
         right.download_button(t("extract.download_csv"), _csv(edited[rows_field.name]), f"extract_{result.stamp}.csv",
                               "text/csv", key="extract_csv", icon=":material/table:")  # fmt: skip
     with st.expander(t("extract.raw")):
-        st.code(extraction.raw or "—", language="json", wrap_lines=True)
+        for page in result.pages:
+            if len(result.pages) > 1:
+                st.caption(t("extract.page_caption", page=page.page))
+            st.code(page.extraction.raw or "—", language="json", wrap_lines=True)
 
 
 def render(media: NormalizedImage) -> None:
     chosen = widgets.require(Capability.CHAT)
     settings_column, result_column = st.columns([2, 3], gap="large")
+    document = state.current_document()
+    pages = document.page_count if document is not None and media.digest.startswith(document.digest) else 1
     with settings_column:
         template = _template()
-        run = st.button(t("extract.run"), type="primary", key="extract_run", icon=":material/fact_check:",
-                        disabled=template is None)  # fmt: skip
+        left, right = st.columns(2)
+        everything = None
+        if left.button(t("extract.run"), type="primary", key="extract_run", icon=":material/fact_check:",
+                       disabled=template is None):  # fmt: skip
+            everything = False
+        if pages > 1 and right.button(t("extract.run_all", pages=pages), key="extract_run_all",
+                                      icon=":material/library_books:", disabled=template is None):  # fmt: skip
+            everything = True
     with result_column:
-        if run and template is not None:
-            _run(chosen, media, template)
+        if everything is not None and template is not None:
+            _run(chosen, _pages(media, everything), template)
         result = state.EXTRACT_RESULT.get()
-        if result is not None and result.media_digest == media.digest:
+        if result is not None and media.digest in result.page_digests:
             _show(result, media)
         else:
             st.image(media.image, caption=media.name, width="stretch")

@@ -9,6 +9,7 @@ the page, so that interruption comes within a fraction of a second; the job (its
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -31,12 +32,15 @@ def finish_previous() -> None:
     Its partial answer is already saved; waiting here keeps the session from queueing behind itself.
     """
     running = state.RUNNING.get()
-    if running is None or running.done.is_set():
+    saved = state.RUNNING_SAVED.get()
+    if running is None or (running.done.is_set() and (saved is None or saved.is_set())):
         return
     running.cancel()
     note = st.empty()
     note.caption(f"⏹ {t('generation.stopping_previous')}")
     running.wait(_STOPPING_WAIT_S)
+    if saved is not None:  # the interrupted run may still be saving what it had: this run draws from that
+        saved.wait(_STOPPING_WAIT_S)
     note.empty()
 
 
@@ -84,7 +88,9 @@ def stream_into(
         status_slot.empty()
         on_finish(JobOutcome(error=error))
         return
+    saved = threading.Event()
     state.RUNNING.set(job)
+    state.RUNNING_SAVED.set(saved)
     title = chosen.card.title
     started = time.monotonic()
     pieces: list[str] = []
@@ -105,7 +111,10 @@ def stream_into(
     try:
         job.follow(redraw, heartbeat_s=HEARTBEAT_S)
     finally:
-        on_finish(job.outcome())
+        try:
+            on_finish(job.outcome())
+        finally:
+            saved.set()
     stop_slot.empty()
     status_slot.empty()
     widgets.refresh_sidebar()

@@ -7,6 +7,7 @@ these slots and never through another page's module.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Generic, TypeVar
 
 import streamlit as st
@@ -56,6 +57,8 @@ MODEL = Slot[str]("app_model", str)  # the model this session chose on Home
 SIDEBAR_SLOT = Slot[Any]("app_sidebar_slot", object)  # this run's sidebar model line, updated in place
 SESSION_ALIVE = Slot[Any]("app_session_alive", object)  # dropped with the session: frees its caches
 RUNNING = Slot[Job]("app_generation_running", Job)  # this session's answer still being written
+# set once that answer's page has saved it: a rerun that interrupted the page waits for this before drawing
+RUNNING_SAVED = Slot[threading.Event]("app_generation_saved", threading.Event)
 
 # -- Home: the upload and the model picker --------------------------------------------------------------
 MEDIA = Slot[Media]("home_media", (NormalizedImage, NormalizedVideo))

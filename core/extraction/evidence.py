@@ -32,7 +32,8 @@ class Evidence:
     path: str  # "number", or "lines.0.price" for a line item's cell
     value: str
     box: Box | None  # None: not found on the page
-    score: float  # 0-100: how closely the words read like the value
+    score: float  # 0-100: how closely the words read like the value (grounding: 100 when a box came back)
+    source: str = "words"  # "words": Tesseract's words; "grounding": the model's own box
 
 
 def comparable(text: str) -> str:
@@ -97,6 +98,21 @@ def _row(path: str, row: Mapping[str, Any], columns: Sequence[str], words: Seque
         if run is None:
             run, score = _best_run(text, words)
         found.append(Evidence(f"{path}.{name}", text, _union(run) if run else None, round(score, 1)))
+    return found
+
+
+def written_values(template: Template, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every value of an answer that is written on a page, by path (yes/no values have no words)."""
+    found = []
+    for item in template.fields:
+        value = values.get(item.name)
+        if item.type == "rows" and isinstance(value, list):
+            for index, row in enumerate(value):
+                if isinstance(row, Mapping):
+                    found += [(f"{item.name}.{index}.{column.name}", text) for column in item.columns
+                              if (text := _written(row.get(column.name))) is not None]  # fmt: skip
+        elif item.type != "rows" and (text := _written(value)) is not None:
+            found.append((item.name, text))
     return found
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 
+from PIL import Image
+
 from core.lab.synthetic import make_invoice, render_invoice
 from tests.app.conftest import can_answers, open_page, upload_and_open
 
@@ -56,10 +58,10 @@ def test_a_canned_answer_becomes_tables_checks_evidence_and_downloads(app_env, m
     assert request.json_schema is not None and "seller_inn" in json.loads(request.json_schema)["properties"]
     assert seen[0].stats.prompt_tokens > 0  # the real processor and model ran under the schema first
     result = at.session_state["extract_result"]
-    assert result.extraction.valid and result.extraction.values["number"] == INVOICE.number
+    assert result.valid and result.values["number"] == INVOICE.number and result.pages[0].page == 1
     # the ИНН's check digits are wrong: reported on its field, never corrected
     assert any("Seller INN" in warning.value and "check digits" in warning.value for warning in at.warning)
-    found = {item.path: item for item in result.evidence}
+    found = {item.path: item for page, item in result.evidence}
     assert found["number"].box is not None and found["total"].box is not None
     fields, rows = at.dataframe  # the editable fields and line items
     assert fields.value.iloc[0, 1] == INVOICE.number and len(rows.value) == len(INVOICE.items)
@@ -88,4 +90,57 @@ def test_an_own_template_that_is_not_json_is_refused_in_russian_and_a_good_one_i
     assert not at.exception and not at.button(key="extract_run").disabled
     at.button(key="extract_run").click().run()
     assert not at.exception
-    assert at.session_state["extract_result"].extraction.template.fields[0].name == "итого"
+    assert at.session_state["extract_result"].template.fields[0].name == "итого"
+
+
+def _pdf_pages() -> bytes:
+    """A two-page PDF: the invoice, then a page of terms."""
+    buffer = io.BytesIO()
+    terms = Image.new("RGB", render_invoice(INVOICE).size, "white")
+    render_invoice(INVOICE).save(buffer, "PDF", resolution=100.0, save_all=True, append_images=[terms])
+    return buffer.getvalue()
+
+
+def test_every_page_of_a_pdf_is_extracted_with_its_rows_joined(app_env, monkeypatch):
+    at = upload_and_open(("invoice.pdf", _pdf_pages(), "application/pdf"), "pages/6_Extract.py")
+    at.radio(key="extract_template_en").set_value("Russian invoice (счёт на оплату)").run()
+    first = json.loads(_answer(INVOICE.total))
+    delivery = {"name": "Доставка", "quantity": "1", "unit": None, "price": "100.00", "amount": None}
+    more = {**dict.fromkeys(first), "lines": [delivery], "number": "ignored: the first page gave one"}
+    answers = iter([json.dumps(first, ensure_ascii=False), json.dumps(more, ensure_ascii=False)])
+    seen = can_answers(monkeypatch, _session_model(), lambda request, size: next(answers))
+    assert at.button(key="extract_run_all").proto.label == "All 2 pages"
+    at.button(key="extract_run_all").click().run()
+    assert not at.exception and not at.error and len(seen) == 2  # one answer per page
+    result = at.session_state["extract_result"]
+    assert [page.page for page in result.pages] == [1, 2] and result.valid
+    assert result.values["number"] == INVOICE.number  # each field from the first page that has it
+    fields, rows = at.dataframe
+    assert len(rows.value) == len(INVOICE.items) + 1  # the second page's row joins the first page's
+    assert any("Done: 2 pages" in caption.value for caption in at.caption)
+    assert at.selectbox(key="extract_evidence_page").options == ["1", "2"]
+    at.selectbox(key="extract_evidence_page").set_value(2).run()
+    assert not at.exception and at.get("image")  # the second page drawn with its boxes
+    # its values are looked for on it, line items numbered as in the joined table
+    assert any("“Доставка” (lines.3.name) was not found" in warning.value for warning in at.warning)
+
+
+def test_a_grounding_family_draws_the_boxes_itself(app_env, tiny_models, monkeypatch):
+    app_env.setenv("MODEL_ID", str(tiny_models["qwen2_5_vl"]))
+    at = _extract_page()
+    at.radio(key="extract_template_en").set_value("Russian invoice (счёт на оплату)").run()
+
+    def answer(request, size):
+        if request.task == "extract":
+            return _answer(INVOICE.total)
+        return '[{"bbox_2d": [10, 20, 110, 60], "label": "x"}]' if INVOICE.number in request.messages[0].text else "[]"
+
+    seen = can_answers(monkeypatch, _session_model(), answer)
+    at.button(key="extract_run").click().run()
+    assert not at.exception and not at.error
+    asked = [canned.request.task for canned in seen]
+    assert asked[0] == "extract" and set(asked[1:]) == {"detection"}  # then one grounding request per value
+    evidence = {item.path: item for _, item in at.session_state["extract_result"].evidence}
+    assert evidence["number"].source == "grounding" and evidence["number"].box is not None
+    assert evidence["seller"].box is None  # the model pointed at nothing for it: flagged
+    assert any("Boxes drawn by the model itself" in caption.value for caption in at.caption)

@@ -45,3 +45,33 @@ def test_extract_a_russian_invoice_with_checks_evidence_and_download(page, canne
         tx1, ty1, tx2, ty2 = truth[path]
         assert x1 <= (tx1 + tx2) / 2 <= x2 and y1 <= (ty1 + ty2) / 2 <= y2, path  # the box sits on its ink
     assert any(check["check"] == "inn" and not check["ok"] for check in record["checks"])
+
+
+def test_every_page_of_a_pdf_with_progress_and_stop_keeping_the_pages_done(browser, slow_server_url, tmp_path):
+    """English this time, an own template of one text field (a short answer on the slowed tiny model), three
+    pages; Stop while a later page is still being read keeps the pages done and their download."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    document = tmp_path / "three.pdf"
+    pictures = [render_invoice(make_invoice(index)) for index in (1, 3, 5)]
+    pictures[0].save(document, "PDF", resolution=100.0, save_all=True, append_images=pictures[1:])
+    upload(page, slow_server_url, document, "three.pdf [1/3]")
+    go_to(page, "Extract", "Extract")
+    page.get_by_text("Your own", exact=True).click()
+    wait_idle(page)
+    own = tmp_path / "mine.json"
+    own.write_text(json.dumps({"title": "Numbers", "fields": [{"name": "number", "label": "Invoice number"}]}))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(own)
+    page.get_by_text("Download the template").wait_for()
+    page.get_by_role("button", name="All 3 pages").click()
+    page.get_by_text("Pages done: 1 of 3").wait_for(timeout=180_000)
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text(re.compile(r"Stopped: [12] of 3 pages extracted")).wait_for()
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    saved = download(page, "Download .json", tmp_path)
+    record = json.loads(saved.read_text(encoding="utf-8"))
+    assert record["document"] == "three.pdf" and record["pages_asked"] == 3 and record["stopped"]
+    assert record["pages"] in ([1], [1, 2]) and record["per_page"][0]["valid_json"]
+    context.close()
