@@ -20,7 +20,15 @@ from core.documents import page_digest, render_page
 from core.engines.types import Capability
 from core.extraction.checks import Check, run_checks
 from core.extraction.evidence import Evidence, locate_on_page
-from core.extraction.templates import Template, TemplateError, builtin_templates, parse_template
+from core.extraction.templates import (
+    TYPES,
+    Template,
+    TemplateError,
+    builtin_templates,
+    parse_template,
+    table_rows,
+    template_from_table,
+)
 from core.grounding import Detection
 from core.media import InvalidInput, NormalizedImage
 from core.serving import JobOutcome, ModelClient
@@ -33,15 +41,73 @@ from ui.i18n import input_error, language, t
 OWN = "own"  # the template choice that means "the one I uploaded"
 
 
+SCHEMA_HINT = '{"type": "object", "properties": {"number": {"type": "string"}}}'
+STARTER = [("number", "text"), ("date", "date"), ("total", "money")]  # what the field editor opens with
+
+
+def _use(build: Callable[[], Template]) -> None:
+    try:
+        state.EXTRACT_OWN.set(build())
+    except TemplateError as error:
+        st.error(t(error.key, **error.params))
+
+
+def _field_editor(current: Template | None) -> None:
+    """Fields typed in a table: name, type, label, description, and the columns of a list of rows."""
+    lang = language()
+    rows = table_rows(current, lang) if current is not None else [
+        {"name": name, "type": kind, "label": "", "description": "", "columns": ""} for name, kind in STARTER
+    ]  # fmt: skip
+    title = st.text_input(t("extract.editor_title"), current.name(lang) if current else t("extract.editor_default"),
+                          key="extract_editor_title")  # fmt: skip
+    config = {
+        "name": st.column_config.TextColumn(t("extract.editor_name"), help=t("extract.editor_name_help")),
+        "type": st.column_config.SelectboxColumn(
+            t("extract.editor_type"), options=list(TYPES), default="text", help=t("extract.editor_type_help")
+        ),  # fmt: skip
+        "label": st.column_config.TextColumn(t("extract.editor_label")),
+        "description": st.column_config.TextColumn(t("extract.editor_description")),
+        "columns": st.column_config.TextColumn(t("extract.editor_columns"), help=t("extract.editor_columns_help")),
+    }
+    edited = st.data_editor(pd.DataFrame(rows, columns=list(config), dtype=object), key="extract_editor",
+                            num_rows="dynamic", hide_index=True, column_config=config, width="stretch")  # fmt: skip
+    records = [{name: _cell(value) for name, value in row.items()} for row in edited.to_dict("records")]
+    # what the table says is the template in use, as soon as it changes (no button to forget, no click to lose)
+    signature = json.dumps([title, records], ensure_ascii=False, default=str)
+    if signature == state.EXTRACT_EDITOR_APPLIED.get():
+        return
+    state.EXTRACT_EDITOR_APPLIED.set(signature)
+    try:
+        candidate = template_from_table(title, records, lang)
+    except TemplateError as error:
+        st.error(t(error.key, **error.params))
+        return
+    unchanged = current is not None and candidate.name(lang) == current.name(lang) and table_rows(
+        candidate, lang) == table_rows(current, lang)  # fmt: skip
+    if not unchanged:  # an uploaded template shown in the table keeps its labels in other languages and its id
+        state.EXTRACT_OWN.set(candidate)
+
+
 def _own_template() -> Template | None:
-    upload = st.file_uploader(t("extract.own_upload"), type=["json"], key="extract_own_upload",
-                              help=t("extract.own_help"))  # fmt: skip
-    if upload is not None:
-        try:
-            state.EXTRACT_OWN.set(parse_template(upload.getvalue().decode("utf-8", errors="replace")))
-        except TemplateError as error:
-            st.error(t(error.key, **error.params))
-    return state.EXTRACT_OWN.get()
+    current = state.EXTRACT_OWN.get()
+    editor, schema, upload = st.tabs([t("extract.own_editor"), t("extract.own_schema"), t("extract.own_file")])
+    with editor:
+        _field_editor(current)
+    with schema:
+        pasted = st.text_area(t("extract.schema_paste"), key="extract_schema_text", height=160, placeholder=SCHEMA_HINT)
+        if st.button(t("extract.schema_use"), key="extract_schema_use", icon=":material/check:"):
+            _use(lambda: parse_template(pasted))
+    with upload:
+        chosen = st.file_uploader(t("extract.own_upload"), type=["json"], key="extract_own_upload",
+                                  help=t("extract.own_help"))  # fmt: skip
+        if chosen is not None and state.EXTRACT_UPLOAD_SEEN.get() != chosen.file_id:
+            state.EXTRACT_UPLOAD_SEEN.set(chosen.file_id)  # read once: the editor may change the template after
+            _use(lambda: parse_template(chosen.getvalue().decode("utf-8", errors="replace")))
+    own = state.EXTRACT_OWN.get()
+    if own is not None:
+        names = ", ".join(item.name for item in own.fields)
+        st.caption(t("extract.own_in_use", name=own.name(language()), fields=names))
+    return own
 
 
 def _template() -> Template | None:

@@ -100,7 +100,9 @@ LAB_JOB = Slot[LabJob]("lab_job", LabJob)
 # Extract
 EXTRACT_RESULT = Slot[ExtractRun]("extract_result", ExtractRun)
 EXTRACT_TEMPLATE = Slot[str]("extract_template_choice", str)  # a shipped template's id, or "own"
-EXTRACT_OWN = Slot[Template]("extract_own_template", Template)  # the template the person uploaded
+EXTRACT_OWN = Slot[Template]("extract_own_template", Template)  # the person's own: edited, pasted or uploaded
+EXTRACT_UPLOAD_SEEN = Slot[str]("extract_own_upload_seen", str)  # the template file already read
+EXTRACT_EDITOR_APPLIED = Slot[str]("extract_editor_applied", str)  # the field editor's content last applied
 
 
 def current_media() -> Media | None:

@@ -264,3 +264,42 @@ def _chars(schema: dict[str, Any]) -> int:
     if "string" in kinds:
         widest = max(widest, 2 + _ESCAPED * int(schema["maxLength"]))
     return widest
+
+
+def template_from_table(title: str, rows: list[dict[str, Any]], language: str = "en") -> Template:
+    """A template from the field editor's rows: ``name``, ``type``, ``label`` (in ``language``), ``description``,
+    and for a list of rows its ``columns`` written as ``name:type, name:type`` (a column without a type is text).
+    Rows without a name are skipped; everything else is checked as a template file is."""
+    fields: list[dict[str, Any]] = []
+    for row in rows:
+        name = str(row.get("name") or "").strip()
+        if not name:
+            continue
+        kind = str(row.get("type") or "text").strip()
+        raw: dict[str, Any] = {"name": name, "type": kind, "description": str(row.get("description") or "").strip()}
+        if label := str(row.get("label") or "").strip():
+            raw["label"] = {language: label}
+        if kind == "rows":
+            raw["columns"] = [_column(part) for part in str(row.get("columns") or "").split(",") if part.strip()]
+        fields.append(raw)
+    return _template({"id": "custom", "title": {language: title.strip()} if title.strip() else {}, "fields": fields},
+                     "custom")  # fmt: skip
+
+
+def _column(text: str) -> dict[str, str]:
+    name, _, kind = text.partition(":")
+    return {"name": name.strip(), "type": kind.strip() or "text"}
+
+
+def table_rows(template: Template, language: str = "en") -> list[dict[str, str]]:
+    """``template`` as the field editor's rows (what :func:`template_from_table` reads back)."""
+    return [
+        {
+            "name": item.name,
+            "type": item.type,
+            "label": item.label.get(language, ""),
+            "description": item.description,
+            "columns": ", ".join(f"{column.name}:{column.type}" for column in item.columns),
+        }
+        for item in template.fields
+    ]

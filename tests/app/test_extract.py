@@ -80,10 +80,8 @@ def test_a_value_that_is_not_on_the_page_is_flagged(app_env, monkeypatch):
 def test_an_own_template_that_is_not_json_is_refused_in_russian_and_a_good_one_is_used(app_env):
     at = _extract_page(lang="ru")
     at.radio(key="extract_template_ru").set_value("Свой шаблон").run()
-    assert not at.exception and at.button(key="extract_run").disabled  # nothing to extract with yet
     at.file_uploader(key="extract_own_upload").set_value(("bad.json", b"{not json", "application/json")).run()
     assert not at.exception and any("не читается как JSON" in error.value for error in at.error)
-    assert at.button(key="extract_run").disabled
     own = {"title": "Моё", "fields": [{"name": "итого", "type": "money"}]}
     upload = ("mine.json", json.dumps(own, ensure_ascii=False).encode("utf-8"), "application/json")
     at.file_uploader(key="extract_own_upload").set_value(upload).run()
@@ -144,3 +142,33 @@ def test_a_grounding_family_draws_the_boxes_itself(app_env, tiny_models, monkeyp
     assert evidence["number"].source == "grounding" and evidence["number"].box is not None
     assert evidence["seller"].box is None  # the model pointed at nothing for it: flagged
     assert any("Boxes drawn by the model itself" in caption.value for caption in at.caption)
+
+
+def test_own_fields_from_the_editor_and_from_a_pasted_schema(app_env, monkeypatch):
+    at = _extract_page(lang="ru")
+    at.radio(key="extract_template_ru").set_value("Свой шаблон").run()
+    assert at.session_state["extract_own_template"].fields[0].name == "number"  # the editor's starting fields
+    at.text_input(key="extract_editor_title").set_value("Накладная").run()  # applied as soon as it changes
+    assert not at.exception and not at.error
+    own = at.session_state["extract_own_template"]
+    assert [(item.name, item.type) for item in own.fields] == [("number", "text"), ("date", "date"),
+                                                                ("total", "money")]  # fmt: skip
+    assert own.name("ru") == "Накладная" and any("Накладная" in caption.value for caption in at.caption)
+    assert not at.button(key="extract_run").disabled
+    row = {"type": "object", "properties": {"товар": {"type": "string"}, "цена": {"type": "number"}}}
+    schema = {"type": "object", "properties": {"покупатель": {"type": "string", "title": "Покупатель"},
+                                               "строки": {"type": "array", "items": row}}}  # fmt: skip
+    at.text_area(key="extract_schema_text").set_value(json.dumps(schema, ensure_ascii=False)).run()
+    at.button(key="extract_schema_use").click().run()
+    own = at.session_state["extract_own_template"]
+    assert [item.name for item in own.fields] == ["покупатель", "строки"] and own.rows_field.name == "строки"
+    address = {"type": "object", "properties": {"город": {"type": "string"}}}
+    nested = {"type": "object", "properties": {"адрес": address}}
+    at.text_area(key="extract_schema_text").set_value(json.dumps(nested, ensure_ascii=False)).run()
+    at.button(key="extract_schema_use").click().run()
+    assert not at.exception and at.error  # refused in Russian, and the template in use stays
+    assert "адрес" in at.error[0].value and at.session_state["extract_own_template"].fields[0].name == "покупатель"
+    seen = can_answers(monkeypatch, _session_model(), lambda request, size: '{"покупатель": null, "строки": []}')
+    at.button(key="extract_run").click().run()
+    assert not at.exception and json.loads(seen[0].request.json_schema)["required"] == ["покупатель", "строки"]
+    assert at.session_state["extract_result"].valid

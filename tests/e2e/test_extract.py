@@ -75,3 +75,31 @@ def test_every_page_of_a_pdf_with_progress_and_stop_keeping_the_pages_done(brows
     assert record["document"] == "three.pdf" and record["pages_asked"] == 3 and record["stopped"]
     assert record["pages"] in ([1], [1, 2]) and record["per_page"][0]["valid_json"]
     context.close()
+
+
+def test_own_fields_typed_in_the_editor_are_used_and_downloaded(page, server_url, tmp_path):
+    picture = tmp_path / "invoice.png"
+    render_invoice(make_invoice(1)).save(picture)
+    upload(page, server_url, picture, "827×1169 px")
+    go_to(page, "Extract", "Extract")
+    page.get_by_text("Your own", exact=True).click()
+    wait_idle(page)
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    box = grid.bounding_box()
+    row_height = 35  # Streamlit's data grid: a header row, then rows of this height
+    page.mouse.dblclick(box["x"] + 60, box["y"] + row_height * 1.5)  # the first field's name: its cell editor
+    editor = page.locator("#portal textarea, #portal input").first
+    editor.wait_for()
+    editor.fill("invoice_no")
+    page.keyboard.press("Enter")
+    page.get_by_text("Template name").click()  # away from the grid: the edit goes to the app
+    page.get_by_text("In use: My template — invoice_no, date, total").wait_for()  # applied as typed
+    wait_idle(page)
+    saved = download(page, "Download the template", tmp_path)
+    template = json.loads(saved.read_text(encoding="utf-8"))
+    assert [item["name"] for item in template["fields"]] == ["invoice_no", "date", "total"]
+    page.get_by_role("button", name="Extract", exact=True).click()
+    page.get_by_text(re.compile(r"^Done in [\d.]+ s")).wait_for(timeout=180_000)
+    saved = download(page, "Download .json", tmp_path)
+    record = json.loads(saved.read_text(encoding="utf-8"))
+    assert record["valid_json"] and set(record["values"]) == {"invoice_no", "date", "total"}

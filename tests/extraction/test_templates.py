@@ -14,6 +14,8 @@ from core.extraction.templates import (
     builtin_templates,
     load_template,
     parse_template,
+    table_rows,
+    template_from_table,
 )
 
 
@@ -97,3 +99,35 @@ def test_an_unknown_template_names_the_known_ones(tmp_path):
     own = tmp_path / "mine.json"
     own.write_text('{"title": "Mine", "fields": [{"name": "total", "type": "money"}]}', encoding="utf-8")
     assert load_template(str(own)).fields[0].type == "money"
+
+
+def test_the_field_editor_rows_become_a_template_and_back():
+    rows = [
+        {"name": "number", "type": "text", "label": "Номер", "description": "", "columns": ""},
+        {"name": "", "type": "text", "label": "", "description": "", "columns": ""},  # an empty editor row
+        {"name": "items", "type": "rows", "label": "Строки", "description": "товары", "columns": "name, qty:number"},
+        {"name": "paid", "type": "boolean", "label": None, "description": None, "columns": None},
+    ]
+    template = template_from_table("Мой счёт", rows, "ru")
+    assert [item.name for item in template.fields] == ["number", "items", "paid"]
+    items = template.fields[1]
+    assert [(column.name, column.type) for column in items.columns] == [("name", "text"), ("qty", "number")]
+    assert template.name("ru") == "Мой счёт" and template.fields[0].title("ru") == "Номер"
+    assert template_from_table("Мой счёт", table_rows(template, "ru"), "ru") == template  # round trip
+    assert parse_template(template.to_json()) == template  # and through the downloaded file
+
+
+@pytest.mark.parametrize(
+    ("rows", "key"),
+    [
+        ([{"name": "номер счёта", "type": "text"}], "extract.template_bad_name"),  # not an identifier
+        ([{"name": "items", "type": "rows", "columns": ""}], "extract.template_no_columns"),
+        ([{"name": "items", "type": "rows", "columns": "a:rows"}], "extract.template_bad_type"),
+        ([{"name": "a"}, {"name": "a"}], "extract.template_duplicate"),
+        ([{"name": ""}], "extract.template_empty"),
+    ],
+)
+def test_bad_editor_rows_are_refused_with_a_reason(rows, key):
+    with pytest.raises(TemplateError) as caught:
+        template_from_table("", rows)
+    assert caught.value.key == key
