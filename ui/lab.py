@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.engines.types import SamplingParams
+from core.extraction.templates import builtin_templates
 from core.lab.config import DEFAULT_FIELDS, TASKS, LabModel, typed_questions
 from core.lab.job import LabJob, stage_files
 from core.lab.report import report_markdown
@@ -23,6 +24,8 @@ from core.tasks import needs
 from ui import serving, state, widgets
 from ui.generation import describe_wait
 from ui.i18n import input_error, language, t
+
+LOOSE_FIELDS = "-"  # the template choice meaning "no template: the loose fields"
 
 
 def _batch_clients() -> ClientFactory:
@@ -62,6 +65,17 @@ def _inputs(server_folder: Path | None, uploads: list, references: list) -> tupl
     return workspace, documents, staged if references else None
 
 
+def _template_choice() -> str | None:
+    """Extract on a shipped template (decoded under its schema, scored on its fields, checks counted) or on the
+    loose fields of earlier runs (seller, number, date, total: a prompt and a repaired answer)."""
+    templates = builtin_templates()
+    labels = {LOOSE_FIELDS: t("lab.template_loose", fields=", ".join(DEFAULT_FIELDS))}
+    labels |= {template_id: template.name(language()) for template_id, template in templates.items()}
+    chosen = st.selectbox(t("lab.template"), list(labels), format_func=labels.__getitem__, key="lab_template",
+                          help=t("lab.template_help"))  # fmt: skip
+    return None if chosen == LOOSE_FIELDS else str(chosen)
+
+
 def _form() -> None:
     settings = serving.settings()
     server_folder = _server_folder(settings)
@@ -87,6 +101,7 @@ def _form() -> None:
     questions = ""
     if task == "vqa":
         questions = st.text_area(t("lab.questions"), key="lab_questions")
+    template = _template_choice() if task == "extract" else None
     if not st.button(t("lab.start"), type="primary", key="lab_start", icon=":material/play_arrow:"):
         return
     try:
@@ -110,7 +125,7 @@ def _form() -> None:
         return
     models = [
         LabModel(name=f"m{index + 1}-{labels[label].rstrip('/').split('/')[-1]}"[:60].replace(" ", "_"),
-                 model_id=labels[label], task=task, questions=question_list, fields=DEFAULT_FIELDS,
+                 model_id=labels[label], task=task, questions=question_list, fields=DEFAULT_FIELDS, template=template,
                  generation=SamplingParams(max_new_tokens=int(max_new_tokens)))
         for index, label in enumerate(chosen)
     ]  # fmt: skip
@@ -150,7 +165,9 @@ def _results(job: LabJob) -> None:
         [{t("lab.col_model"): r["name"], t("lab.col_accuracy"): r.get("accuracy"),
           t("lab.col_latency"): r["latency_mean_s"], t("lab.col_p95"): r["latency_p95_s"],
           t("lab.col_speed"): r["tokens_per_second"], t("lab.col_failures"): r["failures"],
-          **({t("lab.col_tables"): r.get("table_accuracy")} if r["task"] == "convert" else {})} for r in rows],
+          **({t("lab.col_tables"): r.get("table_accuracy")} if r["task"] == "convert" else {}),
+          **({t("lab.col_valid_json"): r.get("valid_json_pct"), t("lab.col_checks"): r.get("checks_passed_pct"),
+              t("lab.col_line_items"): r.get("line_items")} if "valid_json_pct" in r else {})} for r in rows],
         hide_index=True,
     )  # fmt: skip
     points = [{"model": r["name"], "latency_s": r["latency_mean_s"], "accuracy": r.get("accuracy") or 0.0}

@@ -55,6 +55,30 @@ def test_two_models_three_documents_compared(app_env, tiny_models, tmp_path):
     assert not any("cannot be opened" in info.value for info in at.info)  # the preview is shown
 
 
+def test_extract_on_a_template_scores_every_field_and_counts_valid_json(app_env, tiny_models, tmp_path):
+    at = _lab_page(app_env, tiny_models)
+    write_dataset(tmp_path / "docs", 1, "ru")
+    picture = tmp_path / "docs" / "invoice_01.png"
+    at.file_uploader(key="lab_uploads").set_value([(picture.name, picture.read_bytes(), "image/png")])
+    reference = tmp_path / "docs" / "references" / "invoice_01.json"
+    at.file_uploader(key="lab_references").set_value([(reference.name, reference.read_bytes(), "application/json")])
+    at.multiselect(key="lab_models").set_value([at.multiselect(key="lab_models").options[0]])
+    at.selectbox(key="lab_task").set_value("extract").run()
+    template = at.selectbox(key="lab_template")
+    assert template.options[0] == "No template: seller, number, date, total"
+    template.set_value("invoice-ru").run()
+    at.button(key="lab_start").click().run()
+    job = at.session_state["lab_job"]
+    assert job.models[0].template == "invoice-ru" and job.finished.wait(180)
+    at.run()
+    assert not at.exception and job.error is None
+    [row] = job.report["models"]
+    assert row["valid_json_pct"] == 100.0  # decoded under the schema, even from a random model
+    assert len(row["per_field"]) == 14  # every scalar field of the Russian invoice template
+    shown = at.dataframe[0].value
+    assert {"Valid JSON, %", "Checks passed, %", "Line items"} <= set(shown.columns)
+
+
 def test_server_folder_instead_of_uploads(app_env, tiny_models, tmp_path):
     write_dataset(tmp_path / "server_docs", 2)
     app_env.setenv("LAB_DOCUMENTS_DIR", str(tmp_path / "server_docs"))
