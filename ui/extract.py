@@ -299,7 +299,9 @@ def _summary(result: ExtractRun) -> None:
         st.caption(t("extract.done", seconds=seconds, tokens=tokens))
     else:
         st.caption(t("extract.done_pages", pages=len(result.pages), seconds=seconds, tokens=tokens))
-    if result.error is not None:
+    if result.error is not None and result.error.key == "prompt.too_long":  # the template is what to shorten here
+        st.error(t("extract.too_long", **result.error.params))
+    elif result.error is not None:
         st.error(widgets.error_text(result.error))
     if result.page_error is not None:
         st.error(f"{t('extract.page_failed', page=result.failed_page)} {input_error(result.page_error)}")
@@ -308,7 +310,7 @@ def _summary(result: ExtractRun) -> None:
             st.warning(t("extract.stopped"))
         else:
             st.warning(t("extract.stopped_pages", done=len(result.pages), total=len(result.page_digests)))
-    if result.pages and not result.valid:
+    if result.pages and not result.valid and result.error is None:
         st.warning(t("extract.invalid"))
 
 

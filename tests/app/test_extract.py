@@ -172,3 +172,17 @@ def test_own_fields_from_the_editor_and_from_a_pasted_schema(app_env, monkeypatc
     at.button(key="extract_run").click().run()
     assert not at.exception and json.loads(seen[0].request.json_schema)["required"] == ["покупатель", "строки"]
     assert at.session_state["extract_result"].valid
+
+
+def test_a_template_too_large_for_the_models_context_is_explained_in_russian(app_env):
+    at = _extract_page(lang="ru")
+    at.radio(key="extract_template_ru").set_value("Свой шаблон").run()
+    wordy = {"fields": [{"name": f"f{index}", "description": "очень подробное пояснение поля " * 16}
+                        for index in range(59)]}  # fmt: skip
+    at.text_area(key="extract_schema_text").set_value(json.dumps(wordy, ensure_ascii=False)).run()
+    at.button(key="extract_schema_use").click().run()
+    at.button(key="extract_run").click().run()  # the real engine measures the prompt against its context
+    assert not at.exception
+    assert any("не помещаются в контекст модели" in error.value for error in at.error)
+    result = at.session_state["extract_result"]
+    assert result.error is not None and result.error.key == "prompt.too_long"
