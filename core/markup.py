@@ -238,3 +238,70 @@ def literal_markdown(text: str) -> str:
     directives such as ``:red[…]`` and ``:material/…:``; line breaks stay line breaks."""
     escaped = _PUNCTUATION.sub(r"\\\1", text)
     return "  \n".join(escaped.split("\n"))
+
+
+# What a model may not do through Markdown: run code segments are left alone (their text is shown as it is).
+_CODE_SEGMENT = re.compile(r"(```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`)", re.DOTALL)
+_CODE_OR_MATH = re.compile(r"(```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`|\$\$.+?\$\$|\$[^$\n]+\$)", re.DOTALL)
+_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(\s*<?([^()\s>]*)>?(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'))?\s*\)")
+_BARE_URL = re.compile(r"(?:\b(?:https?|ftp|file|mailto|javascript|data):|\bwww\.)[^\s<>`\"')\]]+", re.IGNORECASE)
+# HTML, Streamlit directives and shortcodes, escapes, what is left of a link that was not read as one, maths
+_ARMED = re.compile(r"([<:\\\[$])")
+_ARMED_KEEP_MATH = re.compile(r"([<:\\\[])")
+# Streamlit reads ``:material/…:`` icons and ``:emoji:`` codes even from escaped text: an invisible word joiner
+# after a colon that precedes a letter breaks every such name and changes nothing a reader sees.
+_NAMED = re.compile(r"(?<=:)(?=[A-Za-z])")
+WORD_JOINER = "\u2060"
+_URL_TAIL = ".,;:!?"  # a sentence's punctuation after a bare URL is not part of it
+
+
+def safe_markdown(text: str, *, math: bool = False) -> str:
+    """A model's answer as Markdown that keeps its formatting (emphasis, lists, tables, code) but cannot style the
+    page or act: ``$`` stays a dollar (unless ``math``: a converted document's real formulas), raw HTML shows as
+    text, Streamlit's ``:red[…]``, ``:material/…:`` and ``:emoji:`` are disarmed, and a link or image becomes its
+    text followed by its target as code, never clickable or fetched (bare URLs too)."""
+    armed, kept = (_ARMED_KEEP_MATH, _CODE_OR_MATH) if math else (_ARMED, _CODE_SEGMENT)
+    pieces = []
+    for index, segment in enumerate(kept.split(text)):
+        if index % 2:  # code (and with ``math`` formulas): the renderer shows it as it is
+            pieces.append(segment)
+            continue
+        pieces.append(_prose(segment, armed))
+    return "".join(pieces)
+
+
+def _prose(segment: str, armed: re.Pattern[str]) -> str:
+    out = []
+    position = 0
+    for match in _LINK.finditer(segment):
+        out.append(_plain(segment[position : match.start()], armed))
+        label, target = match.group(2).strip(), match.group(3)
+        shown = _plain(label, armed) if label else ""
+        out.append(f"{shown} ({_as_code(target)})" if shown else f"({_as_code(target)})")
+        position = match.end()
+    out.append(_plain(segment[position:], armed))
+    return "".join(out)
+
+
+def _plain(segment: str, armed: re.Pattern[str]) -> str:
+    def disarm(text: str) -> str:
+        return _NAMED.sub(WORD_JOINER, armed.sub(r"\\\1", text))
+
+    out = []
+    position = 0
+    for match in _BARE_URL.finditer(segment):
+        url = match.group(0).rstrip(_URL_TAIL)
+        out.append(disarm(segment[position : match.start()]))
+        out.append(_as_code(url))
+        position = match.start() + len(url)
+    out.append(disarm(segment[position:]))
+    return "".join(out)
+
+
+def _as_code(text: str) -> str:
+    """``text`` as an inline code span, fenced with more backticks than it holds."""
+    if not text:
+        return "``"
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    return f"{fence}{padded}{fence}"

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from core.markup import Formula, Paragraph, Table, blocks, html_table_rows, otsl_rows, table_markdown, to_markdown
+from core.markup import (
+    Formula,
+    Paragraph,
+    Table,
+    blocks,
+    html_table_rows,
+    otsl_rows,
+    safe_markdown,
+    table_markdown,
+    to_markdown,
+)
 
 GLM_TABLE = (
     "<table><tr><th>Товар</th><th>Кол-во</th><th>Сумма</th></tr>"
@@ -86,3 +96,34 @@ def test_literal_markdown_keeps_line_breaks():
     from core.markup import literal_markdown
 
     assert literal_markdown("a\nb") == "a  \nb"
+
+
+# A model's answers that must show as text: each with what Streamlit is then given.
+NASTY_ANSWERS = [
+    ("It costs $5, or $10 with VAT", r"It costs \$5, or \$10 with VAT"),  # no accidental maths
+    # no directives, icons or emoji: the colon escaped and a word joiner after it (Streamlit reads icon names
+    # from escaped text too)
+    (":red[alarm] :material/home: :smile:", "\\:\u2060red\\[alarm] \\:\u2060material/home\\: \\:\u2060smile\\:"),
+    ("<b>bold</b><img src=x onerror=alert(1)>", r"\<b>bold\</b>\<img src=x onerror=alert(1)>"),  # no HTML
+    ("[click here](https://evil.example/x)", "click here (`https://evil.example/x`)"),  # a link is its text + target
+    ("![logo](http://evil.example/p.png)", "logo (`http://evil.example/p.png`)"),  # no image fetched
+    ("see https://evil.example/a, then www.evil.example.", "see `https://evil.example/a`, then `www.evil.example`."),
+    ("<https://evil.example>", r"\<`https://evil.example`>"),  # an autolink
+    ("[a](javascript:alert(1))", "\\[a](`javascript:alert(1`))"),  # not read as a link: no link left either
+    ("**bold**, _italic_\n- one\n- two\n> quoted", "**bold**, _italic_\n- one\n- two\n> quoted"),  # formatting stays
+    ("| a | b |\n|---|---|\n| $1 | 2 |", "| a | b |\n|---|---|\n| \\$1 | 2 |"),
+    ("```\n:red[x] $1 <b> [l](u)\n```", "```\n:red[x] $1 <b> [l](u)\n```"),  # code is shown as it is
+    ("run `:red[x]` now", "run `:red[x]` now"),
+    ("a \\:red[x] b", "a \\\\\\:\u2060red\\[x] b"),  # an escape cannot re-arm a directive
+    ("time 12:30", "time 12\\:30"),
+]
+
+
+@pytest.mark.parametrize(("answer", "expected"), NASTY_ANSWERS)
+def test_a_models_answer_is_disarmed_and_keeps_its_formatting(answer, expected):
+    assert safe_markdown(answer) == expected
+
+
+def test_a_converted_documents_formulas_stay_formulas():
+    text = "Area $$\\frac{a}{b}$$ and $x_1$ cost $5 :red[x]"
+    assert safe_markdown(text, math=True) == "Area $$\\frac{a}{b}$$ and $x_1$ cost $5 \\:\u2060red\\[x]"

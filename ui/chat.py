@@ -9,6 +9,7 @@ from PIL import Image
 
 from core.engines.tiling import TILE_BUDGETS
 from core.engines.types import GenerationRequest, GenerationStats, Role, SamplingParams, VideoClip
+from core.markup import safe_markdown
 from core.media import InvalidInput, NormalizedImage
 from core.serving import ModelClient
 from core.settings import MAX_NEW_TOKENS_LIMIT
@@ -72,13 +73,13 @@ def render_history(history: ChatHistory, video: bool = False) -> None:
         with st.chat_message(turn.role.value):
             if turn.error is not None:
                 if turn.text:  # what arrived before the failure (a dropped connection) is kept
-                    st.markdown(turn.text)
+                    st.markdown(safe_markdown(turn.text))
                 st.error(widgets.error_text(turn.error))
                 continue
             if turn.role is Role.USER:
                 st.markdown(literal(turn.text))  # exactly what was typed, never markup
             else:
-                st.markdown(turn.text or t("chat.empty_answer"))
+                st.markdown(safe_markdown(turn.text) if turn.text else t("chat.empty_answer"))
             notes = []
             if turn.stopped:
                 notes.append(f"⏹ {t('chat.stopped')}")
@@ -125,7 +126,7 @@ def answer(chosen: ModelClient, history: ChatHistory, question: str, request: Ge
             chosen,
             request,
             key=key,
-            show=lambda text: text_slot.markdown(text + CURSOR),
+            show=lambda text: text_slot.markdown(safe_markdown(text) + CURSOR),
             on_finish=history.record,
             waiting_text=t("chat.thinking"),
         )

@@ -14,6 +14,7 @@ from core.doctags import Conversion
 from core.documents import page_digest, render_page
 from core.engines.loading import load_local_only, looks_like_path
 from core.engines.types import EngineError
+from core.markup import safe_markdown
 from core.media import InvalidInput, NormalizedImage
 from core.registry import converters
 from core.serving import JobOutcome, ModelClient
@@ -128,7 +129,7 @@ def _show(result: ConvertResult, conversion: Conversion) -> None:
     rendered, source = st.tabs([t("convert.tab_rendered"), t("convert.tab_source")])
     with rendered:
         if markdown.strip():
-            st.markdown(markdown)
+            st.markdown(safe_markdown(markdown, math=True))  # the document's formulas render, nothing else acts
         else:
             st.info(t("convert.empty"))
     with source:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.markup import Formula, Table, blocks, literal_markdown
+from core.markup import Formula, Table, blocks, literal_markdown, safe_markdown
 
 
 def _frame(table: Table) -> pd.DataFrame:
@@ -29,4 +29,4 @@ def show(markdown: str) -> None:
         elif isinstance(block, Formula):
             st.latex(block.latex)
         else:
-            st.markdown(literal_markdown(block.text))
+            st.markdown(safe_markdown(block.text))

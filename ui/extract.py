@@ -36,7 +36,7 @@ from core.tasks import extract as extract_task
 from core.tasks.extract import ExtractParams, ExtractRun, PageExtraction
 from ui import state, widgets
 from ui.generation import CURSOR, stream_into
-from ui.i18n import input_error, language, t
+from ui.i18n import input_error, language, literal, t
 
 OWN = "own"  # the template choice that means "the one I uploaded"
 
@@ -220,7 +220,7 @@ def _rows_table(template: Template, values: dict[str, Any], key: str) -> dict[st
         names = [column.name for column in item.columns]
         rows = [row for row in values.get(item.name) or [] if isinstance(row, dict)]
         frame = pd.DataFrame([[row.get(name) for name in names] for row in rows], columns=names, dtype=object)
-        st.markdown(f"**{item.title(language())}**")
+        st.markdown(f"**{literal(item.title(language()))}**")
         titles = {column.name: column.title(language()) for column in item.columns}
         edited = st.data_editor(frame, key=f"{key}_{item.name}", hide_index=True, num_rows="dynamic",
                                 width="stretch", column_config=titles)  # fmt: skip
@@ -241,7 +241,8 @@ def _check_lines(template: Template, checks: list[Check]) -> None:
     for check in failed:
         where = next((item.title(language()) for item in template.fields if item.name == check.field), check.field)
         row = "" if check.row is None else t("extract.row", row=check.row + 1)
-        st.warning(f"{where}{row}: {t(check.key, **check.params)}")
+        params = {name: literal(value) for name, value in check.params.items()}  # values the model wrote
+        st.warning(f"{literal(where)}{row}: {t(check.key, **params)}")
 
 
 def _page_image(result: ExtractRun, page: PageExtraction, media: NormalizedImage) -> Image.Image | None:
@@ -280,7 +281,7 @@ def _evidence_view(result: ExtractRun, media: NormalizedImage) -> None:
         st.caption(t("extract.by_grounding"))
     for item in on_page:
         if item.box is None:
-            st.warning(t("extract.not_found", field=item.path, value=item.value))
+            st.warning(t("extract.not_found", field=item.path, value=literal(item.value)))
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:

@@ -16,6 +16,7 @@ from core.lab.config import DEFAULT_FIELDS, TASKS, LabModel, typed_questions
 from core.lab.job import LabJob, stage_files
 from core.lab.report import report_markdown
 from core.lab.runner import ClientFactory, discover
+from core.markup import safe_markdown
 from core.media import InvalidInput
 from core.registry import converters, program_cards
 from core.serving import Phase, Priority
@@ -205,7 +206,7 @@ def _per_document(job: LabJob, report: dict) -> None:
             fields = (result.get("score") or {}).get("fields")
             if _converts_result(report, name) and isinstance(result["parsed"], str):
                 with st.container(border=True):
-                    st.markdown(result["parsed"])
+                    st.markdown(safe_markdown(result["parsed"]))
             elif fields:
                 st.markdown("  \n".join(f"{'✅' if ok else '❌'} {field}" for field, ok in fields.items()))
             elif result["parsed"] is not None:

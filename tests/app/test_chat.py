@@ -6,8 +6,9 @@ import pytest
 
 from core.engines.types import Role
 from core.tasks.chat import quick_prompt
-from tests.app.conftest import open_page, upload_and_open
+from tests.app.conftest import can_answers, open_page, upload_and_open
 from tests.conftest import image_bytes
+from tests.test_markup import NASTY_ANSWERS
 
 
 def _chat_with_image(lang: str = "en"):
@@ -159,3 +160,15 @@ def test_new_families_answer_chat_and_ocr_through_their_real_generate(app_env, t
     at.button(key="ocr_run").click().run()
     assert not at.exception and at.session_state["ocr_result"].error is None
     assert at.session_state["ocr_result"].raw  # the model's own words, cleaned for the page
+
+
+@pytest.mark.parametrize(("answer", "shown"), NASTY_ANSWERS[:8])
+def test_a_models_answer_is_rendered_disarmed(app_env, monkeypatch, answer, shown):
+    at = _chat_with_image()
+    from ui.serving import session_model_id
+
+    can_answers(monkeypatch, session_model_id(), lambda request, size: answer)
+    at.chat_input(key="chat_input").set_value("What does it say?").run()
+    assert not at.exception
+    rendered = [element.value for element in _answers(at)[0].markdown]
+    assert rendered == [shown], rendered  # what Streamlit is given: the helper's output, nothing raw

@@ -3,8 +3,9 @@
 A random-weight model writes noise, so a browser test of tables, downloads or cleaned OCR text needs a
 known answer. The real engine still runs (processor, generate, stats); only its text is replaced, at
 the text boundary: the document model's by ``CANNED_DOCTAGS`` (``{page}`` numbers the requests), the
-chat model's OCR answers by ``CANNED_OCR`` and extractions by ``CANNED_EXTRACT``, Qwen3-VL's grounding by
-``CANNED_GROUNDING``, GLM-OCR's readings by ``CANNED_READING``. The app's code runs unchanged.
+chat model's OCR answers by ``CANNED_OCR``, extractions by ``CANNED_EXTRACT`` and one question by
+``CANNED_NASTY``, Qwen3-VL's grounding by ``CANNED_GROUNDING``, GLM-OCR's readings by ``CANNED_READING``.
+The app's code runs unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from core.families.glm_ocr import GlmOcrEngine
 from core.families.qwen3_vl import Qwen3VLEngine
 from core.families.smolvlm import SmolVLMEngine
 from tests.app.conftest import CannedText
+from tests.e2e.conftest import NASTY_QUESTION
 
 real_stream = DoclingEngine.stream
 real_chat_stream = SmolVLMEngine.stream
@@ -34,6 +36,8 @@ def canned_stream(self, request, stop=None, prefix_cache=None):  # type: ignore[
 def canned_ocr(self, request, stop=None, prefix_cache=None):  # type: ignore[no-untyped-def]
     real = real_chat_stream(self, request, stop, prefix_cache=prefix_cache)
     canned = {"ocr": os.environ["CANNED_OCR"], "extract": os.environ["CANNED_EXTRACT"]}.get(request.task)
+    if request.task == "chat" and request.messages[-1].text == NASTY_QUESTION:
+        canned = os.environ["CANNED_NASTY"]
     return CannedText(real, canned, request) if canned is not None else real
 
 

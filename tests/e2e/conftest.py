@@ -86,6 +86,7 @@ def _serve(
         env["CANNED_GROUNDING"] = CANNED_GROUNDING
         env["CANNED_READING"] = CANNED_READING
         env["CANNED_EXTRACT"] = CANNED_EXTRACT
+        env["CANNED_NASTY"] = CANNED_NASTY
     command = [sys.executable, *launcher, "run", "Home.py", "--server.port", str(port), "--server.address",
                "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
                "--browser.gatherUsageStats", "false"]  # fmt: skip
@@ -127,6 +128,14 @@ CANNED_EXTRACT = (
     '"seller_kpp":null,"buyer":"Globex Corporation","buyer_inn":null,"buyer_kpp":null,"bik":null,"account":null,'
     '"lines":[{"name":"Бумага А4","quantity":"3","unit":null,"price":"28.70","amount":null}],'
     '"vat_rate":null,"vat":null,"total":"391.53","currency":"RUB"}'
+)
+
+
+# The chat model's answer to NASTY_QUESTION on the canned server: everything a model must not do to the page.
+NASTY_QUESTION = "Quote the price list"
+CANNED_NASTY = (
+    "Prices: $5 and $10. :red[ALARM] :material/warning: <b>raw html</b> [click me](https://evil.example/x) "
+    "https://evil.example/bare **still bold** `:red[in code]`"
 )
 
 

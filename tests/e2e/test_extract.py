@@ -63,7 +63,8 @@ def test_every_page_of_a_pdf_with_progress_and_stop_keeping_the_pages_done(brows
     own = tmp_path / "mine.json"
     own.write_text(json.dumps({"title": "Numbers", "fields": [{"name": "number", "label": "Invoice number"}]}))
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(own)
-    page.get_by_text("Download the template").wait_for()
+    page.get_by_text("In use: Numbers — number").wait_for()  # the file's template, not the editor's starter
+    wait_idle(page)
     page.get_by_role("button", name="All 3 pages").click()
     page.get_by_text("Pages done: 1 of 3").wait_for(timeout=180_000)
     page.get_by_role("button", name="Stop").click()

@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import image_bytes
 from tests.e2e.browser import ANSWERS, ask, go_to, upload, wait_idle
+from tests.e2e.conftest import NASTY_QUESTION
 from tests.test_user_text import HOSTILE
 
 pytestmark = pytest.mark.e2e
@@ -30,3 +31,22 @@ def test_hostile_questions_are_answered_and_the_next_question_too(page, server_u
         assert text.split()[0] in shown, f"the question is shown as typed: {shown!r}"
     assert page.locator(ANSWERS).count() == 2 * (len(TYPED) + 1)
     assert "<image> what is this?" in page.locator(ANSWERS).nth(0).inner_text()
+
+
+def test_a_models_answer_cannot_style_the_page_or_plant_a_link(page, canned_docling_url, tmp_path):
+    picture = tmp_path / "scan.png"
+    picture.write_bytes(image_bytes((320, 240), "teal"))
+    upload(page, canned_docling_url, picture, "320×240 px")
+    go_to(page, "Chat", "Chat")
+    ask(page, NASTY_QUESTION)
+    answer = page.locator(ANSWERS).nth(1)
+    answer.get_by_text("tokens").wait_for()
+    wait_idle(page)
+    shown = answer.inner_text().replace("\u2060", "")  # the invisible joiner that breaks icon names
+    for text in ("$5 and $10", ":red[ALARM]", ":material/warning:", "<b>raw html</b>", "click me",
+                 "https://evil.example/x", "https://evil.example/bare", ":red[in code]"):  # fmt: skip
+        assert text in shown, (text, shown)
+    assert answer.locator("a").count() == 0  # no link to click
+    assert answer.locator("b, .katex, img").count() == 0  # no raw HTML, no maths, no picture
+    assert answer.locator("strong").inner_text() == "still bold"  # formatting stays
+    assert answer.locator('[style*="color"], [class*="colored"]').count() == 0  # no directive took effect
