@@ -25,6 +25,7 @@ from ui.i18n import input_error, language, literal, t
 class ChatOptions:
     sampling: SamplingParams
     max_tiles: int
+    repetition_guard: bool = False
 
 
 def options(chosen: ModelClient, prefix: str = "chat") -> ChatOptions:
@@ -48,7 +49,9 @@ def options(chosen: ModelClient, prefix: str = "chat") -> ChatOptions:
             help=t("chat.tiles_help", tile=chosen.card.tile_px or 512),
             key=f"{prefix}_tiles",
         )
-    return ChatOptions(SamplingParams(max_new_tokens, sampling, temperature, top_p), int(max_tiles))
+        guard = st.toggle(t("chat.repetition_guard"), key=f"{prefix}_repetition_guard",
+                          help=t("chat.repetition_guard_help"))  # fmt: skip
+    return ChatOptions(SamplingParams(max_new_tokens, sampling, temperature, top_p), int(max_tiles), guard)
 
 
 def stats_caption(stats: GenerationStats, video: bool = False) -> str:
@@ -81,7 +84,9 @@ def render_history(history: ChatHistory, video: bool = False) -> None:
             else:
                 st.markdown(safe_markdown(turn.text) if turn.text else t("chat.empty_answer"))
             notes = []
-            if turn.stopped:
+            if turn.looped:
+                notes.append(f"⏹ {t('generation.looped')}")
+            elif turn.stopped:
                 notes.append(f"⏹ {t('chat.stopped')}")
             if turn.stats is not None:
                 notes.append(stats_caption(turn.stats, video))
@@ -109,7 +114,8 @@ def ask(
     videos: tuple[VideoClip, ...] = (),
 ) -> None:
     """Ask ``question`` about the media and stream the answer below the history."""
-    params = ChatParams(opts.sampling, opts.max_tiles, images, videos, task="video" if videos else "chat")
+    params = ChatParams(opts.sampling, opts.max_tiles, images, videos, task="video" if videos else "chat",
+                        repetition_guard=opts.repetition_guard)  # fmt: skip
     answer(chosen, history, question, chat_task.build(chosen.family, history, question, params), key="chat")
 
 

@@ -112,6 +112,8 @@ def _summary(result: ConvertResult) -> None:
         st.error(f"{t('convert.page_failed', page=result.failed_page)} {input_error(result.page_error)}")
     if result.stopped:
         st.warning(t("convert.stopped", done=len(result.documents), total=len(result.page_digests)))
+    if result.looped:
+        st.warning(t("convert.looped", pages=", ".join(map(str, result.looped))))
     if result.cut_short:
         st.warning(t("convert.cut_short", pages=", ".join(map(str, result.cut_short))))
 

@@ -311,6 +311,9 @@ def _summary(result: ExtractRun) -> None:
             st.warning(t("extract.stopped"))
         else:
             st.warning(t("extract.stopped_pages", done=len(result.pages), total=len(result.page_digests)))
+    looped = [page.page for page in result.pages if page.extraction.looped]
+    if looped:
+        st.warning(t("extract.looped", pages=", ".join(map(str, looped))))
     if result.pages and not result.valid and result.error is None:
         st.warning(t("extract.invalid"))
 

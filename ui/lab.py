@@ -166,6 +166,7 @@ def _results(job: LabJob) -> None:
         [{t("lab.col_model"): r["name"], t("lab.col_accuracy"): r.get("accuracy"),
           t("lab.col_latency"): r["latency_mean_s"], t("lab.col_p95"): r["latency_p95_s"],
           t("lab.col_speed"): r["tokens_per_second"], t("lab.col_failures"): r["failures"],
+          t("lab.col_loops"): r.get("loops", 0),
           **({t("lab.col_tables"): r.get("table_accuracy")} if r["task"] == "convert" else {}),
           **({t("lab.col_valid_json"): r.get("valid_json_pct"), t("lab.col_checks"): r.get("checks_passed_pct"),
               t("lab.col_line_items"): r.get("line_items")} if "valid_json_pct" in r else {})} for r in rows],

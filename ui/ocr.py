@@ -119,7 +119,9 @@ def _show(result: OcrResult) -> None:
         return
     stats = result.stats
     st.caption(t("ocr.done", seconds=f"{stats.seconds_total:.1f}", tokens=stats.new_tokens, tiles=stats.image_tiles))
-    if result.stopped:
+    if result.looped:
+        st.warning(f"⏹ {t('generation.looped')}")
+    elif result.stopped:
         st.warning(t("ocr.stopped"))
     if result.no_text:
         st.info(t("ocr.no_text"))

@@ -93,6 +93,7 @@ class GenerationRequest:
     reuse_prefix: bool = False  # a conversation about one medium: keep its prefix's KV cache for the next turn
     task: str = "chat"  # what asked for it (chat, video, region, ocr, detection, lab.*): for the request log
     json_schema: str | None = None  # the answer must be JSON valid under this schema (JSON text): decoded under it
+    repetition_guard: bool = False  # stop the answer when it falls into a loop (core.serving.repetition)
 
     def __post_init__(self) -> None:
         if not self.messages or self.messages[-1].role is not Role.USER:

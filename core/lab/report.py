@@ -116,6 +116,7 @@ def build_report(run_dir: Path, models: list[LabModel], references: Path | None)
             "status": model.status,
             "results": len(records),
             "failures": sum(1 for r in records if r.get("error")),
+            "loops": sum(1 for r in records if r.get("looped")),  # pages the repetition guard stopped
             "latency_mean_s": round(mean(latencies), 3) if latencies else None,
             "latency_p95_s": round(percentile(latencies, 0.95), 3) if latencies else None,
             "tokens_per_second": round(mean(speeds), 2) if speeds else None,
@@ -177,13 +178,13 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"Run: `{report['run_dir']}`",
         "",
         "| model | weights | task | status | accuracy | mean latency, s | p95 latency, s | tokens/s | results "
-        "| failures |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| failures | loops |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["models"]:
         cells = [row["name"], row.get("weights"), row["task"], row["status"], row.get("accuracy"),
                  row["latency_mean_s"], row["latency_p95_s"], row["tokens_per_second"],
-                 row["results"], row["failures"]]  # fmt: skip
+                 row["results"], row["failures"], row.get("loops", 0)]  # fmt: skip
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     converters = [row for row in report["models"] if row["task"] == "convert"]
     if converters:

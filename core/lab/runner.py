@@ -95,7 +95,7 @@ def _generate(
             on_wait(split_model_key(client.model_id)[0], status if waiting else None)
 
     outcome = client.generate(request, stop=stop, on_update=report)
-    if outcome.stopped:
+    if outcome.stopped and not outcome.looped:  # the run's Stop; a loop the guard ended is an answer
         raise Cancelled
     if outcome.error is not None:
         raise outcome.error
@@ -145,6 +145,7 @@ def run_item(
         record.update(answer.extra)
         record["prompt_tokens"] = sum(outcome.stats.prompt_tokens for outcome in outcomes)
         record["new_tokens"] = sum(outcome.stats.new_tokens for outcome in outcomes)
+        record["looped"] = any(outcome.looped for outcome in outcomes)
     except Cancelled:
         return None
     except EngineError as error:

@@ -30,6 +30,7 @@ from core.engines.types import (
 from core.logs import RequestRecord, anonymous, log_request, new_error_id
 from core.serving.memory import free_memory
 from core.serving.queue import Ticket
+from core.serving.repetition import LoopGuard
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class JobOutcome:
     error: EngineError | None = None
     input_size: tuple[int, int] | None = None  # (width, height) of the image as the model saw it
     text_layout: OcrPage | None = None  # an OCR program's words and lines with boxes, beside its text
+    looped: bool = False  # stopped by the repetition guard; ``text`` ends where the loop began
 
 
 _END = object()
@@ -93,6 +95,7 @@ class Job:
         self._error: EngineError | None = None
         self._created = time.monotonic()
         self._queued_s: float | None = None
+        self._guard = LoopGuard() if request.repetition_guard else None
 
     # -- the caller's side -------------------------------------------------------------------------
 
@@ -166,13 +169,16 @@ class Job:
         stream = self._stream
         finished = stream is not None and self.done.is_set()
         stopped = stream.stats.stopped if finished and stream is not None else self._stop.is_set()
+        text = "".join(self._pieces)
+        loop = self._guard.loop if self._guard is not None else None
         return JobOutcome(
-            text="".join(self._pieces),
+            text=loop.kept(text) if loop is not None else text,
             stats=stream.stats if stream is not None else GenerationStats(stopped=stopped),
             stopped=stopped,
             error=self._error,
             input_size=stream.input_size if stream is not None else None,
             text_layout=stream.text_layout if finished and stream is not None else None,
+            looped=loop is not None,
         )
 
     # -- the scheduler's side ----------------------------------------------------------------------
@@ -216,8 +222,12 @@ class Job:
         self._updates.put(_END)
 
     def _piece(self, piece: str) -> None:
+        if self._guard is not None and self._guard.loop is not None:
+            return  # the loop was caught: what comes before the model sees the stop is not shown
         self._pieces.append(piece)
         self._updates.put(piece)
+        if self._guard is not None and self._guard.feed(piece):
+            self._stop.set()  # the model ends at its next token, a server's stream at its next read
         if self._status.phase is Phase.PREFILL:
             self.publish(JobStatus(Phase.DECODING))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from PIL import Image
 
@@ -53,6 +53,7 @@ class ChatTurn:
     error: EngineError | None = None
     stats: GenerationStats | None = None
     from_app: bool = False  # a prompt the app wrote (a region task), sent as it is; typed text never is
+    looped: bool = False  # the repetition guard stopped it: its text ends where the loop began
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class ChatParams:
     videos: tuple[VideoClip, ...] = ()
     from_app: bool = False  # a prompt the app wrote (a region task) goes as it is; typed text never does
     task: str = "chat"  # names the request in the log
+    repetition_guard: bool = False  # stop an answer that falls into a loop (a setting in chat)
 
 
 def build(family: Family, history: ChatHistory, question: str, params: ChatParams) -> GenerationRequest:
@@ -76,13 +78,15 @@ def build(family: Family, history: ChatHistory, question: str, params: ChatParam
         raise ValueError(f"the {family.name} family does not take video")
     request = history.request_for(question, params.sampling, params.max_tiles, params.images, params.videos,
                                   from_app=params.from_app, task=params.task)  # fmt: skip
+    request = replace(request, repetition_guard=params.repetition_guard)
     history.ask(question, from_app=params.from_app)
     return request
 
 
 def parse(outcome: JobOutcome) -> ChatTurn:
     """The answer turn an outcome makes: its text (what arrived before a failure or a Stop is kept)."""
-    return ChatTurn(Role.ASSISTANT, outcome.text.strip(), outcome.stopped, outcome.error, outcome.stats)
+    return ChatTurn(Role.ASSISTANT, outcome.text.strip(), outcome.stopped, outcome.error, outcome.stats,
+                    looped=outcome.looped)  # fmt: skip
 
 
 @dataclass

@@ -38,6 +38,7 @@ def build(family: Family, image: Image.Image, max_new_tokens: int) -> Generation
         SamplingParams(max_new_tokens=max_new_tokens, do_sample=False),
         keep_special_tokens=family.convert_keeps_special_tokens,
         task="convert",
+        repetition_guard=True,
     )
 
 
@@ -57,6 +58,7 @@ class ConvertResult:
     documents: list[Any] = field(default_factory=list)  # one DoclingDocument per page done
     stats: list[GenerationStats] = field(default_factory=list)
     cut_short: list[int] = field(default_factory=list)  # 1-based pages whose answer hit the token limit
+    looped: list[int] = field(default_factory=list)  # 1-based pages the repetition guard ended (kept up to the loop)
     stopped: bool = False
     error: EngineError | None = None
     failed_page: int | None = None  # 1-based page that could not be drawn, and why
@@ -85,10 +87,12 @@ class ConvertResult:
         """Take one page's outcome: a document when it finished, else the failure or the Stop."""
         if outcome.error is not None:
             self.error = outcome.error
-        elif outcome.stopped:
+        elif outcome.stopped and not outcome.looped:
             self.stopped = True
         else:
             self.add(parse(family, outcome.text, image), outcome.stats, limit)
+            if outcome.looped:
+                self.looped.append(len(self.documents))
 
     @property
     def ended(self) -> bool:

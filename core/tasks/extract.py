@@ -75,6 +75,7 @@ def build(family: Family, image: Image.Image, params: ExtractParams) -> Generati
         params.max_tiles,
         task="extract",
         json_schema=schema_text(schema),
+        repetition_guard=True,
     )
 
 
@@ -92,6 +93,7 @@ class Extraction:
     error: EngineError | None
     stats: GenerationStats
     created_at: datetime = field(default_factory=datetime.now)
+    looped: bool = False  # the repetition guard ended the answer (a value written over and over)
 
 
 @dataclass(frozen=True)
@@ -269,8 +271,8 @@ def parse(template: Template, outcome: JobOutcome, bounds: Bounds | None = None)
         values = loaded
     typed = typed_values(template, values or {})
     checks = run_checks(template, values) if values else []
-    return Extraction(template, outcome.text, values, typed, checks, valid, outcome.stopped, outcome.error,
-                      outcome.stats)  # fmt: skip
+    return Extraction(template, outcome.text, values, typed, checks, valid, outcome.stopped and not outcome.looped,
+                      outcome.error, outcome.stats, looped=outcome.looped)  # fmt: skip
 
 
 def extract_prompt(fields: tuple[str, ...]) -> str:
@@ -296,7 +298,7 @@ def lab_requests(family: Family, image: Image.Image, options: LabOptions) -> lis
         request = build(family, image, ExtractParams(load_template(options.template)))
         return [replace(request, task="lab.extract")]
     message = ChatMessage(Role.USER, _prompt(options), (image,))
-    return [GenerationRequest((message,), options.sampling, MAX_TILES, task="lab.extract")]
+    return [GenerationRequest((message,), options.sampling, MAX_TILES, task="lab.extract", repetition_guard=True)]
 
 
 def lab_answer(family: Family, image: Image.Image, options: LabOptions, outcomes: list[JobOutcome]) -> LabAnswer:

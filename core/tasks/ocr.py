@@ -53,6 +53,7 @@ def build(family: Family, image: Image.Image, params: OcrParams) -> GenerationRe
         SamplingParams(max_new_tokens=params.max_new_tokens, do_sample=False),
         params.max_tiles,
         task="ocr",
+        repetition_guard=True,
     )
 
 
@@ -64,6 +65,7 @@ class OcrResult:
     no_text: bool
     raw: str
     stopped: bool
+    looped: bool  # the repetition guard ended it: the text goes up to where the loop began
     error: EngineError | None
     stats: GenerationStats
     language_hint: str
@@ -99,7 +101,8 @@ def parse(family: Family, outcome: JobOutcome, params: OcrParams) -> OcrResult:
         text=cleaned.text,
         no_text=cleaned.no_text and not outcome.stopped,
         raw=outcome.text,
-        stopped=outcome.stopped,
+        stopped=outcome.stopped and not outcome.looped,
+        looped=outcome.looped,
         error=outcome.error,
         stats=outcome.stats,
         language_hint=params.language_hint,
@@ -185,7 +188,7 @@ def _lab_prompt(family: Family, options: LabOptions) -> str:
 
 def lab_requests(family: Family, image: Image.Image, options: LabOptions) -> list[GenerationRequest]:
     message = ChatMessage(Role.USER, _lab_prompt(family, options), (image,))
-    return [GenerationRequest((message,), options.sampling, LAB_MAX_TILES, task="lab.ocr")]
+    return [GenerationRequest((message,), options.sampling, LAB_MAX_TILES, task="lab.ocr", repetition_guard=True)]
 
 
 def lab_answer(family: Family, image: Image.Image, options: LabOptions, outcomes: list[JobOutcome]) -> LabAnswer:

@@ -172,3 +172,22 @@ def test_a_models_answer_is_rendered_disarmed(app_env, monkeypatch, answer, show
     assert not at.exception
     rendered = [element.value for element in _answers(at)[0].markdown]
     assert rendered == [shown], rendered  # what Streamlit is given: the helper's output, nothing raw
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_the_repetition_guard_is_a_chat_setting(app_env, monkeypatch, guarded):
+    at = _chat_with_image()
+    from ui.serving import session_model_id
+
+    can_answers(monkeypatch, session_model_id(), lambda request, size: "Ответ: " + "снова и снова " * 60)
+    if guarded:
+        at.toggle(key="chat_repetition_guard").set_value(True).run()
+    at.chat_input(key="chat_input").set_value("What does it say?").run()
+    assert not at.exception
+    turn = at.session_state["chat_history"].turns[-1]
+    notes = [caption.value for caption in _answers(at)[0].caption]
+    if guarded:  # stopped at the loop, the text kept up to it, and said so
+        assert turn.looped and turn.text == "Ответ: снова и снова"
+        assert any("the model was repeating itself" in note for note in notes)
+    else:
+        assert not turn.looped and turn.text.count("снова и снова") == 60

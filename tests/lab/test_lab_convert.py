@@ -13,7 +13,7 @@ from core.families.docling import DoclingEngine
 from core.lab.__main__ import main
 from core.lab.config import ConfigError, parse_models
 from core.lab.metrics import markdown_tables
-from core.lab.report import build_report
+from core.lab.report import build_report, report_markdown
 from core.lab.synthetic import invoice_markdown, invoice_table, make_invoice, render_invoice, write_dataset
 from tests.app.conftest import CannedText
 
@@ -131,3 +131,16 @@ def test_a_document_is_scored_on_all_its_pages_joined(tmp_path):
 def test_convert_is_a_known_task_and_others_are_not():
     with pytest.raises(ConfigError, match="must be one of ocr, extract, vqa, convert"):
         parse_models({"models": [{"name": "x", "model_id": "m", "task": "markdown"}]})
+
+
+def test_pages_the_repetition_guard_stopped_are_counted_per_model(tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / "reader").mkdir(parents=True)
+    for index, looped in enumerate([True, False, True]):
+        record = {"document": f"doc{index}.png", "page_index": 0, "task": "ocr", "parsed": "text", "error": None,
+                  "elapsed_seconds": 1.0, "weights": "float32", "looped": looped}  # fmt: skip
+        (run_dir / "reader" / f"doc{index}.json").write_text(json.dumps(record))
+    (model,) = parse_models({"models": [{"name": "reader", "model_id": "x", "task": "ocr"}]})
+    report = build_report(run_dir, [model], None)
+    assert report["models"][0]["loops"] == 2
+    assert "| loops |" in report_markdown(report) and "| 0 | 2 |" in report_markdown(report)
