@@ -9,6 +9,7 @@ from PIL import Image
 
 from core.engines.tiling import TILE_BUDGETS
 from core.engines.types import GenerationRequest, GenerationStats, Role, SamplingParams, VideoClip
+from core.export import Conversation, to_html, to_json, to_markdown
 from core.markup import safe_markdown
 from core.media import InvalidInput, NormalizedImage
 from core.serving import ModelClient
@@ -139,6 +140,27 @@ def answer(chosen: ModelClient, history: ChatHistory, question: str, request: Ge
     st.rerun()
 
 
+def _export(chosen: ModelClient, history: ChatHistory, opts: ChatOptions,
+            media: NormalizedImage | NormalizedVideo) -> None:  # fmt: skip
+    """The conversation as Markdown, JSON and a self-contained HTML page, with the pictures as thumbnails."""
+    pictures = list(media.clip.frames[:: max(1, len(media.clip.frames) // 4)][:4]) if isinstance(
+        media, NormalizedVideo) else [media.image]  # fmt: skip
+    sampling = opts.sampling
+    settings = {"max_new_tokens": sampling.max_new_tokens, "sampling": sampling.do_sample, "tiles": opts.max_tiles,
+                "repetition_guard": opts.repetition_guard}  # fmt: skip
+    if sampling.do_sample:
+        settings |= {"temperature": sampling.temperature, "top_p": sampling.top_p}
+    conversation = Conversation(list(history.turns), chosen.model_id, chosen.card.title, settings, pictures,
+                                media.name)  # fmt: skip
+    with st.popover(t("chat.export"), icon=":material/ios_share:"):
+        st.download_button(t("chat.export_md"), to_markdown(conversation).encode("utf-8"), f"{conversation.stem}.md",
+                           "text/markdown", key="chat_export_md", icon=":material/description:")  # fmt: skip
+        st.download_button(t("chat.export_json"), to_json(conversation).encode("utf-8"), f"{conversation.stem}.json",
+                           "application/json", key="chat_export_json", icon=":material/data_object:")  # fmt: skip
+        st.download_button(t("chat.export_html"), to_html(conversation).encode("utf-8"), f"{conversation.stem}.html",
+                           "text/html", key="chat_export_html", icon=":material/html:")  # fmt: skip
+
+
 def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo) -> None:
     history = state.chat_history(media)
     opts = options(chosen)
@@ -163,6 +185,8 @@ def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo) -> Non
         if quick[1].button(t("chat.quick_detailed"), key="chat_quick_detailed", width="stretch"):
             pressed = quick_prompt(f"detailed{suffix}", language())
         render_history(history, video=is_video)
+        if history.turns:
+            _export(chosen, history, opts, media)
         typed = st.chat_input(t("chat.input_video" if is_video else "chat.input"), key="chat_input")
         question = read_question(pressed if pressed is not None else typed)
         if question is None:

@@ -191,3 +191,11 @@ def test_the_repetition_guard_is_a_chat_setting(app_env, monkeypatch, guarded):
         assert any("the model was repeating itself" in note for note in notes)
     else:
         assert not turn.looped and turn.text.count("снова и снова") == 60
+
+
+def test_a_conversation_is_offered_in_three_formats(app_env):
+    at = _chat_with_image()
+    assert not at.get("download_button")  # nothing to export before the first question
+    at.chat_input(key="chat_input").set_value("What is in the picture?").run()
+    names = {button.proto.label: button.proto for button in at.get("download_button")}
+    assert {"Conversation .md", "Conversation .json", "Conversation .html (one file)"} <= set(names)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from tests.conftest import image_bytes
-from tests.e2e.browser import ANSWERS, ask, go_to, upload, wait_idle
-from tests.e2e.conftest import NASTY_QUESTION
+from tests.e2e.browser import ANSWERS, ask, download, go_to, upload, wait_idle
+from tests.e2e.conftest import CANNED_NASTY, NASTY_QUESTION
 from tests.test_user_text import HOSTILE
 
 pytestmark = pytest.mark.e2e
@@ -50,3 +53,25 @@ def test_a_models_answer_cannot_style_the_page_or_plant_a_link(page, canned_docl
     assert answer.locator("b, .katex, img").count() == 0  # no raw HTML, no maths, no picture
     assert answer.locator("strong").inner_text() == "still bold"  # formatting stays
     assert answer.locator('[style*="color"], [class*="colored"]').count() == 0  # no directive took effect
+
+
+def test_the_conversation_downloads_in_three_formats_with_the_answer_inert(page, canned_docling_url, tmp_path):
+    picture = tmp_path / "scan.png"
+    picture.write_bytes(image_bytes((320, 240), "teal"))
+    upload(page, canned_docling_url, picture, "320×240 px")
+    go_to(page, "Chat", "Chat")
+    ask(page, NASTY_QUESTION)
+    page.locator(ANSWERS).nth(1).get_by_text("tokens").wait_for()
+    wait_idle(page)
+    saved = {}
+    for label, suffix in (("Conversation .md", "md"), ("Conversation .json", "json"),
+                          ("Conversation .html (one file)", "html")):  # fmt: skip
+        page.get_by_role("button", name="Export").click()
+        saved[suffix] = download(page, label, tmp_path)
+        page.keyboard.press("Escape")
+        assert re.fullmatch(rf"chat_\d{{8}}_\d{{6}}\.{suffix}", saved[suffix].name)
+    record = json.loads(saved["json"].read_text(encoding="utf-8"))
+    assert record["turns"][1]["text"] == CANNED_NASTY and record["pictures"][0].startswith("data:image/jpeg")
+    html_page = saved["html"].read_text(encoding="utf-8")
+    assert "&lt;b&gt;raw html&lt;/b&gt;" in html_page and "<b>" not in html_page
+    assert CANNED_NASTY in saved["md"].read_text(encoding="utf-8")
