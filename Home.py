@@ -18,6 +18,9 @@ with layout.page("home.title"):
             t("home.upload"), help=t("home.upload_help", limit_mb=settings.max_upload_mb), key=state.uploader_key()
         )
         upload.accept(uploaded, settings)
+        more = st.file_uploader(t("home.more"), type=["jpg", "jpeg", "png", "webp"], accept_multiple_files=True,
+                                key=state.uploader_key("home_more_upload"), help=t("home.more_help"))  # fmt: skip
+        upload.accept_more(more, settings)
         upload.sampling_settings()
 
         media = state.current_media()
@@ -26,6 +29,10 @@ with layout.page("home.title"):
         else:
             st.subheader(t("home.current"))
             upload.show(media)
+            extra = state.MORE_PICTURES.get() or ()
+            if extra:
+                st.caption(t("home.more_shown", count=len(extra)))
+                st.image([picture.image for picture in extra], width=120)
             st.caption(t("home.replace_hint"))
             actions = st.columns(3)
             actions[0].page_link("pages/1_Chat.py", label=t("home.go_chat"), icon=":material/chat:")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 from PIL import Image
 
+from core.documents import PdfDocument, render_page
 from core.engines.tiling import TILE_BUDGETS
 from core.engines.types import GenerationRequest, GenerationStats, Role, SamplingParams, VideoClip
 from core.export import Conversation, to_html, to_json, to_markdown
@@ -15,7 +16,14 @@ from core.media import InvalidInput, NormalizedImage
 from core.serving import ModelClient
 from core.settings import MAX_NEW_TOKENS_LIMIT
 from core.tasks import chat as chat_task
-from core.tasks.chat import ChatHistory, ChatParams, clean_question, default_chat_tiles, quick_prompt
+from core.tasks.chat import (
+    ChatHistory,
+    ChatParams,
+    clean_question,
+    default_chat_tiles,
+    quick_prompt,
+    tiles_per_picture,
+)
 from core.video import NormalizedVideo
 from ui import serving, state, widgets
 from ui.generation import CURSOR, stream_into
@@ -66,6 +74,8 @@ def stats_caption(stats: GenerationStats, video: bool = False) -> str:
         speed="—" if speed is None else f"{speed:.1f}",
         tiles=stats.image_tiles,
     )
+    if stats.image_tokens:
+        caption = f"{caption} · {t('chat.stats_image_tokens', tokens=stats.image_tokens)}"
     if stats.reused_prompt_tokens:
         reused = t("chat.stats_reused_video" if video else "chat.stats_reused", tokens=stats.reused_prompt_tokens)
         caption = f"{caption} · {reused}"
@@ -115,7 +125,8 @@ def ask(
     videos: tuple[VideoClip, ...] = (),
 ) -> None:
     """Ask ``question`` about the media and stream the answer below the history."""
-    params = ChatParams(opts.sampling, opts.max_tiles, images, videos, task="video" if videos else "chat",
+    tiles = tiles_per_picture(opts.max_tiles, len(images))
+    params = ChatParams(opts.sampling, tiles, images, videos, task="video" if videos else "chat",
                         repetition_guard=opts.repetition_guard)  # fmt: skip
     answer(chosen, history, question, chat_task.build(chosen.family, history, question, params), key="chat")
 
@@ -161,8 +172,56 @@ def _export(chosen: ModelClient, history: ChatHistory, opts: ChatOptions,
                            "text/html", key="chat_export_html", icon=":material/html:")  # fmt: skip
 
 
+def _drawn_pages(document: PdfDocument, first: int, last: int) -> tuple[Image.Image, ...]:
+    """Pages ``first``..``last`` (1-based) drawn once for the session; asking again reuses them."""
+    key = f"{document.digest}-p{first}-{last}"
+    cached = state.CHAT_PICTURES.get()
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    with st.spinner(t("chat.pictures_drawing")):
+        pictures = tuple(render_page(document, index).image for index in range(first - 1, last))
+    state.CHAT_PICTURES.set((key, pictures))
+    return pictures
+
+
+def _pictures(chosen: ModelClient, media: NormalizedImage) -> tuple[tuple[Image.Image, ...], str]:
+    """The pictures this question is about (the page on show, several PDF pages, or the photos added on Home),
+    within the family's budget, and the key their conversation is kept under."""
+    document = state.current_document()
+    pages = document.page_count if document is not None and media.digest.startswith(document.digest) else 1
+    extra: tuple[NormalizedImage, ...] = state.MORE_PICTURES.get() or ()
+    if pages == 1 and not extra:
+        return (media.image,), media.digest
+    several = t("chat.pictures_pages", pages=pages) if pages > 1 else t("chat.pictures_photos", count=len(extra) + 1)
+    labels = {"one": t("chat.pictures_one"), "several": several}
+    choice = st.radio(t("chat.pictures"), list(labels), format_func=labels.__getitem__, horizontal=True,
+                      key="chat_pictures_choice")  # fmt: skip
+    if choice == "one":
+        return (media.image,), media.digest
+    budget, title = chosen.family.max_images, chosen.card.title
+    if budget == 1:
+        st.info(t("chat.pictures_one_only", model=title))
+        return (media.image,), media.digest
+    if document is not None and pages > 1:
+        first, last = st.slider(t("chat.pictures_range"), 1, pages, (1, min(pages, budget)), key="chat_pictures_range")
+        if last - first + 1 > budget:
+            last = first + budget - 1
+            st.caption(t("chat.pictures_capped", budget=budget, model=title, first=first, last=last))
+        pictures, key = _drawn_pages(document, first, last), f"{document.digest}-p{first}-{last}"
+    else:
+        chosen_pictures = [media, *extra][:budget]
+        if len(extra) + 1 > budget:
+            st.caption(t("chat.pictures_capped_photos", budget=budget, model=title))
+        pictures = tuple(picture.image for picture in chosen_pictures)
+        key = "+".join(picture.digest for picture in chosen_pictures)
+    st.caption(t("chat.pictures_budget", count=len(pictures), budget=budget, model=title))
+    st.image(list(pictures), width=96)  # the strip of what the model sees
+    return pictures, key
+
+
 def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo) -> None:
-    history = state.chat_history(media)
+    pictures, digest = _pictures(chosen, media) if isinstance(media, NormalizedImage) else ((), media.digest)
+    history = state.chat_history(media, digest)
     opts = options(chosen)
     is_video = isinstance(media, NormalizedVideo)
 
@@ -194,4 +253,4 @@ def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo) -> Non
         if isinstance(media, NormalizedVideo):
             ask(chosen, history, question, opts, videos=(media.clip,))
         else:
-            ask(chosen, history, question, opts, images=(media.image,))
+            ask(chosen, history, question, opts, images=pictures)

@@ -65,6 +65,9 @@ MEDIA = Slot[Media]("home_media", (NormalizedImage, NormalizedVideo))
 DOCUMENT = Slot[PdfDocument]("home_document", PdfDocument)
 DOCUMENT_PAGE = Slot[int]("home_document_page", int)  # 1-based
 UPLOAD_ID = Slot[str]("home_upload_id", str)
+MORE_PICTURES = Slot[tuple]("home_more_pictures", tuple)  # NormalizedImage: photos asked about with the upload
+MORE_PICTURES_ID = Slot[str]("home_more_pictures_id", str)  # the uploads they were read from
+CHAT_PICTURES = Slot[tuple]("chat_pictures", tuple)  # (key, pictures): the PDF pages drawn for a question
 UPLOADER_GENERATION = Slot[int]("home_uploader_generation", int)
 PICKER_CHOICES = Slot[dict]("home_model_choices", dict)  # label -> model id, so the widget holds plain strings
 PICKER_ERROR = Slot[Exception]("home_model_error", Exception)
@@ -113,11 +116,12 @@ def current_document() -> PdfDocument | None:
     return DOCUMENT.get()
 
 
-def chat_history(media: Media) -> ChatHistory:
-    """The conversation about ``media``; a different image starts a new one."""
+def chat_history(media: Media, digest: str | None = None) -> ChatHistory:
+    """The conversation about ``media`` (or the pictures ``digest`` names); other pictures start a new one."""
+    digest = digest or media.digest
     history = CHAT_HISTORY.get()
-    if history is None or history.media_digest != media.digest:
-        history = ChatHistory(media.digest)
+    if history is None or history.media_digest != digest:
+        history = ChatHistory(digest)
         CHAT_HISTORY.set(history)
     return history
 
@@ -126,13 +130,22 @@ def reset_chat(media: Media) -> None:
     CHAT_HISTORY.set(ChatHistory(media.digest))
 
 
-def uploader_key() -> str:
+def uploader_key(prefix: str = "home_uploader") -> str:
     """A new key empties the upload widget, which otherwise keeps showing the old file."""
-    return f"home_uploader_{UPLOADER_GENERATION.get() or 0}"
+    return f"{prefix}_{UPLOADER_GENERATION.get() or 0}"
 
 
 def forget_upload() -> None:
     """Forget the upload, its PDF pages and the conversation about it (the caches are the caller's)."""
-    for slot in (MEDIA, UPLOAD_ID, CHAT_HISTORY, DOCUMENT, DOCUMENT_PAGE):
+    for slot in (
+        MEDIA,
+        UPLOAD_ID,
+        CHAT_HISTORY,
+        DOCUMENT,
+        DOCUMENT_PAGE,
+        MORE_PICTURES,
+        MORE_PICTURES_ID,
+        CHAT_PICTURES,
+    ):
         slot.clear()
     UPLOADER_GENERATION.set((UPLOADER_GENERATION.get() or 0) + 1)

@@ -11,7 +11,7 @@ from core.media import InvalidInput, MediaLimits, load_image, thumbnail
 from core.settings import Settings
 from core.video import NormalizedVideo, Sampling, VideoLimits, decode_video, looks_like_playlist, sniff_video
 from ui import serving, state, widgets
-from ui.i18n import input_error, t
+from ui.i18n import input_error, literal, t
 
 # On a CPU every frame is a pass of the vision encoder (1-2 s): keep the default clip short there.
 _CPU_FRAMES, _GPU_FRAMES = 8, 64
@@ -79,6 +79,23 @@ def accept(upload: UploadedFile | None, settings: Settings) -> None:
         state.DOCUMENT.clear()
     state.DOCUMENT_PAGE.set(1)
     state.UPLOAD_ID.set(upload_id)
+
+
+def accept_more(uploads: list[UploadedFile] | None, settings: Settings) -> None:
+    """More photos to ask about together with the upload in Chat; a refused one is named, the others kept."""
+    uploads = uploads or []
+    signature = ",".join(upload.file_id for upload in uploads)
+    if state.MORE_PICTURES_ID.get() == signature:
+        return
+    limits = MediaLimits(max_bytes=settings.max_upload_mb * 2**20)
+    pictures = []
+    for upload in uploads:
+        try:
+            pictures.append(load_image(upload.getvalue(), upload.name, limits))
+        except InvalidInput as error:
+            st.error(f"{literal(upload.name)}: {input_error(error)}")
+    state.MORE_PICTURES.set(tuple(pictures))
+    state.MORE_PICTURES_ID.set(signature)
 
 
 def _remember(widget_key: str, slot: state.Slot) -> None:

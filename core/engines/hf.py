@@ -308,7 +308,7 @@ class TransformersEngine:
                 self._media_token_ids(),
                 prefix_cache,
             )
-        return ThreadedGeneration(
+        generation = ThreadedGeneration(
             model,
             processor.tokenizer,
             prepared.tensors,
@@ -320,6 +320,9 @@ class TransformersEngine:
             prefix=prefix,
             started=started,
         )
+        ids = prepared.tensors["input_ids"]
+        generation.stats.image_tokens = sum(int((ids == token).sum()) for token in self._media_token_ids())
+        return generation
 
 
 class ChatTemplateEngine(TransformersEngine):

@@ -160,6 +160,7 @@ class GenerationStats:
     prompt_tokens: int = 0
     new_tokens: int = 0
     image_tiles: int = 0
+    image_tokens: int = 0  # placeholders of image (or video) tokens in the prompt: what the pictures cost
     reused_prompt_tokens: int = 0  # taken from this session's cached media prefix instead of recomputed
     seconds_to_first_token: float | None = None
     seconds_total: float = 0.0

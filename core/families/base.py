@@ -39,6 +39,11 @@ class CannotGround(ValueError):
     """The family has no way to locate objects; detection goes to a grounding family."""
 
 
+# Pictures a chat family takes in one question: each is encoded in full, so a few pages already fill a small
+# model's context on a CPU; the Chat page states the budget and keeps to it.
+MAX_IMAGES = 8
+
+
 class Family:
     name: str = ""
     model_types: tuple[str, ...] = ()  # ``model_type`` values in config.json
@@ -46,6 +51,7 @@ class Family:
     abilities: frozenset[Capability] = frozenset()
     catalogue: tuple[ModelCard, ...] = ()
     in_picker: bool = True  # offered as a session's model on Home
+    max_images: int = 1  # pictures one question may hold (several pages or photos asked about together)
     # An OCR engine of its own (a program, an OCR specialist): offered on the OCR page beside the session's model
     ocr_specialist: bool = False
     ocr_label_key: str | None = None  # the OCR page's label for it (a strings key); None: the card's title

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from core.engines.hf import ChatTemplateEngine
 from core.engines.types import Capability, ModelCard
-from core.families.base import THINKING_OFF, Family
+from core.families.base import MAX_IMAGES, THINKING_OFF, Family
 from core.settings import Settings
 
 ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION, Capability.VIDEO})
@@ -29,6 +29,7 @@ class Gemma4Engine(ChatTemplateEngine):
 
 
 class Gemma4(Family):
+    max_images = MAX_IMAGES
     chat_template_kwargs = THINKING_OFF
     name = "gemma4"
     model_types = ("gemma4",)

@@ -10,7 +10,7 @@ from typing import Any
 
 from core.engines.hf import ChatTemplateEngine
 from core.engines.types import Capability, GenerationRequest, ModelCard
-from core.families.base import Family
+from core.families.base import MAX_IMAGES, Family
 from core.grounding import Detection, deduplicate, to_box
 from core.settings import Settings
 
@@ -47,6 +47,7 @@ def parse_internvl(text: str, width: int, height: int, default_label: str = "") 
 
 
 class InternVL(Family):
+    max_images = MAX_IMAGES
     name = "internvl"
     model_types = ("internvl",)
     name_hints = ("internvl",)

@@ -16,7 +16,7 @@ from typing import Any
 
 from core.engines.hf import ChatTemplateEngine
 from core.engines.types import Capability, GenerationRequest, ModelCard
-from core.families.base import Family
+from core.families.base import MAX_IMAGES, Family
 from core.settings import Settings
 
 ABILITIES = frozenset({Capability.CHAT, Capability.OCR, Capability.REGION})
@@ -36,6 +36,7 @@ class Lfm2VlEngine(ChatTemplateEngine):
 
 
 class Lfm2Vl(Family):
+    max_images = MAX_IMAGES
     name = "lfm2_vl"
     model_types = ("lfm2_vl",)
     name_hints = ("lfm2-vl", "lfm2_vl", "lfm2.5-vl")

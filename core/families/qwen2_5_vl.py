@@ -15,7 +15,7 @@ from PIL import Image
 from core.engines.hf import PixelBudgetEngine
 from core.engines.remote import RemoteImage
 from core.engines.types import Capability, ModelCard
-from core.families.base import Family
+from core.families.base import MAX_IMAGES, Family
 from core.grounding import Detection, deduplicate, json_objects, numbers, to_box
 from core.settings import Settings
 
@@ -73,6 +73,7 @@ def qwen_input_size(width: int, height: int, max_pixels: int = QWEN_MAX_PIXELS) 
 
 
 class Qwen25VL(Family):
+    max_images = MAX_IMAGES
     name = "qwen2_5_vl"
     model_types = ("qwen2_5_vl",)
     name_hints = ("qwen2.5-vl",)

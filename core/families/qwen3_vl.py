@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.engines.types import Capability, ModelCard
-from core.families.base import Family
+from core.families.base import MAX_IMAGES, Family
 from core.families.qwen2_5_vl import Qwen25VLEngine, parse_qwen
 from core.grounding import Detection
 from core.settings import Settings
@@ -56,6 +56,7 @@ def parse_relative_boxes(text: str, width: int, height: int, default_label: str 
 
 
 class Qwen3VL(Family):
+    max_images = MAX_IMAGES
     name = "qwen3_vl"
     model_types = ("qwen3_vl",)
     name_hints: tuple[str, ...] = ("qwen3-vl",)

@@ -15,7 +15,7 @@ from core.engines.prefix import media_fingerprint
 from core.engines.remote import RemoteImage, shrink_to_edge
 from core.engines.tiling import plan_tiles
 from core.engines.types import Capability, GenerationRequest, ModelCard
-from core.families.base import Family
+from core.families.base import MAX_IMAGES, Family
 from core.settings import Settings
 
 ABILITIES = frozenset({Capability.CHAT, Capability.VIDEO, Capability.OCR, Capability.REGION})
@@ -57,6 +57,7 @@ class SmolVLMEngine(TransformersEngine):
 
 
 class SmolVLM(Family):
+    max_images = MAX_IMAGES
     name = "smolvlm"
     model_types = ("smolvlm", "idefics3")
     name_hints = ("smolvlm",)

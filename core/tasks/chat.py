@@ -35,6 +35,11 @@ def default_chat_tiles(device: str) -> int:
     return CHAT_TILES_CPU if device == "cpu" else CHAT_TILES_GPU
 
 
+def tiles_per_picture(max_tiles: int, pictures: int) -> int:
+    """A question about several pictures shares the tile budget among them (at least one tile each)."""
+    return max(1, max_tiles // pictures) if pictures > 1 else max_tiles
+
+
 def clean_question(text: str | None) -> str:
     """The question as the history shows it; raise :class:`InvalidInput` for empty or oversized input.
 

@@ -36,7 +36,11 @@ def test_ask_renders_a_streamed_answer_with_stats(app_env):
     answer = _answers(at)[0]
     caption = answer.caption[0].value
     # tokens, total time, first token, decode speed and the tiles the encoder saw
-    assert re.fullmatch(r"\d+ tokens · [\d.]+ s · first token after [\d.]+ s · [\d.]+ tokens/s · tiles: \d+", caption)
+    assert re.fullmatch(
+        r"\d+ tokens · [\d.]+ s · first token after [\d.]+ s · [\d.]+ tokens/s · tiles: \d+"
+        r" · image tokens: \d+",
+        caption,
+    )
     history = at.session_state["chat_history"]
     assert history.turns[0].text == "What is in the picture?"
     assert history.turns[1].role is Role.ASSISTANT and history.turns[1].stats.new_tokens > 0
@@ -199,3 +203,59 @@ def test_a_conversation_is_offered_in_three_formats(app_env):
     at.chat_input(key="chat_input").set_value("What is in the picture?").run()
     names = {button.proto.label: button.proto for button in at.get("download_button")}
     assert {"Conversation .md", "Conversation .json", "Conversation .html (one file)"} <= set(names)
+
+
+def _pdf(pages: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    pictures = [Image.new("RGB", (300, 400), colour) for colour in ("white", "yellow", "cyan", "pink")[:pages]]
+    pictures[0].save(buffer, "PDF", resolution=72.0, save_all=True, append_images=pictures[1:])
+    return buffer.getvalue()
+
+
+def test_a_three_page_pdf_is_asked_about_as_a_whole(app_env, monkeypatch):
+    at = upload_and_open(("report.pdf", _pdf(3), "application/pdf"), "pages/1_Chat.py")
+    from ui.serving import session_model_id
+
+    seen = can_answers(monkeypatch, session_model_id(), lambda request, size: "Three pages.")
+    at.radio(key="chat_pictures_choice").set_value("several").run()
+    assert at.slider(key="chat_pictures_range").value == (1, 3)
+    at.chat_input(key="chat_input").set_value("What do these pages say together?").run()
+    assert not at.exception
+    assert len(seen[0].request.messages[0].images) == 3  # one question, three pictures
+    assert seen[0].request.max_tiles == 1  # the chat's tile budget shared among them (4 // 3)
+    caption = _answers(at)[0].caption[0].value
+    tokens = int(re.search(r"image tokens: (\d+)", caption).group(1))
+    assert tokens == seen[0].stats.image_tokens > 0 and seen[0].stats.image_tiles == 3
+    assert at.session_state["chat_history"].media_digest.endswith("-p1-3")  # its own conversation
+    at.radio(key="chat_pictures_choice").set_value("one").run()
+    assert not at.session_state["chat_history"].turns  # the page alone is another conversation
+
+
+def test_two_photos_compared_in_one_question(app_env, monkeypatch):
+    at = upload_and_open(("left.jpg", image_bytes((300, 200), "orange", "JPEG"), "image/jpeg"))
+    at.file_uploader(key="home_more_upload_0").set_value([("right.png", image_bytes((200, 300), "blue"),
+                                                           "image/png")]).run()  # fmt: skip
+    assert not at.exception and any("1 more pictures" in caption.value for caption in at.caption)
+    at.switch_page("pages/1_Chat.py").run()
+    from ui.serving import session_model_id
+
+    seen = can_answers(monkeypatch, session_model_id(), lambda request, size: "The left one is orange.")
+    at.radio(key="chat_pictures_choice").set_value("several").run()
+    at.chat_input(key="chat_input").set_value("Which one is orange?").run()
+    assert not at.exception
+    sizes = [picture.size for picture in seen[0].request.messages[0].images]
+    assert sizes == [(300, 200), (200, 300)]
+
+
+def test_a_family_that_takes_one_picture_says_so(app_env, monkeypatch):
+    from core.families.smolvlm import SmolVLM
+
+    # every chat family here takes several; one that took a single picture (a remote model, a future family)
+    monkeypatch.setattr(SmolVLM, "max_images", 1)
+    at = upload_and_open(("report.pdf", _pdf(2), "application/pdf"), "pages/1_Chat.py")
+    at.radio(key="chat_pictures_choice").set_value("several").run()
+    assert not at.exception and any("takes one picture per question" in info.value for info in at.info)

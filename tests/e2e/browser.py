@@ -16,7 +16,8 @@ def upload(page, server_url: str, path: Path, shown: str | None = None) -> None:
     """Open Home and upload ``path``; wait for ``shown`` (text that proves it was taken) if given."""
     page.goto(server_url)
     wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    # the first uploader is the upload; the second takes extra pictures to ask about with it
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
     if shown is not None:
         page.get_by_text(shown).first.wait_for()
     wait_idle(page)

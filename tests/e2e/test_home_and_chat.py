@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import image_bytes
@@ -87,7 +89,7 @@ def test_russian_interface(page, server_url, tmp_path):
     page.get_by_text("Изображение пока не загружено.").wait_for()
     picture = tmp_path / "кот.jpg"
     picture.write_bytes(image_bytes((500, 300), "orange", "JPEG"))
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(picture))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(picture))
     page.get_by_text("500×300 px").wait_for()
     wait_idle(page)
     # One truth about the model: right after an upload the sidebar says what the Home panel says.
@@ -106,4 +108,34 @@ def test_bad_file_gets_a_clear_message(page, server_url, tmp_path):
     fake.write_text("this is a text file, not a picture")
     upload(page, server_url, fake)
     page.get_by_text("not an image in a supported format").wait_for()
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_three_page_pdf_and_two_photos_asked_about_together(page, server_url, tmp_path):
+    from PIL import Image
+
+    document = tmp_path / "report.pdf"
+    pages = [Image.new("RGB", (300, 400), colour) for colour in ("white", "yellow", "cyan")]
+    pages[0].save(document, "PDF", resolution=72.0, save_all=True, append_images=pages[1:])
+    upload(page, server_url, document, "report.pdf [1/3]")
+    go_to(page, "Chat", "Chat")
+    page.get_by_text("Several pages of the PDF (3)").click()
+    page.get_by_text(re.compile(r"The model sees 3 pictures")).wait_for()
+    ask(page, "What do the three pages say?")
+    stats = page.locator(ANSWERS).nth(1).get_by_text(re.compile(r"tiles: 3 · image tokens: \d+"))
+    stats.wait_for(timeout=120_000)  # three pictures in the model's input, their tokens counted
+    wait_idle(page)
+
+    photo = tmp_path / "left.png"
+    Image.new("RGB", (320, 240), "orange").save(photo)
+    other = tmp_path / "right.png"
+    Image.new("RGB", (240, 320), "blue").save(other)
+    upload(page, server_url, photo, "320×240 px")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(1).set_input_files(other)
+    page.get_by_text("Also in Chat, together with it: 1 more pictures.").wait_for()
+    go_to(page, "Chat", "Chat")
+    page.get_by_text("All 2 pictures").click()
+    page.get_by_text(re.compile(r"The model sees 2 pictures")).wait_for()
+    ask(page, "Which one is orange?")
+    page.locator(ANSWERS).nth(1).get_by_text(re.compile(r"tiles: 2 · image tokens: \d+")).wait_for(timeout=120_000)
     assert page.locator('[data-testid="stException"]').count() == 0

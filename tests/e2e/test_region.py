@@ -89,7 +89,7 @@ def test_ocr_and_region_in_russian(page, canned_docling_url, tmp_path):
     page.goto(server_url)
     wait_idle(page)
     choose_language(page, "Русский")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(picture))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(picture))
     page.get_by_text("900×600 px").wait_for()
     wait_idle(page)
 
