@@ -158,3 +158,47 @@ def to_html(conversation: Conversation) -> str:
             parts.append(f'<p class="note">{escape(" · ".join(notes))}</p>')
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+# --- a comparison: one conversation per column ------------------------------------------------------------
+
+
+def comparison_json(columns: list[Conversation], tally: dict[str, Any]) -> str:
+    return json.dumps({"tally": tally, "columns": [json.loads(to_json(column)) for column in columns]},
+                      ensure_ascii=False, indent=2)  # fmt: skip
+
+
+def comparison_markdown(columns: list[Conversation], tally: dict[str, Any]) -> str:
+    wins = ", ".join(f"{row['title']}: {row['wins']}" for row in tally.get("wins", []))
+    head = [f"# Comparison of {len(columns)} models", "", f"Picks: {wins}; ties: {tally.get('ties', 0)}", ""]
+    return "\n".join(head) + "\n" + "\n\n".join(to_markdown(column).replace("\n# ", "\n## ", 1)
+                                                 for column in columns)  # fmt: skip
+
+
+def comparison_html(columns: list[Conversation], tally: dict[str, Any]) -> str:
+    """The columns side by side on one self-contained page, every text escaped."""
+    escape = html.escape
+    wins = ", ".join(f"{row['title']}: {row['wins']}" for row in tally.get("wins", []))
+    cells = []
+    for column in columns:
+        turns = []
+        for turn in column.turns:
+            turns.append(f'<div class="turn {turn.role.value}">{escape(turn.text)}</div>')
+            notes = [note for note in (_ending(turn), _timings(turn.stats)) if note]
+            if notes:
+                turns.append(f'<p class="note">{escape(" · ".join(notes))}</p>')
+        cells.append(f'<section><h2>{escape(column.model_title)}</h2><p class="note">{escape(column.model_id)}</p>'
+                     + "".join(turns) + "</section>")  # fmt: skip
+    pictures = columns[0].pictures if columns else []
+    summary = f"Picks: {wins}; ties: {tally.get('ties', 0)}"
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html><head><meta charset="utf-8"><title>comparison</title>',
+        f"<style>{_STYLE}body{{max-width:none}}main{{display:flex;gap:1rem}}section{{flex:1}}</style></head><body>",
+        f"<h1>Comparison of {len(columns)} models</h1>",
+        f'<p class="note">{escape(summary)}</p>',
+        "<div>" + "".join(f'<img alt="picture {number}" src="{thumbnail_data_uri(picture)}">'
+                          for number, picture in enumerate(pictures, start=1)) + "</div>",
+        "<main>" + "".join(cells) + "</main>",
+        "</body></html>",
+    ])  # fmt: skip

@@ -219,10 +219,30 @@ def _pictures(chosen: ModelClient, media: NormalizedImage) -> tuple[tuple[Image.
     return pictures, key
 
 
-def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo) -> None:
+@dataclass(frozen=True)
+class Setup:
+    """What a question is asked about and how: the pictures, the key of their conversation, the settings."""
+
+    pictures: tuple[Image.Image, ...]
+    digest: str
+    opts: ChatOptions
+
+
+def setup(chosen: ModelClient, media: NormalizedImage | NormalizedVideo) -> Setup:
     pictures, digest = _pictures(chosen, media) if isinstance(media, NormalizedImage) else ((), media.digest)
+    return Setup(pictures, digest, options(chosen))
+
+
+def comparing(media: NormalizedImage | NormalizedVideo) -> bool:
+    """The Compare switch (pictures only): the same question to two or three models side by side."""
+    if not isinstance(media, NormalizedImage):
+        return False
+    return bool(st.toggle(t("compare.toggle"), key="chat_compare", help=t("compare.toggle_help")))
+
+
+def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo, asked: Setup) -> None:
+    pictures, digest, opts = asked.pictures, asked.digest, asked.opts
     history = state.chat_history(media, digest)
-    opts = options(chosen)
     is_video = isinstance(media, NormalizedVideo)
 
     top = st.columns([1, 3])

@@ -19,6 +19,7 @@ from core.lab.job import LabJob
 from core.media import NormalizedImage
 from core.serving import Job
 from core.tasks.chat import ChatHistory
+from core.tasks.compare import Comparison
 from core.tasks.convert import ConvertResult
 from core.tasks.detect import DetectionRun
 from core.tasks.extract import ExtractRun
@@ -67,6 +68,7 @@ DOCUMENT_PAGE = Slot[int]("home_document_page", int)  # 1-based
 UPLOAD_ID = Slot[str]("home_upload_id", str)
 MORE_PICTURES = Slot[tuple]("home_more_pictures", tuple)  # NormalizedImage: photos asked about with the upload
 MORE_PICTURES_ID = Slot[str]("home_more_pictures_id", str)  # the uploads they were read from
+COMPARISON = Slot[Comparison]("chat_comparison", Comparison)  # the models compared side by side
 CHAT_PICTURES = Slot[tuple]("chat_pictures", tuple)  # (key, pictures): the PDF pages drawn for a question
 UPLOADER_GENERATION = Slot[int]("home_uploader_generation", int)
 PICKER_CHOICES = Slot[dict]("home_model_choices", dict)  # label -> model id, so the widget holds plain strings
