@@ -231,6 +231,8 @@ def test_a_three_page_pdf_is_asked_about_as_a_whole(app_env, monkeypatch):
     tokens = int(re.search(r"image tokens: (\d+)", caption).group(1))
     assert tokens == seen[0].stats.image_tokens > 0 and seen[0].stats.image_tiles == 3
     assert at.session_state["chat_history"].media_digest.endswith("-p1-3")  # its own conversation
+    at.chat_input(key="chat_input").set_value("And the second page?").run()
+    assert seen[1].stats.reused_prompt_tokens > 0  # the three pages come from the cache for a follow-up
     at.radio(key="chat_pictures_choice").set_value("one").run()
     assert not at.session_state["chat_history"].turns  # the page alone is another conversation
 
