@@ -14,9 +14,28 @@ from core.tasks.chat import ChatTurn
 HOSTILE = "Here: <script>alert(1)</script> <img src=https://evil.example/x.png> ``` fence"
 TURNS = [
     ChatTurn(Role.USER, "Что на картинке?"),
-    ChatTurn(Role.ASSISTANT, HOSTILE, stats=GenerationStats(120, 12, 5, 0, 0.8, 2.0)),
+    ChatTurn(
+        Role.ASSISTANT,
+        HOSTILE,
+        stats=GenerationStats(
+            prompt_tokens=120, new_tokens=12, image_tiles=5, seconds_to_first_token=0.8, seconds_total=2.0
+        ),
+    ),
     ChatTurn(Role.USER, "А подробнее?"),
-    ChatTurn(Role.ASSISTANT, "снова", stopped=True, looped=True, stats=GenerationStats(130, 40, 5, 120, 0.1, 3.0)),
+    ChatTurn(
+        Role.ASSISTANT,
+        "снова",
+        stopped=True,
+        looped=True,
+        stats=GenerationStats(
+            prompt_tokens=130,
+            new_tokens=40,
+            image_tiles=5,
+            reused_prompt_tokens=120,
+            seconds_to_first_token=0.1,
+            seconds_total=3.0,
+        ),
+    ),
     ChatTurn(Role.USER, "Ещё?"),
     ChatTurn(Role.ASSISTANT, "", error=EngineError("boom")),
 ]
