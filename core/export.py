@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from PIL import Image
@@ -39,6 +40,11 @@ class Conversation:
     @property
     def stem(self) -> str:
         return f"chat_{self.created_at:%Y%m%d_%H%M%S}"
+
+    @cached_property
+    def thumbnails(self) -> list[str]:
+        """The pictures as data URIs, encoded once for all the formats written."""
+        return [thumbnail_data_uri(picture) for picture in self.pictures]
 
 
 def thumbnail_data_uri(picture: Image.Image) -> str:
@@ -79,7 +85,7 @@ def to_json(conversation: Conversation) -> str:
         "model_title": conversation.model_title,
         "settings": conversation.settings,
         "created_at": conversation.created_at.isoformat(timespec="seconds"),
-        "pictures": [thumbnail_data_uri(picture) for picture in conversation.pictures],
+        "pictures": conversation.thumbnails,
         "turns": [
             {"role": turn.role.value, "text": turn.text, "ended": _ending(turn), "stats": _stats(turn.stats)}
             for turn in conversation.turns
@@ -117,8 +123,8 @@ def to_markdown(conversation: Conversation) -> str:
         f"- Exported: {conversation.created_at:%Y-%m-%d %H:%M:%S}",
         "",
     ]
-    for number, picture in enumerate(conversation.pictures, start=1):
-        lines += [f"![picture {number}]({thumbnail_data_uri(picture)})", ""]
+    for number, uri in enumerate(conversation.thumbnails, start=1):
+        lines += [f"![picture {number}]({uri})", ""]
     for turn in conversation.turns:
         who = "Question" if turn.role.value == "user" else "Answer"
         lines += [f"## {who}", "", _fenced(turn.text), ""]
@@ -136,6 +142,11 @@ _STYLE = (
 )
 
 
+def _strip(thumbnails: list[str]) -> str:
+    return "<div>" + "".join(f'<img alt="picture {number}" src="{uri}">' for number, uri in
+                             enumerate(thumbnails, start=1)) + "</div>"  # fmt: skip
+
+
 def to_html(conversation: Conversation) -> str:
     """One page with everything inside it: styles, thumbnails as data URIs, every text escaped."""
     escape = html.escape
@@ -148,8 +159,7 @@ def to_html(conversation: Conversation) -> str:
         f'<p class="note">{escape(conversation.model_title)} ({escape(conversation.model_id)}) · '
         f"{escape(', '.join(f'{key} = {value}' for key, value in conversation.settings.items()))} · "
         f"{conversation.created_at:%Y-%m-%d %H:%M:%S}</p>",
-        "<div>" + "".join(f'<img alt="picture {number}" src="{thumbnail_data_uri(picture)}">'
-                          for number, picture in enumerate(conversation.pictures, start=1)) + "</div>",
+        _strip(conversation.thumbnails),
     ]  # fmt: skip
     for turn in conversation.turns:
         parts.append(f'<div class="turn {turn.role.value}">{escape(turn.text)}</div>')
@@ -189,7 +199,7 @@ def comparison_html(columns: list[Conversation], tally: dict[str, Any]) -> str:
                 turns.append(f'<p class="note">{escape(" · ".join(notes))}</p>')
         cells.append(f'<section><h2>{escape(column.model_title)}</h2><p class="note">{escape(column.model_id)}</p>'
                      + "".join(turns) + "</section>")  # fmt: skip
-    pictures = columns[0].pictures if columns else []
+    thumbnails = columns[0].thumbnails if columns else []
     summary = f"Picks: {wins}; ties: {tally.get('ties', 0)}"
     return "\n".join([
         "<!DOCTYPE html>",
@@ -197,8 +207,7 @@ def comparison_html(columns: list[Conversation], tally: dict[str, Any]) -> str:
         f"<style>{_STYLE}body{{max-width:none}}main{{display:flex;gap:1rem}}section{{flex:1}}</style></head><body>",
         f"<h1>Comparison of {len(columns)} models</h1>",
         f'<p class="note">{escape(summary)}</p>',
-        "<div>" + "".join(f'<img alt="picture {number}" src="{thumbnail_data_uri(picture)}">'
-                          for number, picture in enumerate(pictures, start=1)) + "</div>",
+        _strip(thumbnails),
         "<main>" + "".join(cells) + "</main>",
         "</body></html>",
     ])  # fmt: skip

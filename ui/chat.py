@@ -187,8 +187,8 @@ def _drawn_pages(document: PdfDocument, first: int, last: int) -> tuple[Image.Im
 def _pictures(chosen: ModelClient, media: NormalizedImage) -> tuple[tuple[Image.Image, ...], str]:
     """The pictures this question is about (the page on show, several PDF pages, or the photos added on Home),
     within the family's budget, and the key their conversation is kept under."""
-    document = state.current_document()
-    pages = document.page_count if document is not None and media.digest.startswith(document.digest) else 1
+    document = state.document_of(media)
+    pages = state.page_count(media)
     extra: tuple[NormalizedImage, ...] = state.MORE_PICTURES.get() or ()
     if pages == 1 and not extra:
         return (media.image,), media.digest

@@ -3,15 +3,11 @@ model (Granite-Docling, SmolDocling), shown rendered beside the image with its l
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-
 import streamlit as st
 from PIL import Image
 
 from core.annotate import annotate, png_bytes
 from core.doctags import Conversion
-from core.documents import page_digest, render_page
 from core.engines.loading import load_local_only, looks_like_path
 from core.engines.types import EngineError
 from core.markup import safe_markdown
@@ -20,7 +16,7 @@ from core.registry import converters
 from core.serving import JobOutcome, ModelClient
 from core.tasks import convert as convert_task
 from core.tasks.convert import ConvertResult
-from ui import serving, state, widgets
+from ui import serving, state, upload, widgets
 from ui.generation import CURSOR, stream_into
 from ui.i18n import input_error, t
 
@@ -60,15 +56,15 @@ def _ready(model_id: str) -> bool:
     return True
 
 
-def _run(client: ModelClient, pages: list[tuple[str, Callable[[], Image.Image]]], max_new_tokens: int) -> None:
-    """Convert ``pages`` (digest, how to draw it) one by one; the result is saved after every page, so Stop
+def _run(client: ModelClient, pages: list[upload.Page], max_new_tokens: int) -> None:
+    """Convert ``pages`` one by one; the result is saved after every page, so Stop
     keeps them. A page is drawn only when its turn comes and let go after its answer."""
     family = client.family
-    result = ConvertResult([digest for digest, _ in pages], client.card.title)
+    result = ConvertResult([digest for _, digest, _ in pages], client.card.title)
     state.CONVERT_RESULT.set(result)
     bar = st.progress(0.0, text=t("convert.progress", done=0, total=len(pages))) if len(pages) > 1 else None
     live = st.empty()
-    for number, (_digest, draw) in enumerate(pages, start=1):
+    for number, (_, _digest, draw) in enumerate(pages, start=1):
         try:
             image = draw()
         except InvalidInput as error:  # a damaged page: the pages before it are kept, and it is named
@@ -91,14 +87,6 @@ def _run(client: ModelClient, pages: list[tuple[str, Callable[[], Image.Image]]]
         if bar is not None:
             bar.progress(number / len(pages), text=t("convert.progress", done=number, total=len(pages)))
     st.rerun()
-
-
-def _pages_to_convert(media: NormalizedImage, everything: bool) -> list[tuple[str, Callable[[], Image.Image]]]:
-    document = state.current_document()
-    if not everything or document is None:
-        return [(media.digest, lambda: media.image)]
-    return [(page_digest(document, index), partial(lambda d, i: render_page(d, i).image, document, index))
-            for index in range(document.page_count)]  # fmt: skip
 
 
 def _summary(result: ConvertResult) -> None:
@@ -162,8 +150,7 @@ def render(media: NormalizedImage) -> None:
     with work:
         model_id = _converter()
         ready = _ready(model_id)
-        document = state.current_document()
-        pages = document.page_count if document is not None and media.digest.startswith(document.digest) else 1
+        pages = state.page_count(media)
         left, right = st.columns(2)
         everything = None
         if left.button(t("convert.run"), type="primary", key="convert_run", icon=":material/article:",
@@ -173,7 +160,7 @@ def render(media: NormalizedImage) -> None:
                                       icon=":material/library_books:", disabled=not ready):  # fmt: skip
             everything = True
         if everything is not None:
-            _run(serving.client_for(model_id), _pages_to_convert(media, everything), max_new_tokens)
+            _run(serving.client_for(model_id), upload.pages_to_read(media, everything), max_new_tokens)
         result = state.CONVERT_RESULT.get()
         if result is not None and (result.page_of(media.digest) or media.digest in result.page_digests):
             _summary(result)

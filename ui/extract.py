@@ -8,7 +8,6 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -34,7 +33,7 @@ from core.media import InvalidInput, NormalizedImage
 from core.serving import JobOutcome, ModelClient
 from core.tasks import extract as extract_task
 from core.tasks.extract import ExtractParams, ExtractRun, PageExtraction
-from ui import state, widgets
+from ui import state, upload, widgets
 from ui.generation import CURSOR, stream_into
 from ui.i18n import input_error, language, literal, t
 
@@ -126,19 +125,6 @@ def _template() -> Template | None:
     return template
 
 
-Page = tuple[int, str, Callable[[], Image.Image]]  # the document's page number, its digest, how to draw it
-
-
-def _pages(media: NormalizedImage, everything: bool) -> list[Page]:
-    """The page on show, or every page of its PDF; a page is drawn only when its turn comes."""
-    document = state.current_document()
-    if not everything or document is None:
-        number = (state.DOCUMENT_PAGE.get() or 1) if document is not None else 1
-        return [(number, media.digest, lambda: media.image)]
-    return [(index + 1, page_digest(document, index), partial(lambda d, i: render_page(d, i).image, document, index))
-            for index in range(document.page_count)]  # fmt: skip
-
-
 def _locate(chosen: ModelClient, template: Template, values: dict[str, Any] | None,
             image: Image.Image) -> list[Evidence] | None:  # fmt: skip
     """Where each value stands: asked of the model when its family grounds (one short answer per value, with
@@ -159,7 +145,7 @@ def _locate(chosen: ModelClient, template: Template, values: dict[str, Any] | No
     return extract_task.grounded_evidence(chosen.family, template, values, answers, image.size)
 
 
-def _run(chosen: ModelClient, pages: list[Page], template: Template) -> None:
+def _run(chosen: ModelClient, pages: list[upload.Page], template: Template) -> None:
     """Extract ``pages`` one by one into the session's result, saved as it grows: Stop keeps the pages done."""
     params = ExtractParams(template)
     result = ExtractRun(template, chosen.model_id, [digest for _, digest, _ in pages])
@@ -245,7 +231,7 @@ def _check_lines(template: Template, checks: list[Check]) -> None:
         st.warning(f"{literal(where)}{row}: {t(check.key, **params)}")
 
 
-def _page_image(result: ExtractRun, page: PageExtraction, media: NormalizedImage) -> Image.Image | None:
+def _page_image(page: PageExtraction, media: NormalizedImage) -> Image.Image | None:
     if page.digest == media.digest:
         return media.image
     document = state.current_document()
@@ -273,7 +259,7 @@ def _evidence_view(result: ExtractRun, media: NormalizedImage) -> None:
     paths = [item.path for item in located]
     chosen = st.selectbox(t("extract.highlight"), [t("extract.highlight_all"), *paths], key="extract_highlight")
     boxes = located if chosen not in paths else [item for item in located if item.path == chosen]
-    image = _page_image(result, shown, media)
+    image = _page_image(shown, media)
     if image is not None:
         picture = annotate(image, [Detection(item.path, item.box) for item in boxes if item.box is not None])
         st.image(picture, caption=t("extract.page_caption", page=shown.page), width="stretch")
@@ -350,8 +336,7 @@ def _show(result: ExtractRun, media: NormalizedImage) -> None:
 def render(media: NormalizedImage) -> None:
     chosen = widgets.require(Capability.CHAT)
     settings_column, result_column = st.columns([2, 3], gap="large")
-    document = state.current_document()
-    pages = document.page_count if document is not None and media.digest.startswith(document.digest) else 1
+    pages = state.page_count(media)
     with settings_column:
         template = _template()
         left, right = st.columns(2)
@@ -364,7 +349,7 @@ def render(media: NormalizedImage) -> None:
             everything = True
     with result_column:
         if everything is not None and template is not None:
-            _run(chosen, _pages(media, everything), template)
+            _run(chosen, upload.pages_to_read(media, everything), template)
         result = state.EXTRACT_RESULT.get()
         if result is not None and media.digest in result.page_digests:
             _show(result, media)

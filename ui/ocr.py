@@ -171,8 +171,8 @@ def _searchable_pdf(result: OcrResult, media: NormalizedImage) -> None:
     family = serving.client_for(result.engine).family if result.engine else None
     if family is None or not family.writes_searchable_pdf or result.no_text:
         return
-    document = state.current_document()
-    pages = document.page_count if document is not None and media.digest.startswith(document.digest) else 1
+    document = state.document_of(media)
+    pages = state.page_count(media)
     left, right = st.columns(2)
     pictures: list[Image.Image] | Iterator[Image.Image] | None = None
     if left.button(t("ocr.make_pdf"), key="ocr_make_pdf", icon=":material/picture_as_pdf:", help=t("ocr.pdf_help")):

@@ -118,6 +118,18 @@ def current_document() -> PdfDocument | None:
     return DOCUMENT.get()
 
 
+def document_of(media: Media) -> PdfDocument | None:
+    """The uploaded PDF when ``media`` is one of its pages."""
+    document = DOCUMENT.get()
+    return document if document is not None and media.digest.startswith(document.digest) else None
+
+
+def page_count(media: Media) -> int:
+    """Pages of the PDF ``media`` is a page of (1 for a picture)."""
+    document = document_of(media)
+    return document.page_count if document is not None else 1
+
+
 def chat_history(media: Media, digest: str | None = None) -> ChatHistory:
     """The conversation about ``media`` (or the pictures ``digest`` names); other pictures start a new one."""
     digest = digest or media.digest

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import streamlit as st
+from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from core.documents import is_pdf, open_pdf, render_page
+from core.documents import is_pdf, open_pdf, page_digest, render_page
 from core.engines.types import EngineError
-from core.media import InvalidInput, MediaLimits, load_image, thumbnail
+from core.media import InvalidInput, MediaLimits, NormalizedImage, load_image, thumbnail
 from core.settings import Settings
 from core.video import NormalizedVideo, Sampling, VideoLimits, decode_video, looks_like_playlist, sniff_video
 from ui import serving, state, widgets
@@ -96,6 +100,19 @@ def accept_more(uploads: list[UploadedFile] | None, settings: Settings) -> None:
             st.error(f"{literal(upload.name)}: {input_error(error)}")
     state.MORE_PICTURES.set(tuple(pictures))
     state.MORE_PICTURES_ID.set(signature)
+
+
+Page = tuple[int, str, Callable[[], Image.Image]]  # the document's page number, its digest, how to draw it
+
+
+def pages_to_read(media: NormalizedImage, everything: bool) -> list[Page]:
+    """The page on show, or every page of its PDF; a page is drawn only when its turn comes."""
+    document = state.document_of(media)
+    if not everything or document is None:
+        number = (state.DOCUMENT_PAGE.get() or 1) if document is not None else 1
+        return [(number, media.digest, lambda: media.image)]
+    return [(index + 1, page_digest(document, index), partial(lambda d, i: render_page(d, i).image, document, index))
+            for index in range(document.page_count)]  # fmt: skip
 
 
 def _remember(widget_key: str, slot: state.Slot) -> None:

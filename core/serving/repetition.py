@@ -49,15 +49,13 @@ class LoopGuard:
     the last few hundred characters) and run only when enough new text has come."""
 
     def __init__(self) -> None:
-        self._text: list[str] = []
-        self._length = 0
+        self._text = ""
         self._checked_at = 0
         self.loop: Loop | None = None
 
     def feed(self, piece: str) -> bool:
-        self._text.append(piece)
-        self._length += len(piece)
-        if self.loop is None and self._length >= MIN_SPAN and self._length - self._checked_at >= 8:
-            self._checked_at = self._length
-            self.loop = find_loop("".join(self._text))
+        self._text += piece  # grown in place: the whole answer is not joined again at every check
+        if self.loop is None and len(self._text) >= MIN_SPAN and len(self._text) - self._checked_at >= 8:
+            self._checked_at = len(self._text)
+            self.loop = find_loop(self._text)
         return self.loop is not None

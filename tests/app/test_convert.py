@@ -119,18 +119,18 @@ def test_the_output_choice_is_kept_and_plain_text_still_works(docling_env):
 
 def test_a_damaged_pdf_page_stops_the_run_with_its_number_and_keeps_the_pages_before(docling_env, monkeypatch):
     from core.media import InvalidInput
-    from ui import convert
+    from ui import upload
 
     at = _structured(upload_and_open(("contract.pdf", _pdf(3), "application/pdf"), "pages/2_OCR.py"))
     can_answers(monkeypatch, docling_env, lambda request, size: PAGE_DOCTAGS.format(page=1))
-    real_render = convert.render_page
+    real_render = upload.render_page  # where the pages a task reads are drawn
 
     def render(document, index):
         if index == 1:
             raise InvalidInput("pdf.corrupt")
         return real_render(document, index)
 
-    monkeypatch.setattr(convert, "render_page", render)
+    monkeypatch.setattr(upload, "render_page", render)
     at.button(key="convert_run_all").click().run()
     assert not at.exception
     result = at.session_state["ocr_convert_result"]

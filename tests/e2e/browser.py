@@ -66,6 +66,19 @@ def sidebar_line(page, pattern: str):
     return page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(pattern))
 
 
+EXPORTS = {"md": "Conversation .md", "json": "Conversation .json", "html": "Conversation .html (one file)"}
+
+
+def export_all(page, folder: Path) -> dict[str, Path]:
+    """Every format of the Chat page's *Export* menu, saved in ``folder``, by file suffix."""
+    saved = {}
+    for suffix, label in EXPORTS.items():
+        page.get_by_role("button", name="Export").click()
+        saved[suffix] = download(page, label, folder)
+        page.keyboard.press("Escape")
+    return saved
+
+
 def download(page, button: str, folder: Path) -> Path:
     """Click the download button named ``button`` and save the file under its suggested name in ``folder``."""
     with page.expect_download() as caught:

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.conftest import image_bytes
-from tests.e2e.browser import ANSWERS, ask, download, go_to, upload, wait_idle
+from tests.e2e.browser import ANSWERS, ask, export_all, go_to, upload, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -32,13 +32,8 @@ def test_two_models_answer_in_columns_and_the_comparison_downloads(page, server_
     wait_idle(page)
     assert page.locator(ANSWERS).count() == 4  # a question and an answer per column
     assert page.locator('[data-testid="stColumn"]').filter(has=page.locator(ANSWERS)).count() >= 2
-    saved = {}
-    for label, suffix in (("Conversation .md", "md"), ("Conversation .json", "json"),
-                          ("Conversation .html (one file)", "html")):  # fmt: skip
-        page.get_by_role("button", name="Export").click()
-        saved[suffix] = download(page, label, tmp_path)
-        page.keyboard.press("Escape")
-        assert re.fullmatch(rf"comparison_\d{{8}}_\d{{6}}\.{suffix}", saved[suffix].name)
+    saved = export_all(page, tmp_path)
+    assert all(re.fullmatch(rf"comparison_\d{{8}}_\d{{6}}\.{suffix}", path.name) for suffix, path in saved.items())
     record = json.loads(saved["json"].read_text(encoding="utf-8"))
     assert len({column["model"] for column in record["columns"]}) == 2  # one column per model
     assert all(column["turns"][1]["stats"]["new_tokens"] > 0 for column in record["columns"])

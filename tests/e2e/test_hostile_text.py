@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.conftest import image_bytes
-from tests.e2e.browser import ANSWERS, ask, download, go_to, upload, wait_idle
+from tests.e2e.browser import ANSWERS, ask, export_all, go_to, upload, wait_idle
 from tests.e2e.conftest import CANNED_NASTY, NASTY_QUESTION
 from tests.test_user_text import HOSTILE
 
@@ -36,12 +36,16 @@ def test_hostile_questions_are_answered_and_the_next_question_too(page, server_u
     assert "<image> what is this?" in page.locator(ANSWERS).nth(0).inner_text()
 
 
-def test_a_models_answer_cannot_style_the_page_or_plant_a_link(page, canned_docling_url, tmp_path):
+def _ask_the_nasty_question(page, server_url, tmp_path) -> None:
     picture = tmp_path / "scan.png"
     picture.write_bytes(image_bytes((320, 240), "teal"))
-    upload(page, canned_docling_url, picture, "320×240 px")
+    upload(page, server_url, picture, "320×240 px")
     go_to(page, "Chat", "Chat")
     ask(page, NASTY_QUESTION)
+
+
+def test_a_models_answer_cannot_style_the_page_or_plant_a_link(page, canned_docling_url, tmp_path):
+    _ask_the_nasty_question(page, canned_docling_url, tmp_path)
     answer = page.locator(ANSWERS).nth(1)
     answer.get_by_text("tokens").wait_for()
     wait_idle(page)
@@ -56,20 +60,11 @@ def test_a_models_answer_cannot_style_the_page_or_plant_a_link(page, canned_docl
 
 
 def test_the_conversation_downloads_in_three_formats_with_the_answer_inert(page, canned_docling_url, tmp_path):
-    picture = tmp_path / "scan.png"
-    picture.write_bytes(image_bytes((320, 240), "teal"))
-    upload(page, canned_docling_url, picture, "320×240 px")
-    go_to(page, "Chat", "Chat")
-    ask(page, NASTY_QUESTION)
+    _ask_the_nasty_question(page, canned_docling_url, tmp_path)
     page.locator(ANSWERS).nth(1).get_by_text("tokens").wait_for()
     wait_idle(page)
-    saved = {}
-    for label, suffix in (("Conversation .md", "md"), ("Conversation .json", "json"),
-                          ("Conversation .html (one file)", "html")):  # fmt: skip
-        page.get_by_role("button", name="Export").click()
-        saved[suffix] = download(page, label, tmp_path)
-        page.keyboard.press("Escape")
-        assert re.fullmatch(rf"chat_\d{{8}}_\d{{6}}\.{suffix}", saved[suffix].name)
+    saved = export_all(page, tmp_path)
+    assert all(re.fullmatch(rf"chat_\d{{8}}_\d{{6}}\.{suffix}", path.name) for suffix, path in saved.items())
     record = json.loads(saved["json"].read_text(encoding="utf-8"))
     assert record["turns"][1]["text"] == CANNED_NASTY and record["pictures"][0].startswith("data:image/jpeg")
     html_page = saved["html"].read_text(encoding="utf-8")
