@@ -293,6 +293,35 @@ class Settings(BaseSettings):
         4096, validation_alias=_env("convert_max_new_tokens", "CONVERT_MAX_NEW_TOKENS")
     )
 
+    # where the history keeps its database and the uploaded files
+    data_dir: Annotated[Path, _read(_path)] = Field(
+        default_factory=lambda: Path.home() / ".local" / "share" / "vlm-studio",
+        validation_alias=_env("data_dir", "DATA_DIR"),
+    )
+    # every session's work stored as it happens; off for a kiosk
+    history: Annotated[bool, _read(_flag)] = Field(True, validation_alias=_env("history", "HISTORY"))
+    history_days: Annotated[int, _read(_integer(1, 36500))] = Field(
+        30, validation_alias=_env("history_days", "HISTORY_DAYS")
+    )
+    history_max_gb: Annotated[float | None, _read(_number(0.001, 1_000_000))] = Field(
+        5.0, validation_alias=_env("history_max_gb", "HISTORY_MAX_GB")
+    )
+    # any SQLAlchemy URL (postgresql+psycopg://...); empty: SQLite in DATA_DIR
+    database_url: Annotated[Secret, _read(lambda value: Secret(str(value).strip()))] = Field(
+        default_factory=lambda: Secret(""), validation_alias=_env("database_url", "DATABASE_URL")
+    )
+    # with sign-in configured: who may enter (empty: anyone the identity provider signs in)
+    allowed_emails: Annotated[tuple[str, ...], NoDecode, _read(lambda v: tuple(n.lower() for n in _names(v)))] = Field(
+        (), validation_alias=_env("allowed_emails", "ALLOWED_EMAILS")
+    )
+    allowed_domains: Annotated[
+        tuple[str, ...], NoDecode, _read(lambda v: tuple(n.lower().lstrip("@") for n in _names(v)))
+    ] = Field((), validation_alias=_env("allowed_domains", "ALLOWED_DOMAINS"))
+    # requests one signed-in person may have waiting in the queue
+    max_queued_per_user: Annotated[int, _read(_integer(1, 1000))] = Field(
+        2, validation_alias=_env("max_queued_per_user", "MAX_QUEUED_PER_USER")
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -402,7 +431,7 @@ def _variable(field: str, environ: Mapping[str, str], dotenv_path: str | Path | 
     return names[0]
 
 
-_SECRETS = ("hf_token", "openai_api_key")
+_SECRETS = ("hf_token", "openai_api_key", "database_url")
 
 
 def main(argv: list[str] | None = None) -> int:

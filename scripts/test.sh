@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+# A real PostgreSQL server for the history's storage tests (they start their own, on a free loopback port).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 # Tesseract with its Russian and English models: the one OCR engine whose output the tests can check.
 for pack in rus eng; do
     tesseract --list-langs 2>/dev/null | grep -qx "$pack" || missing+=(tesseract-ocr "tesseract-ocr-$pack")

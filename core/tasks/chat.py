@@ -59,6 +59,7 @@ class ChatTurn:
     stats: GenerationStats | None = None
     from_app: bool = False  # a prompt the app wrote (a region task), sent as it is; typed text never is
     looped: bool = False  # the repetition guard stopped it: its text ends where the loop began
+    interrupted: bool = False  # the server stopped while writing it: the text is what had been shown
 
 
 @dataclass(frozen=True)
