@@ -83,7 +83,7 @@ def encode(value: Any) -> Any:
         return {"~": "dict", "v": [[encode(key), encode(item)] for key, item in value.items()]}
     for kind, cls in _TEXT_KINDS.items():  # datetime before date: a datetime is a date too
         if isinstance(value, cls):
-            return {"~": kind, "v": value.isoformat() if kind != "decimal" else str(value)}
+            return {"~": kind, "v": value.isoformat() if isinstance(value, date) else str(value)}
     return _encode_object(value)
 
 
