@@ -13,7 +13,7 @@ from core.engines.types import GenerationRequest, GenerationStats, Role, Samplin
 from core.export import Conversation, to_html, to_json, to_markdown
 from core.markup import safe_markdown
 from core.media import InvalidInput, NormalizedImage
-from core.serving import ModelClient
+from core.serving import JobOutcome, ModelClient
 from core.settings import MAX_NEW_TOKENS_LIMIT
 from core.tasks import chat as chat_task
 from core.tasks.chat import (
@@ -27,6 +27,7 @@ from core.tasks.chat import (
 from core.video import NormalizedVideo
 from ui import serving, state, widgets
 from ui.generation import CURSOR, stream_into
+from ui.history import AnswerRecorder
 from ui.i18n import input_error, language, literal, t
 
 
@@ -95,7 +96,9 @@ def render_history(history: ChatHistory, video: bool = False) -> None:
             else:
                 st.markdown(safe_markdown(turn.text) if turn.text else t("chat.empty_answer"))
             notes = []
-            if turn.looped:
+            if turn.interrupted:
+                notes.append(f"⏹ {t('chat.interrupted')}")
+            elif turn.looped:
                 notes.append(f"⏹ {t('generation.looped')}")
             elif turn.stopped:
                 notes.append(f"⏹ {t('chat.stopped')}")
@@ -131,23 +134,32 @@ def ask(
     answer(chosen, history, question, chat_task.build(chosen.family, history, question, params), key="chat")
 
 
-def answer(chosen: ModelClient, history: ChatHistory, question: str, request: GenerationRequest, key: str) -> None:
+def answer(chosen: ModelClient, history: ChatHistory, question: str, request: GenerationRequest, key: str,
+           *, stored: bool = True) -> None:  # fmt: skip
     """Show ``question`` and stream the answer to ``request`` (a task module built it) into ``history``.
 
-    Any rerun (Stop, a new question, leaving the page) stops it; the partial answer is kept.
+    Any rerun (Stop, a new question, leaving the page) stops it; the partial answer is kept, and with
+    ``stored`` the history keeps it too, written as it streams.
     """
+    recorder = AnswerRecorder(history, chosen.model_id) if stored else None
+    if recorder is not None:
+        recorder.begin()
+
+    def show(text: str) -> None:
+        text_slot.markdown(safe_markdown(text) + CURSOR)
+        if recorder is not None:
+            recorder.progress(text)
+
+    def finish(outcome: JobOutcome) -> None:
+        turn = history.record(outcome)
+        if recorder is not None:
+            recorder.finish(turn)
+
     with st.chat_message(Role.USER.value):
         st.markdown(literal(question))
     with st.chat_message(Role.ASSISTANT.value):
         text_slot = st.empty()
-        stream_into(
-            chosen,
-            request,
-            key=key,
-            show=lambda text: text_slot.markdown(safe_markdown(text) + CURSOR),
-            on_finish=history.record,
-            waiting_text=t("chat.thinking"),
-        )
+        stream_into(chosen, request, key=key, show=show, on_finish=finish, waiting_text=t("chat.thinking"))
     st.rerun()
 
 

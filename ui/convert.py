@@ -16,7 +16,7 @@ from core.registry import converters
 from core.serving import JobOutcome, ModelClient
 from core.tasks import convert as convert_task
 from core.tasks.convert import ConvertResult
-from ui import serving, state, upload, widgets
+from ui import history, serving, state, upload, widgets
 from ui.generation import CURSOR, stream_into
 from ui.i18n import input_error, t
 
@@ -73,6 +73,7 @@ def _run(client: ModelClient, pages: list[upload.Page], max_new_tokens: int) -> 
 
         def save(outcome: JobOutcome, image: Image.Image = image) -> None:
             result.record(family, outcome, image, max_new_tokens)
+            history.save_result("convert", result, media_digest=result.page_digests[0], model=client.model_id)
 
         stream_into(
             client,

@@ -12,7 +12,7 @@ from core.media import InvalidInput, NormalizedImage
 from core.registry import CATALOGUE
 from core.serving import JobStatus, ModelClient, Phase
 from core.tasks.detect import DetectionRun, detect, read_phrases
-from ui import serving, state, widgets
+from ui import history, serving, state, widgets
 from ui.generation import CURSOR, describe_wait
 from ui.i18n import input_error, t
 
@@ -71,6 +71,7 @@ def _run(chosen: ModelClient, media: NormalizedImage, phrases: list[str]) -> Non
     finally:  # a Stop (or leaving the page) keeps what the finished phrases found
         run.stopped = run.stopped or (len(run.answers) < len(phrases) and run.error is None)
         state.DETECTION.set(run)
+        history.save_result("detection", run, media_digest=media.digest, model=run.model_id)
     st.rerun()
 
 

@@ -33,7 +33,7 @@ from core.media import InvalidInput, NormalizedImage
 from core.serving import JobOutcome, ModelClient
 from core.tasks import extract as extract_task
 from core.tasks.extract import ExtractParams, ExtractRun, PageExtraction
-from ui import state, upload, widgets
+from ui import history, state, upload, widgets
 from ui.generation import CURSOR, stream_into
 from ui.i18n import input_error, language, literal, t
 
@@ -163,6 +163,7 @@ def _run(chosen: ModelClient, pages: list[upload.Page], template: Template) -> N
             # runs even when a Stop interrupts the script: the page's answer so far is kept
             extraction = extract_task.parse(template, outcome, params.bounds)
             result.pages.append(PageExtraction(number, digest, extraction, None))
+            history.save_result("extract", result, media_digest=result.page_digests[0], model=chosen.model_id)
 
         waiting = t("extract.running", model=chosen.card.title) if len(pages) == 1 else t(
             "extract.running_page", model=chosen.card.title, page=number, total=len(pages))  # fmt: skip
@@ -174,6 +175,7 @@ def _run(chosen: ModelClient, pages: list[upload.Page], template: Template) -> N
             break
         page = result.pages[-1]
         result.pages[-1] = replace(page, evidence=_locate(chosen, template, page.extraction.values, image))
+        history.save_result("extract", result, media_digest=result.page_digests[0], model=chosen.model_id)
         if bar is not None:
             bar.progress(done / len(pages), text=t("extract.progress", done=done, total=len(pages)))
     st.rerun()

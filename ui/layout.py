@@ -11,8 +11,9 @@ import streamlit as st
 from core.engines.types import EngineError
 from core.logs import anonymous, new_error_id
 from core.media import InvalidInput, NormalizedImage
+from core.settings import Settings
 from core.video import NormalizedVideo
-from ui import serving, state, widgets
+from ui import auth, history, serving, state, upload, widgets
 from ui.generation import finish_previous
 from ui.i18n import LANGUAGES, input_error, language, set_language, t
 
@@ -26,8 +27,10 @@ PAGES = (
     ("pages/3_Region.py", "nav.region", ":material/crop_free:"),
     ("pages/4_Detection.py", "nav.detection", ":material/center_focus_strong:"),
     ("pages/5_Lab.py", "nav.lab", ":material/science:"),
+    ("pages/7_History.py", "nav.history", ":material/history:"),
 )
 _HOME = PAGES[0]
+HISTORY_PAGE = "pages/7_History.py"
 _LANG_WIDGET = "sidebar_lang"
 
 
@@ -68,6 +71,9 @@ def setup_page(title_key: str) -> None:
     current = serving.settings()
     if not state.LANGUAGE.present():
         set_language(current.ui_lang)
+    signed_in = _sign_in_gate(current)
+    history.identify()
+    state.OWNER.set(history.owner() or "")
     with st.sidebar:
         # The widget's own key is dropped on page switches; the plain "lang" key is what persists.
         st.session_state[_LANG_WIDGET] = language()
@@ -79,11 +85,36 @@ def setup_page(title_key: str) -> None:
             on_change=_language_changed,
         )
         for path, label_key, icon in PAGES:
-            st.page_link(path, label=t(label_key), icon=icon)
+            if path != HISTORY_PAGE or current.history:
+                st.page_link(path, label=t(label_key), icon=icon)
         widgets.sidebar_model_line()
+        if signed_in is not None:
+            st.caption(t("auth.signed_in_as", email=signed_in))
+            st.button(t("auth.sign_out"), key="sidebar_sign_out", on_click=st.logout, icon=":material/logout:")
+        history.warn_if_unavailable()
     st.title(t(title_key))
+    history.restore(upload.reopen)
     # Whatever page this run draws, an answer still unwinding from the previous run is saved first.
     finish_previous()
+
+
+def _sign_in_gate(current: Settings) -> str | None:
+    """With sign-in configured: stop the page until the person signs in and may enter; their e-mail after."""
+    if not auth.configured():
+        return None
+    if not st.user.is_logged_in:
+        st.title(t("auth.title"))
+        st.info(t("auth.please_sign_in"))
+        st.button(t("auth.sign_in"), key="auth_sign_in", on_click=st.login, type="primary", icon=":material/login:")
+        st.stop()
+    email = auth.user_email()
+    if email is None or not auth.allowed(email, current):
+        log.warning("sign-in refused for %s", anonymous(email or "no e-mail"))
+        st.title(t("auth.title"))
+        st.error(t("auth.refused", email=email or "—"))
+        st.button(t("auth.sign_out"), key="auth_refused_sign_out", on_click=st.logout, icon=":material/logout:")
+        st.stop()
+    return email
 
 
 def require_media(need_key: str = "chat.need_media") -> state.Media:

@@ -19,7 +19,7 @@ from core.registry import family_of, ocr_specialists
 from core.serving import JobOutcome, ModelClient
 from core.tasks import ocr as ocr_task
 from core.tasks.ocr import LANGUAGE_HINTS, OCR_MAX_TILES, OcrParams, OcrResult
-from ui import convert, document_view, serving, state, widgets
+from ui import convert, document_view, history, serving, state, widgets
 from ui.generation import CURSOR, stream_into
 from ui.i18n import language, t
 
@@ -93,6 +93,7 @@ def _run(engine: ModelClient, media: NormalizedImage, params: OcrParams, special
         result = ocr_task.parse(family, outcome, params)
         result.engine, result.media_digest = engine.model_id, media.digest
         state.OCR_RESULT.set(result)
+        history.save_result("ocr", result, media_digest=media.digest, model=engine.model_id)
 
     if specialist:
         waiting = t("ocr.running_specialist", model=engine.card.title)
@@ -134,6 +135,8 @@ def _show(result: OcrResult) -> None:
             document_view.show(text)
     else:
         text = st.text_area(t("ocr.result"), value=result.text, height=360, key=editor_key(result))
+    if text != result.text:
+        history.save_edit("ocr", result, text)
     st.download_button(
         t("ocr.download_markdown") if result.markup else t("ocr.download"),
         data=text.encode("utf-8"),

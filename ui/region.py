@@ -224,11 +224,11 @@ def render(chosen: ModelClient, media: NormalizedImage) -> None:
         chat.render_history(conversation.history)
         if describe:
             request = region_task.build(chosen.family, conversation, None, opts.sampling, opts.max_tiles)
-            chat.answer(chosen, conversation.history, plan.question, request, key="region")
+            chat.answer(chosen, conversation.history, plan.question, request, key="region", stored=False)
         if not plan.follow_ups:
             return  # a task-token model answers the region task only, without follow-up questions
         question = chat.read_question(st.chat_input(t("region.follow_up"), key="region_input"))
         if question is None:
             return
         request = region_task.build(chosen.family, conversation, question, opts.sampling, opts.max_tiles)
-        chat.answer(chosen, conversation.history, question, request, key="region")
+        chat.answer(chosen, conversation.history, question, request, key="region", stored=False)

@@ -7,6 +7,7 @@ No widgets here: :mod:`ui.widgets` draws what these return.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import Any
 
@@ -42,10 +43,15 @@ def serving() -> ServingCore:
 
 
 def session_id() -> str:
-    """Who this browser tab is, for the queue (so its own earlier request is recognised as its own).
+    """Who this tab's requests belong to, for the queue (its own earlier request is recognised as its own)
+    and the cached image prefixes: the history's owner (a signed-in user, or the URL's token, so a refresh
+    keeps them), else the browser tab's session.
 
     Logs never carry it as it is, only :func:`core.logs.anonymous` of it.
     """
+    owner = state.OWNER.get()
+    if owner:
+        return owner
     context = get_script_run_ctx()
     return context.session_id if context is not None else "no-session"
 
@@ -70,12 +76,29 @@ class _SessionAlive:
     """Kept in session state only: when Streamlit drops an ended session, this goes with it."""
 
 
+_live: dict[str, int] = {}  # owner -> sessions alive: a refreshed tab's new session keeps the owner's caches
+_live_lock = threading.Lock()
+
+
+def _session_ended(core: ServingCore, owner: str) -> None:
+    with _live_lock:
+        _live[owner] = _live.get(owner, 1) - 1
+        last = _live[owner] <= 0
+        if last:
+            del _live[owner]
+    if last:
+        core.forget(owner)
+
+
 def watch_session_end(session: Any, core: ServingCore, owner: str) -> None:
-    """Free what the serving core keeps for ``owner`` once ``session`` (its session state) is collected."""
-    if state.SESSION_ALIVE.key not in session:
+    """Free what the serving core keeps for ``owner`` once its last session (its session state) is collected."""
+    key = f"{state.SESSION_ALIVE.key}:{owner}"
+    if key not in session:
         sentinel = _SessionAlive()
-        session[state.SESSION_ALIVE.key] = sentinel
-        weakref.finalize(sentinel, core.forget, owner)
+        session[key] = sentinel
+        with _live_lock:
+            _live[owner] = _live.get(owner, 0) + 1
+        weakref.finalize(sentinel, _session_ended, core, owner)
 
 
 def client(priority: Priority = Priority.INTERACTIVE) -> ModelClient:

@@ -61,6 +61,16 @@ RUNNING = Slot[Job]("app_generation_running", Job)  # this session's answer stil
 # set once that answer's page has saved it: a rerun that interrupted the page waits for this before drawing
 RUNNING_SAVED = Slot[threading.Event]("app_generation_saved", threading.Event)
 
+# -- the history (ui.history) ---------------------------------------------------------------------------
+OWNER = Slot[str]("app_owner", str)  # whose work this is: "u:<e-mail>" signed in, else "t:<the URL's token>"
+HISTORY_TOKEN = Slot[str]("app_history_token", str)  # this person's token (the URL's ?s=), without sign-in
+HISTORY_RESTORED = Slot[bool]("app_history_restored", bool)  # where the person was is back in this session
+HISTORY_FILE = Slot[str]("app_history_file", str)  # the SHA-256 of the upload on Home, as stored
+HISTORY_SAVED = Slot[dict]("app_history_saved", dict)  # page kind -> (item id, the result object it holds)
+HISTORY_EDIT = Slot[tuple]("app_history_edit", tuple)  # (kind, text): the correction last stored
+HISTORY_PROBLEM = Slot[str]("app_history_problem", str)  # why the history could not be written
+HISTORY_OPENED = Slot[str]("app_history_opened", str)  # the item the History page just reopened
+
 # -- Home: the upload and the model picker --------------------------------------------------------------
 MEDIA = Slot[Media]("home_media", (NormalizedImage, NormalizedVideo))
 DOCUMENT = Slot[PdfDocument]("home_document", PdfDocument)

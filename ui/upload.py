@@ -9,12 +9,12 @@ import streamlit as st
 from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from core.documents import is_pdf, open_pdf, page_digest, render_page
+from core.documents import PdfDocument, is_pdf, open_pdf, page_digest, render_page
 from core.engines.types import EngineError
 from core.media import InvalidInput, MediaLimits, NormalizedImage, load_image, thumbnail
 from core.settings import Settings
 from core.video import NormalizedVideo, Sampling, VideoLimits, decode_video, looks_like_playlist, sniff_video
-from ui import serving, state, widgets
+from ui import history, serving, state, widgets
 from ui.i18n import input_error, literal, t
 
 # On a CPU every frame is a pass of the vision encoder (1-2 s): keep the default clip short there.
@@ -57,32 +57,52 @@ def accept(upload: UploadedFile | None, settings: Settings) -> None:
     if state.UPLOAD_ID.get() == upload_id:
         return
     data = upload.getvalue()
-    limits = MediaLimits(max_bytes=settings.max_upload_mb * 2**20)
-    document = None
     try:
-        if _is_video(head):
-            video_limits = VideoLimits(
-                max_bytes=settings.max_video_mb * 2**20,
-                max_duration_s=settings.max_video_seconds,
-                max_side=settings.max_video_side,
-            )
-            with st.spinner(t("video.decoding")):
-                media: state.Media = decode_video(data, upload.name, plan, video_limits)
-        elif is_pdf(head):
-            document = open_pdf(data, upload.name, media=limits)
-            media = render_page(document, 0)
-        else:
-            media = load_image(data, upload.name, limits)
+        media, document = open_media(data, upload.name, settings)
     except InvalidInput as error:
         st.error(input_error(error))
         return
+    _use(media, document, 1)
+    state.UPLOAD_ID.set(upload_id)
+    history.remember_upload(data, upload.name)
+
+
+def open_media(data: bytes, name: str, settings: Settings, page: int = 1) -> tuple[state.Media, PdfDocument | None]:
+    """The media ``data`` makes (a picture, page ``page`` of a PDF, or a video's sampled frames) and its PDF."""
+    head = data[:1024]
+    limits = MediaLimits(max_bytes=settings.max_upload_mb * 2**20)
+    if _is_video(head):
+        video_limits = VideoLimits(
+            max_bytes=settings.max_video_mb * 2**20,
+            max_duration_s=settings.max_video_seconds,
+            max_side=settings.max_video_side,
+        )
+        with st.spinner(t("video.decoding")):
+            return decode_video(data, name, sampling(), video_limits), None
+    if is_pdf(head):
+        document = open_pdf(data, name, media=limits)
+        return render_page(document, min(max(page, 1), document.page_count) - 1), document
+    return load_image(data, name, limits), None
+
+
+def _use(media: state.Media, document: PdfDocument | None, page: int) -> None:
     use_media(media)
     if document is not None:
         state.DOCUMENT.set(document)
     else:
         state.DOCUMENT.clear()
-    state.DOCUMENT_PAGE.set(1)
-    state.UPLOAD_ID.set(upload_id)
+    state.DOCUMENT_PAGE.set(min(page, document.page_count) if document is not None else 1)
+
+
+def reopen(data: bytes, name: str, page: int) -> None:
+    """A stored upload back as the session's media (the history restoring it); a refused one is said."""
+    try:
+        media, document = open_media(data, name, serving.settings(), page)
+    except InvalidInput as error:
+        st.error(input_error(error))
+        return
+    _use(media, document, page)
+    state.UPLOAD_ID.clear()  # the upload widget is empty: whatever is uploaded next is new
 
 
 def accept_more(uploads: list[UploadedFile] | None, settings: Settings) -> None:
@@ -139,6 +159,7 @@ def clear() -> None:
     """Forget the upload, its PDF pages and the conversations about it."""
     serving.forget_session_caches()
     state.forget_upload()
+    history.forget_upload()
 
 
 def show(media: state.Media) -> None:

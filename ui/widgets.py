@@ -14,7 +14,7 @@ from core.engines.types import Capability, EngineError, ModelCard, ModelUnavaila
 from core.media import InvalidInput
 from core.serving import LoadState, ModelClient, ModelStatus
 from core.video import NormalizedVideo, format_timestamp
-from ui import serving, state
+from ui import history, serving, state
 from ui.i18n import input_error, language, t
 
 # -- a model's errors and state ---------------------------------------------------------------------------
@@ -216,6 +216,7 @@ def _page_changed(on_media: Callable[[state.Media], None]) -> None:
         return
     on_media(media)
     state.DOCUMENT_PAGE.set(chosen)
+    history.remember_page(chosen)
 
 
 def page_picker(on_media: Callable[[state.Media], None]) -> None:

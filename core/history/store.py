@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 KINDS = ("chat", "ocr", "detection", "convert", "extract")
 # a streaming answer is written at most this often: a killed server loses at most this much of it
-TURN_WRITE_INTERVAL_S = 0.5
+TURN_WRITE_INTERVAL_S = 0.25
 
 
 class HistoryUnavailable(RuntimeError):

@@ -101,6 +101,7 @@ class ChatHistory:
 
     media_digest: str
     turns: list[ChatTurn] = field(default_factory=list)
+    record_id: str | None = None  # the history's id for it, once stored
 
     def request_for(
         self,

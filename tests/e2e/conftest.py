@@ -60,12 +60,13 @@ def _serve(
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"MODEL_PATH", "SMOLVLM2_MODEL_ID", "MODEL_NAME", "MODEL_DEVICE", "HF_TOKEN"}
+        if key not in {"MODEL_PATH", "SMOLVLM2_MODEL_ID", "MODEL_NAME", "MODEL_DEVICE", "HF_TOKEN", "DATABASE_URL"}
     }
     env.update(
         MODEL_ID=str(tiny_smolvlm),
         HF_HUB_OFFLINE="1",
         HF_HOME=str(folder / "hf"),
+        DATA_DIR=str(folder / "data"),
         UI_LANG="en",
         MAX_NEW_TOKENS="1024",
         MODEL_QUANT="none",  # float32 whatever the CPU: the timings of the race tests stay as designed
