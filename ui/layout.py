@@ -93,7 +93,7 @@ def setup_page(title_key: str) -> None:
             st.button(t("auth.sign_out"), key="sidebar_sign_out", on_click=st.logout, icon=":material/logout:")
         history.warn_if_unavailable()
     st.title(t(title_key))
-    history.restore(upload.reopen)
+    history.restore(upload.restore)
     # Whatever page this run draws, an answer still unwinding from the previous run is saved first.
     finish_previous()
 

@@ -78,15 +78,26 @@ class _SessionAlive:
 
 _live: dict[str, int] = {}  # owner -> sessions alive: a refreshed tab's new session keeps the owner's caches
 _live_lock = threading.Lock()
+# A refresh ends the old session, maybe before the new one starts: the owner's caches wait this long for it.
+OWNER_GRACE_S = 60.0
 
 
 def _session_ended(core: ServingCore, owner: str) -> None:
     with _live_lock:
         _live[owner] = _live.get(owner, 1) - 1
         last = _live[owner] <= 0
-        if last:
-            del _live[owner]
     if last:
+        timer = threading.Timer(OWNER_GRACE_S, _forget_if_gone, args=(core, owner))
+        timer.daemon = True
+        timer.start()
+
+
+def _forget_if_gone(core: ServingCore, owner: str) -> None:
+    with _live_lock:
+        gone = _live.get(owner, 0) <= 0
+        if gone:
+            _live.pop(owner, None)
+    if gone:
         core.forget(owner)
 
 

@@ -85,8 +85,11 @@ def open_media(data: bytes, name: str, settings: Settings, page: int = 1) -> tup
     return load_image(data, name, limits), None
 
 
-def _use(media: state.Media, document: PdfDocument | None, page: int) -> None:
-    use_media(media)
+def _use(media: state.Media, document: PdfDocument | None, page: int, *, keep_caches: bool = False) -> None:
+    if keep_caches:
+        state.MEDIA.set(media)
+    else:
+        use_media(media)
     if document is not None:
         state.DOCUMENT.set(document)
     else:
@@ -94,15 +97,20 @@ def _use(media: state.Media, document: PdfDocument | None, page: int) -> None:
     state.DOCUMENT_PAGE.set(min(page, document.page_count) if document is not None else 1)
 
 
-def reopen(data: bytes, name: str, page: int) -> None:
-    """A stored upload back as the session's media (the history restoring it); a refused one is said."""
+def reopen(data: bytes, name: str, page: int, *, keep_caches: bool = False) -> None:
+    """A stored upload back as the session's media (the History page reopening it); a refused one is said."""
     try:
         media, document = open_media(data, name, serving.settings(), page)
     except InvalidInput as error:
         st.error(input_error(error))
         return
-    _use(media, document, page)
+    _use(media, document, page, keep_caches=keep_caches)
     state.UPLOAD_ID.clear()  # the upload widget is empty: whatever is uploaded next is new
+
+
+def restore(data: bytes, name: str, page: int) -> None:
+    """Where the person was, back in a new session (a refresh): the image prefix cached for them still holds."""
+    reopen(data, name, page, keep_caches=True)
 
 
 def accept_more(uploads: list[UploadedFile] | None, settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 ANSWERS = '[data-testid="stChatMessage"]'
@@ -26,7 +27,7 @@ def upload(page, server_url: str, path: Path, shown: str | None = None) -> None:
 def go_to(page, label: str, path: str) -> None:
     """Follow the sidebar link ``label`` (the same session, as a click does) and wait for the page."""
     page.locator('[data-testid="stSidebar"]').get_by_role("link", name=label).click()
-    page.wait_for_url(f"**/{path}")
+    page.wait_for_url(re.compile(rf"/{re.escape(path)}(\?.*)?$"))  # the history's ?s= link may follow
     page.wait_for_timeout(300)  # let the new page's run start before waiting for it to end
     wait_idle(page)
 

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,16 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path, seconds: float
 EXTRA_FAMILIES = ("qwen2_5_vl", "qwen3_vl", "internvl", "florence2", "glm_ocr", "paddleocr_vl")
 
 
-def _serve(
+@dataclass
+class Server:
+    """A dashboard process: its address, and its log for the test to read."""
+
+    process: subprocess.Popen
+    url: str
+    log: Path
+
+
+def start_server(
     tiny_smolvlm: Path,
     tiny_models: dict[str, Path],
     folder: Path,
@@ -51,12 +61,13 @@ def _serve(
     slow_tokens_s: float = 0.0,
     canned_doctags: str = "",
     extra_env: dict[str, str] | None = None,
-    name: str = "",
-) -> Iterator[str]:
+    log_name: str = "streamlit.log",
+) -> Server:
+    """Start the app on a free port with its data in ``folder`` and wait until it answers its health check."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium")
     port = _free_port()
-    log = folder / "streamlit.log"
+    log = folder / log_name
     env = {
         key: value
         for key, value in os.environ.items()
@@ -93,20 +104,44 @@ def _serve(
                "--browser.gatherUsageStats", "false"]  # fmt: skip
     with log.open("w") as sink:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    server = Server(process, f"http://127.0.0.1:{port}", log)
     try:
-        _wait_healthy(url, process, log)
-        yield url
+        _wait_healthy(server.url, process, log)
+    except RuntimeError:
+        process.kill()
+        raise
+    return server
+
+
+def stop_server(server: Server, name: str = "") -> None:
+    """Stop it as an operator would and keep its log; a traceback in it fails the test."""
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+    server_log = server.log.read_text(errors="replace")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"streamlit-e2e{name}.log").write_text(server_log)
+    assert "Traceback" not in server_log, server_log
+
+
+def _serve(
+    tiny_smolvlm: Path,
+    tiny_models: dict[str, Path],
+    folder: Path,
+    *,
+    slow_tokens_s: float = 0.0,
+    canned_doctags: str = "",
+    extra_env: dict[str, str] | None = None,
+    name: str = "",
+) -> Iterator[str]:
+    server = start_server(tiny_smolvlm, tiny_models, folder, slow_tokens_s=slow_tokens_s,
+                          canned_doctags=canned_doctags, extra_env=extra_env)  # fmt: skip
+    try:
+        yield server.url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        server_log = log.read_text(errors="replace")
-        ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / f"streamlit-e2e{name}.log").write_text(server_log)
-        assert "Traceback" not in server_log, server_log
+        stop_server(server, name)
 
 
 # What the canned server's chat model answers to an OCR request: a transcription wrapped in chatter.

@@ -1,9 +1,14 @@
-"""A session's cached prefixes are freed when Streamlit drops the session's state."""
+"""An owner's cached prefixes are freed when Streamlit has dropped the last of its sessions, after a grace
+period that a refreshed tab's new session falls within."""
 
 from __future__ import annotations
 
 import gc
+import time
 
+import pytest
+
+from ui import serving
 from ui.serving import watch_session_end
 
 
@@ -15,13 +20,35 @@ class _Core:  # the serving core's one method this needs
         self.forgotten.append(owner)
 
 
-def test_a_collected_session_state_frees_its_owner_once() -> None:
+def _settle(seconds: float = 0.3) -> None:
+    gc.collect()
+    time.sleep(seconds)
+
+
+def test_a_collected_session_state_frees_its_owner_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serving, "OWNER_GRACE_S", 0.05)
     core = _Core()
     state: dict = {}
     watch_session_end(state, core, "tab-1")
     watch_session_end(state, core, "tab-1")  # every page run calls it; one watch per session
-    gc.collect()
+    _settle()
     assert core.forgotten == []  # alive: nothing freed
     state.clear()
-    gc.collect()
+    _settle()
     assert core.forgotten == ["tab-1"]
+
+
+def test_a_refreshed_tab_keeps_the_owners_caches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serving, "OWNER_GRACE_S", 0.5)
+    core = _Core()
+    old: dict = {}
+    watch_session_end(old, core, "t:person")
+    old.clear()  # the refresh ends the old session first
+    _settle(0.1)
+    new: dict = {}
+    watch_session_end(new, core, "t:person")  # within the grace period
+    _settle(0.8)
+    assert core.forgotten == []
+    new.clear()
+    _settle(0.8)
+    assert core.forgotten == ["t:person"]
