@@ -223,5 +223,11 @@ class ServerBusy(EngineError):
     key = "queue.full"
 
 
+class TooManyWaiting(ServerBusy):
+    """One person already has MAX_QUEUED_PER_USER requests waiting (from other tabs): this one is refused."""
+
+    key = "queue.user_limit"
+
+
 class EngineNotLoaded(RuntimeError):
     """A programming error: only the serving pool loads weights, and it streams only from loaded engines."""

@@ -73,7 +73,7 @@ class ServingCore:
             clock=clock,
         )
         self.condition = self.pool.condition  # notified whenever a model's state changes
-        self.queue = FairQueue(settings.max_queue, self._capacity)
+        self.queue = FairQueue(settings.max_queue, self._capacity, settings.max_queued_per_user)
         self.prefixes = PrefixCacheStore(settings.prefix_cache_mb * 2**20)
         self.pool.on_unload = self.prefixes.drop_model
         self.scheduler = Scheduler(self.pool, self.queue, self.prefixes)

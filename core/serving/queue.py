@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from core.engines.types import ServerBusy
+from core.engines.types import ServerBusy, TooManyWaiting
 
 
 class Priority(IntEnum):
@@ -39,6 +39,7 @@ class Ticket:
 class FairQueue:
     max_waiting: int
     capacity: Callable[[str], int]  # generations a lane runs at once
+    max_waiting_per_owner: int | None = None  # one person's interactive requests waiting at once
     _waiting: list[Ticket] = field(default_factory=list)  # kept sorted by ``order``
     _running: list[Ticket] = field(default_factory=list)
     _counter: itertools.count = field(default_factory=itertools.count)
@@ -47,6 +48,10 @@ class FairQueue:
         """A place in line; :class:`ServerBusy` at once when ``max_waiting`` requests already wait."""
         if len(self._waiting) >= self.max_waiting:
             raise ServerBusy(f"{len(self._waiting)} requests are waiting", limit=self.max_waiting)
+        if priority is Priority.INTERACTIVE and self.max_waiting_per_owner is not None:
+            own = sum(1 for ticket in self._waiting if ticket.owner == owner and ticket.priority is priority)
+            if own >= self.max_waiting_per_owner:
+                raise TooManyWaiting(f"{own} of this person's requests are waiting", count=own)
         ticket = Ticket(owner, lane, model_id, priority, next(self._counter))
         bisect.insort(self._waiting, ticket, key=lambda t: t.order)
         return ticket

@@ -20,7 +20,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -62,11 +62,13 @@ def start_server(
     canned_doctags: str = "",
     extra_env: dict[str, str] | None = None,
     log_name: str = "streamlit.log",
+    port: int | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Server:
-    """Start the app on a free port with its data in ``folder`` and wait until it answers its health check."""
+    """Start the app (on ``port``, else a free one) with its data in ``folder``; wait until it is healthy."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium")
-    port = _free_port()
+    port = port or free_port()
     log = folder / log_name
     env = {
         key: value
@@ -101,7 +103,7 @@ def start_server(
         env["CANNED_NASTY"] = CANNED_NASTY
     command = [sys.executable, *launcher, "run", "Home.py", "--server.port", str(port), "--server.address",
                "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-               "--browser.gatherUsageStats", "false"]  # fmt: skip
+               "--browser.gatherUsageStats", "false", *extra_args]  # fmt: skip
     with log.open("w") as sink:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     server = Server(process, f"http://127.0.0.1:{port}", log)

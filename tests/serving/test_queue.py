@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.engines.types import ServerBusy
+from core.engines.types import ServerBusy, TooManyWaiting
 from core.serving.queue import FairQueue, Priority
 
 
@@ -41,6 +41,18 @@ def test_the_cap_refuses_at_once_with_the_limit():
     with pytest.raises(ServerBusy) as refused:
         queue.enter("d", "cpu", "m", Priority.INTERACTIVE)
     assert refused.value.key == "queue.full" and refused.value.params == {"limit": 2}
+
+
+def test_one_person_may_have_only_so_many_requests_waiting():
+    queue = FairQueue(16, lambda lane: 1, max_waiting_per_owner=2)
+    queue.start(queue.enter("u:ann@example.com", "cpu", "m", Priority.INTERACTIVE))  # running: not waiting
+    queue.enter("u:ann@example.com", "cpu", "m", Priority.INTERACTIVE)
+    queue.enter("u:ann@example.com", "cpu", "m", Priority.INTERACTIVE)
+    with pytest.raises(TooManyWaiting) as refused:
+        queue.enter("u:ann@example.com", "cpu", "m", Priority.INTERACTIVE)
+    assert refused.value.key == "queue.user_limit" and refused.value.params == {"count": 2}
+    queue.enter("u:bob@example.com", "cpu", "m", Priority.INTERACTIVE)  # someone else is not held back
+    queue.enter("u:ann@example.com", "cpu", "m", Priority.BATCH)  # a Lab run is not a waiting person
 
 
 def test_interactive_requests_go_before_batch_work_that_waits():
