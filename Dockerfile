@@ -37,7 +37,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 app \
-    && mkdir -p /data/hf_cache \
+    && mkdir -p /data/hf_cache /data/history \
     && chown -R app:app /data
 
 COPY --chown=app:app core/ ./core/

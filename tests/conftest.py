@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,17 @@ def image_bytes(size: tuple[int, int] = (320, 240), color: str = "navy", fmt: st
     buffer = io.BytesIO()
     Image.new(mode, size, color).save(buffer, fmt)
     return buffer.getvalue()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs: a real file system that fills up."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -15,6 +15,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -125,11 +126,14 @@ def identify() -> None:
 # -- restoring --------------------------------------------------------------------------------------
 
 
-def restore(open_file: Any) -> None:
+OpenFile = Callable[[bytes, str, int], None]
+
+
+def restore(open_file: OpenFile) -> None:
     """Once per session: the file on Home, its page, and each page's last result, as the person left them.
 
     ``open_file(data, name, page)`` turns a stored upload back into the session's media (it is
-    :func:`ui.upload.reopen`, passed in so this module does not import the upload code).
+    :func:`ui.upload.restore`, passed in because the upload code draws with this module's help).
     """
     if state.HISTORY_RESTORED.get():
         return
@@ -173,7 +177,7 @@ def _reopen_item(opened: HistoryStore, who: str, kind: str, item_id: str) -> boo
     return True
 
 
-def reopen(item_id: str, open_file: Any) -> str | None:
+def reopen(item_id: str, open_file: OpenFile) -> str | None:
     """Make item ``item_id`` (and its file) what the pages show; returns its kind, or None when it is gone."""
     opened, who = store(), owner()
     if opened is None or who is None:

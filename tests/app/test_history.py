@@ -121,3 +121,19 @@ def test_an_unusable_data_folder_is_said_once_and_chat_still_answers(app_env, tm
     _ask(at, "Still there?")
     assert [message.name for message in at.chat_message] == ["user", "assistant"]
     assert any("History is not being saved right now" in warning.value for warning in at.sidebar.warning)
+
+
+def test_a_full_disk_refuses_the_upload_to_history_but_not_to_the_page(app_env, small_disk):
+    import numpy as np
+    from PIL import Image
+
+    app_env.setenv("DATA_DIR", str(small_disk / "data"))
+    noise = np.random.default_rng(0).integers(0, 255, (1100, 1100, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, "PNG")  # about 3.6 MB: more than the 2 MiB disk holds
+    at = upload_and_open(("noise.png", buffer.getvalue(), "image/png"), "pages/1_Chat.py")
+    assert at.session_state["home_media"].width == 1100  # the page has the picture
+    _ask(at, "What is it?")
+    assert [message.name for message in at.chat_message] == ["user", "assistant"]
+    assert any("History is not being saved right now" in warning.value for warning in at.sidebar.warning)
+    assert not [path for path in (small_disk / "data").rglob("*.part")]  # no half-written file left

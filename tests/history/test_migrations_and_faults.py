@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -85,20 +83,6 @@ def test_a_data_folder_that_cannot_be_made_says_so(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(HistoryUnavailable):
         HistoryStore.open(blocker / "data")
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MiB tmpfs: a real file system that fills up."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_full_disk_refuses_the_file_whole_and_the_history_keeps_working(small_disk: Path) -> None:
