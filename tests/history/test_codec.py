@@ -47,3 +47,34 @@ def test_a_stored_value_naming_an_unknown_class_is_refused_not_run() -> None:
         codec.loads('{"~":"dc","class":"Popen","v":{"args":"rm -rf /"}}')
     with pytest.raises(codec.CodecError):
         codec.dumps(object())
+
+
+def test_a_conversion_keeps_its_docling_documents_and_their_markdown() -> None:
+    from PIL import Image
+
+    from core.doctags import ConvertedPage, page_document
+    from core.tasks.convert import ConvertResult
+
+    doctags = "<doctag><section_header_level_1><loc_50><loc_20><loc_450><loc_40>Счёт 42</section_header_level_1>"
+    page = ConvertedPage(doctags, Image.new("RGB", (1000, 1400), "white"))
+    result = ConvertResult(["d-p1"], "Granite-Docling", created_at=datetime(2026, 12, 2, 7, 0))
+    result.add(page_document(page), GenerationStats(1, 20), 4096)
+    back = codec.loads(codec.dumps(result))
+    assert back.conversion.markdown() == result.conversion.markdown() and "Счёт 42" in back.conversion.markdown()
+    assert back.stats == result.stats and back.page_digests == ["d-p1"]
+
+
+def test_an_extraction_run_keeps_values_checks_and_evidence() -> None:
+    from core.extraction.evidence import Evidence
+    from core.serving import JobOutcome
+    from core.tasks import extract as extract_task
+
+    template = load_template("invoice-ru")
+    answer = '{"number": "42", "date": "03.03.2026", "seller_inn": "7707083894", "total": "1 234,56", "lines": []}'
+    extraction = extract_task.parse(template, JobOutcome(text=answer))
+    run = extract_task.ExtractRun(template, "m", ["d-p1"])
+    evidence = [Evidence("total", "1 234,56", Box(5, 6, 70, 20), 97.0)]
+    run.pages.append(extract_task.PageExtraction(1, "d-p1", extraction, evidence))
+    back = codec.loads(codec.dumps(run))
+    assert back.values == run.values and back.evidence == run.evidence
+    assert back.pages[0].extraction.checks == extraction.checks and back.pages[0].extraction.typed == extraction.typed
