@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.engines.types import EngineError
 from core.video import NormalizedVideo
-from ui import layout, serving, state, upload, widgets
+from ui import layout, prepare, serving, state, upload, widgets
 from ui.i18n import t
 
 with layout.page("home.title"):
@@ -56,3 +56,4 @@ with layout.page("home.title"):
         st.caption(t("model.abilities", abilities=widgets.abilities(card)))
         if widgets.load_with_progress(chosen):
             st.success(widgets.status_line(chosen))
+            prepare.prepare(state.current_media(), chosen)  # the picture's prefix, while the person goes on

@@ -293,6 +293,12 @@ class Settings(BaseSettings):
         4096, validation_alias=_env("convert_max_new_tokens", "CONVERT_MAX_NEW_TOKENS")
     )
 
+    # the default model starts loading when the server starts (python -m ui.launch), not at the first request
+    preload_model: Annotated[bool, _read(_flag)] = Field(True, validation_alias=_env("preload_model", "PRELOAD_MODEL"))
+    # a picture's image prefix is computed in the background before the first question (batch work)
+    prepare_images: Annotated[bool, _read(_flag)] = Field(
+        True, validation_alias=_env("prepare_images", "PREPARE_IMAGES")
+    )
     # where the history keeps its database and the uploaded files
     data_dir: Annotated[Path, _read(_path)] = Field(
         default_factory=lambda: Path.home() / ".local" / "share" / "vlm-studio",

@@ -25,7 +25,7 @@ from core.tasks.chat import (
     tiles_per_picture,
 )
 from core.video import NormalizedVideo
-from ui import serving, state, widgets
+from ui import prepare, serving, state, widgets
 from ui.generation import CURSOR, stream_into
 from ui.history import AnswerRecorder
 from ui.i18n import input_error, language, literal, t
@@ -64,7 +64,7 @@ def options(chosen: ModelClient, prefix: str = "chat") -> ChatOptions:
     return ChatOptions(SamplingParams(max_new_tokens, sampling, temperature, top_p), int(max_tiles), guard)
 
 
-def stats_caption(stats: GenerationStats, video: bool = False) -> str:
+def stats_caption(stats: GenerationStats, video: bool = False, first: bool = False) -> str:
     """Tokens, time, first token, decode speed and what the vision encoder saw (tiles, or frames of a video)."""
     first, speed = stats.seconds_to_first_token, stats.tokens_per_second
     caption = t(
@@ -78,13 +78,23 @@ def stats_caption(stats: GenerationStats, video: bool = False) -> str:
     if stats.image_tokens:
         caption = f"{caption} · {t('chat.stats_image_tokens', tokens=stats.image_tokens)}"
     if stats.reused_prompt_tokens:
-        reused = t("chat.stats_reused_video" if video else "chat.stats_reused", tokens=stats.reused_prompt_tokens)
+        # the first answer re-used a prefix only because the picture was prepared before the question
+        key = (
+            "chat.stats_prepared"
+            if first and not video
+            else "chat.stats_reused_video"
+            if video
+            else "chat.stats_reused"
+        )
+        reused = t(key, tokens=stats.reused_prompt_tokens)
         caption = f"{caption} · {reused}"
     return caption
 
 
 def render_history(history: ChatHistory, video: bool = False) -> None:
+    answers = 0
     for turn in history.turns:
+        answers += turn.role is Role.ASSISTANT
         with st.chat_message(turn.role.value):
             if turn.error is not None:
                 if turn.text:  # what arrived before the failure (a dropped connection) is kept
@@ -103,7 +113,7 @@ def render_history(history: ChatHistory, video: bool = False) -> None:
             elif turn.stopped:
                 notes.append(f"⏹ {t('chat.stopped')}")
             if turn.stats is not None:
-                notes.append(stats_caption(turn.stats, video))
+                notes.append(stats_caption(turn.stats, video, first=answers == 1))
             if notes:
                 st.caption(" · ".join(notes))
 
@@ -278,6 +288,8 @@ def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo, asked:
         render_history(history, video=is_video)
         if history.turns:
             _export(chosen, history, opts, media)
+        elif len(pictures) == 1:
+            prepare.prepare(media, chosen)  # the first question only pays for its own words
         typed = st.chat_input(t("chat.input_video" if is_video else "chat.input"), key="chat_input")
         question = read_question(pressed if pressed is not None else typed)
         if question is None:

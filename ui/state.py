@@ -58,6 +58,7 @@ MODEL = Slot[str]("app_model", str)  # the model this session chose on Home
 SIDEBAR_SLOT = Slot[Any]("app_sidebar_slot", object)  # this run's sidebar model line, updated in place
 SESSION_ALIVE = Slot[Any]("app_session_alive", object)  # dropped with the session: frees its caches
 RUNNING = Slot[Job]("app_generation_running", Job)  # this session's answer still being written
+PREPARING = Slot[tuple]("app_preparing", tuple)  # (model|picture|tiles, Job): the picture's prefix, computing
 # set once that answer's page has saved it: a rerun that interrupted the page waits for this before drawing
 RUNNING_SAVED = Slot[threading.Event]("app_generation_saved", threading.Event)
 

@@ -14,7 +14,7 @@ from core.engines.types import EngineError
 from core.media import InvalidInput, MediaLimits, NormalizedImage, load_image, thumbnail
 from core.settings import Settings
 from core.video import NormalizedVideo, Sampling, VideoLimits, decode_video, looks_like_playlist, sniff_video
-from ui import history, serving, state, widgets
+from ui import history, prepare, serving, state, widgets
 from ui.i18n import input_error, literal, t
 
 # On a CPU every frame is a pass of the vision encoder (1-2 s): keep the default clip short there.
@@ -43,6 +43,7 @@ def _is_video(head: bytes) -> bool:
 
 def use_media(media: state.Media) -> None:
     """Make ``media`` what every page works on; the model's cached prefixes of the old one go."""
+    prepare.cancel()
     serving.forget_session_caches()
     state.MEDIA.set(media)
 
@@ -165,6 +166,7 @@ def sampling_settings() -> None:
 
 def clear() -> None:
     """Forget the upload, its PDF pages and the conversations about it."""
+    prepare.cancel()
     serving.forget_session_caches()
     state.forget_upload()
     history.forget_upload()

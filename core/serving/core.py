@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.engines.base import Engine
 from core.engines.device import configure_cpu_threads, resolve_device
@@ -113,6 +113,17 @@ class ServingCore:
         return self.scheduler.submit(model_id, request, owner=owner, priority=priority,
                                      lane=self.lane(model_id, runtime), quantization=runtime.quantization)  # fmt: skip
 
+    def prepare(self, model_id: str, request: GenerationRequest, *, owner: str) -> Job | None:
+        """Compute ``request``'s image prefix for ``owner`` before they ask: a one-token answer, queued as
+        batch work (behind every person's request), that leaves the prefix in the owner's cache for their
+        question to re-use. None when the model keeps no image prefixes or is not loaded yet."""
+        engine = self.pool.engine(model_id)
+        if not getattr(engine, "prefix_media_inputs", ()) or self.status(model_id).state is not LoadState.READY:
+            return None
+        one_token = replace(request.sampling, max_new_tokens=1, do_sample=False)
+        warm = replace(request, sampling=one_token, task="prepare", repetition_guard=False)
+        return self.submit(model_id, warm, owner=owner, priority=Priority.BATCH)
+
     def jobs_of(self, owner: str) -> list[Job]:
         """The owner's requests that have not ended yet, oldest first."""
         return self.scheduler.jobs_of(owner)
@@ -182,6 +193,10 @@ class ModelClient:
 
     def submit(self, request: GenerationRequest) -> Job:
         return self.serving.submit(self.model_id, request, owner=self.owner, priority=self.priority)
+
+    def prepare(self, request: GenerationRequest) -> Job | None:
+        """This owner's image prefix for ``request``, computed in the background (:meth:`ServingCore.prepare`)."""
+        return self.serving.prepare(self.model_id, request, owner=self.owner)
 
     def generate(
         self,

@@ -19,6 +19,8 @@ def app_env(monkeypatch, tmp_path, tiny_smolvlm):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))  # the history's database and files
+    # no background work of its own in the page tests; tests/app/test_prepare.py turns it on
+    monkeypatch.setenv("PREPARE_IMAGES", "no")
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("UI_LANG", "en")
     monkeypatch.setenv("MODEL_QUANT", "none")  # auto would depend on the CPU; int8 has its own tests

@@ -64,6 +64,7 @@ def start_server(
     log_name: str = "streamlit.log",
     port: int | None = None,
     extra_args: tuple[str, ...] = (),
+    module: str = "streamlit",
 ) -> Server:
     """Start the app (on ``port``, else a free one) with its data in ``folder``; wait until it is healthy."""
     if not Path(CHROMIUM).exists():
@@ -80,6 +81,7 @@ def start_server(
         HF_HUB_OFFLINE="1",
         HF_HOME=str(folder / "hf"),
         DATA_DIR=str(folder / "data"),
+        PREPARE_IMAGES="no",  # the race tests time the queue without background work; test_prepare turns it on
         UI_LANG="en",
         MAX_NEW_TOKENS="1024",
         MODEL_QUANT="none",  # float32 whatever the CPU: the timings of the race tests stay as designed
@@ -90,7 +92,7 @@ def start_server(
     )
     env.update(extra_env or {})
     # The slow server runs the same app through a launcher that delays every generated token.
-    launcher = ["-m", "streamlit"]
+    launcher = ["-m", module]
     if slow_tokens_s:
         launcher = [str(Path(__file__).with_name("slow_streamlit.py")), str(slow_tokens_s)]
     elif canned_doctags:

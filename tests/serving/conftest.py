@@ -131,3 +131,16 @@ def make_core(tmp_path: Path) -> Iterator[Callable[..., ServingCore]]:
     yield make
     for core in made:
         core.close()
+
+
+@pytest.fixture
+def held(make_core, tiny_trio):
+    """A core whose one model is loaded, and a first request stuck in its first forward pass."""
+    core = make_core()
+    model_id = tiny_trio[0]
+    core.client(model_id, "first").load()
+    gate = Gate(core.pool.engine(model_id))
+    running = core.submit(model_id, ask(), owner="first")
+    assert gate.entered.wait(10)
+    yield core, model_id, gate, running
+    gate.release()

@@ -22,19 +22,6 @@ from core.serving import LoadState, Phase, Priority
 from tests.serving.conftest import Gate, LoadLog, ask, cpu_settings, slow_factory, wait_for
 
 
-@pytest.fixture
-def held(make_core, tiny_trio):
-    """A core whose one model is loaded, and a first request stuck in its first forward pass."""
-    core = make_core()
-    model_id = tiny_trio[0]
-    core.client(model_id, "first").load()
-    gate = Gate(core.pool.engine(model_id))
-    running = core.submit(model_id, ask(), owner="first")
-    assert gate.entered.wait(10)
-    yield core, model_id, gate, running
-    gate.release()
-
-
 def test_waiting_requests_see_their_place_and_move_up_when_one_leaves(held):
     core, model_id, gate, running = held
     second = core.submit(model_id, ask(), owner="second")
