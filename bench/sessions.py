@@ -16,44 +16,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app_server import ANSWERS, BROWSER_ARGS, CHROMIUM, IDLE, peak_rss_gb, start, timed_answer  # noqa: E402
+
 from core.tiny_models import REAL_SMOLVLM_SHAPES, build_smolvlm, build_tiny_smolvlm  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ANSWERS = '[data-testid="stChatMessage"]'
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-REFUSED = re.compile(r"The server is busy|Your requests already waiting")
-# In the page: when Enter was pressed and when the answer ended (its stats, or a refusal). The first token's
-# time comes from the answer's own stats: random weights of a real shape often write tokens that show as
-# nothing, so the first visible word is no measure.
-ENDING_WATCH = """() => {
-    window.__asked = performance.now();
-    window.__ended = undefined;
-    const watch = new MutationObserver(() => {
-        const messages = document.querySelectorAll('[data-testid="stChatMessage"]');
-        if (messages.length < 2) return;
-        if (/busy|already waiting|\\d+ tokens ·/.test(messages[1].innerText)) {
-            window.__ended = performance.now();
-            watch.disconnect();
-        }
-    });
-    watch.observe(document.body, {subtree: true, childList: true, characterData: true});
-}"""
-STATS = re.compile(r"(\d+) tokens · ([\d.]+) s · first token after ([\d.]+) s")
 COLOURS = ("navy", "teal", "olive", "maroon", "purple", "orange", "gray", "green", "brown", "pink")
 
 
@@ -66,45 +43,6 @@ class Person:
     new_tokens: int | None = None
     kept: bool | None = None  # the answer was there when the link was opened again
     detail: str = ""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start(model: Path, data: Path, args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "MODEL_ID": str(model), "HF_HUB_OFFLINE": "1", "HF_HOME": str(data / "hf"),
-           "DATA_DIR": str(data / "history"), "UI_LANG": "en", "MAX_NEW_TOKENS": str(args.new_tokens),
-           "MAX_QUEUE": str(args.max_queue), "MODEL_QUANT": args.quant, "PYTHONPATH": str(ROOT)}  # fmt: skip
-    env.pop("DATABASE_URL", None)
-    command = [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port), "--server.address",
-               "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-               "--browser.gatherUsageStats", "false"]  # fmt: skip
-    log = (data / "server.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return process, url
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"the dashboard did not start; see {data / 'server.log'}")
-
-
-def _peak_rss_gb(pid: int) -> float:
-    """The process's high-water mark of resident memory (VmHWM), in GB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024 / 1e9
-    return float("nan")
 
 
 async def _person(browser, url: str, index: int, picture: Path, ready: asyncio.Barrier, go: asyncio.Event,
@@ -129,22 +67,12 @@ async def _person(browser, url: str, index: int, picture: Path, ready: asyncio.B
         await go.wait()
         box = tab.locator('[data-testid="stChatInputTextArea"]')
         await box.fill(f"Person {index}: what is in the picture?")
-        await tab.evaluate(ENDING_WATCH)
-        await box.press("Enter")
-        answer = tab.locator(ANSWERS).nth(1)
-        await tab.wait_for_function("() => window.__ended !== undefined")
-        refusal = tab.get_by_text(REFUSED)
-        if await refusal.count():
-            person.outcome, person.detail = "refused", (await refusal.first.inner_text())[:80]
+        timing = await timed_answer(tab, 1, lambda: box.press("Enter"))
+        if timing["refused"]:
+            person.outcome, person.detail = "refused", str(timing["text"])[-80:]
             return person, link
-        await answer.get_by_text(re.compile(r"\d+ tokens")).wait_for()
-        ended = await tab.evaluate("() => window.__ended - window.__asked") / 1000
-        person.done_s = round(ended, 2)
-        stats = STATS.search(await answer.inner_text())
-        if stats is not None:
-            # the answer's own figures: its decode took (total - first token), the rest was line, load and prefill
-            tokens, total, first = int(stats.group(1)), float(stats.group(2)), float(stats.group(3))
-            person.new_tokens, person.first_token_s = tokens, round(ended - (total - first), 2)
+        person.first_token_s, person.done_s = timing["first_token_s"], timing["done_s"]
+        person.new_tokens = timing["new_tokens"]
         person.outcome = "answered"
     except Exception as error:  # noqa: BLE001 - a bench reports what went wrong for this person and goes on
         person.detail = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
@@ -173,8 +101,7 @@ async def _run(url: str, pictures: list[Path], args: argparse.Namespace) -> list
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"])  # fmt: skip
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
         ready, go = asyncio.Barrier(len(pictures) + 1), asyncio.Event()
         tasks = [asyncio.create_task(_person(browser, url, index, picture, ready, go, args.timeout))
                  for index, picture in enumerate(pictures)]  # fmt: skip
@@ -223,12 +150,19 @@ def main() -> None:
             picture = data / f"person-{index}.png"
             Image.new("RGB", (640, 480), COLOURS[index % len(COLOURS)]).save(picture)
             pictures.append(picture)
-        process, url = _start(model, data, args)
+        env = {
+            "MAX_NEW_TOKENS": str(args.new_tokens),
+            "MAX_QUEUE": str(args.max_queue),
+            "MODEL_QUANT": args.quant,
+            "PREPARE_IMAGES": "no",
+            "PRELOAD_MODEL": "no",
+        }  # everyone's first question pays for its picture
+        process, url = start(model, data, env)
         try:
             started = time.perf_counter()
             people = asyncio.run(_run(url, pictures, args))
             wall = time.perf_counter() - started
-            peak = _peak_rss_gb(process.pid)
+            peak = peak_rss_gb(process.pid)
         finally:
             process.terminate()
             process.wait(30)

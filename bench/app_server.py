@@ -1,0 +1,95 @@
+"""What the browser benches share: the dashboard started on a model of their choosing, its peak memory,
+and reading an answer's timings off the Chat page."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+ANSWERS = '[data-testid="stChatMessage"]'
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# An answer's own stats line on the Chat page: tokens, total seconds, seconds to its first token.
+STATS = re.compile(r"(\d+) tokens · ([\d.]+) s · first token after ([\d.]+) s")
+
+# In the page: when Enter was pressed and when the answer number ``index`` ended (its stats, or a refusal).
+# The first token's time comes from the answer's own stats: random weights of a real shape often write
+# tokens that show as nothing, so the first visible word is no measure.
+ENDING_WATCH = """index => {
+    window.__asked = performance.now();
+    window.__ended = undefined;
+    const watch = new MutationObserver(() => {
+        const messages = document.querySelectorAll('[data-testid="stChatMessage"]');
+        if (messages.length <= index) return;
+        if (/busy|already waiting|\\d+ tokens ·/.test(messages[index].innerText)) {
+            window.__ended = performance.now();
+            watch.disconnect();
+        }
+    });
+    watch.observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(model: Path, data: Path, env: dict[str, str], *, module: str = "streamlit") -> tuple[subprocess.Popen, str]:
+    """The dashboard on ``model`` with its data in ``data``, as ``python -m <module> run Home.py``."""
+    port = free_port()
+    full = {**os.environ, "MODEL_ID": str(model), "HF_HUB_OFFLINE": "1", "HF_HOME": str(data / "hf"),
+            "DATA_DIR": str(data / "history"), "UI_LANG": "en", "PYTHONPATH": str(ROOT), **env}  # fmt: skip
+    full.pop("DATABASE_URL", None)
+    command = [sys.executable, "-m", module, "run", "Home.py", "--server.port", str(port), "--server.address",
+               "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+               "--browser.gatherUsageStats", "false"]  # fmt: skip
+    log = (data / "server.log").open("w")
+    process = subprocess.Popen(command, cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return process, url
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit(f"the dashboard did not start; see {data / 'server.log'}")
+
+
+def peak_rss_gb(pid: int) -> float:
+    """The process's high-water mark of resident memory (VmHWM), in GB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024 / 1e9
+    return float("nan")
+
+
+async def timed_answer(tab, index: int, send) -> dict[str, float | int | None]:
+    """Run ``send()`` (press Enter, click a quick prompt) and wait for answer number ``index``: its first
+    token and its end, in seconds from the click, and its tokens; ``refused`` when the server said no."""
+    await tab.evaluate(ENDING_WATCH, index)
+    await send()
+    await tab.wait_for_function("() => window.__ended !== undefined")
+    answer = tab.locator(ANSWERS).nth(index)
+    text = await answer.inner_text()
+    ended = await tab.evaluate("() => window.__ended - window.__asked") / 1000
+    stats = STATS.search(text)
+    if stats is None:
+        return {"refused": 1, "done_s": round(ended, 2), "first_token_s": None, "new_tokens": None,
+                "text": text[-120:]}  # fmt: skip
+    tokens, total, first = int(stats.group(1)), float(stats.group(2)), float(stats.group(3))
+    return {"refused": 0, "done_s": round(ended, 2), "first_token_s": round(ended - (total - first), 2),
+            "new_tokens": tokens, "stats": stats.group(0), "text": text[-200:]}  # fmt: skip
