@@ -64,7 +64,7 @@ def options(chosen: ModelClient, prefix: str = "chat") -> ChatOptions:
     return ChatOptions(SamplingParams(max_new_tokens, sampling, temperature, top_p), int(max_tiles), guard)
 
 
-def stats_caption(stats: GenerationStats, video: bool = False, first: bool = False) -> str:
+def stats_caption(stats: GenerationStats, video: bool = False, first_answer: bool = False) -> str:
     """Tokens, time, first token, decode speed and what the vision encoder saw (tiles, or frames of a video)."""
     first, speed = stats.seconds_to_first_token, stats.tokens_per_second
     caption = t(
@@ -79,13 +79,7 @@ def stats_caption(stats: GenerationStats, video: bool = False, first: bool = Fal
         caption = f"{caption} · {t('chat.stats_image_tokens', tokens=stats.image_tokens)}"
     if stats.reused_prompt_tokens:
         # the first answer re-used a prefix only because the picture was prepared before the question
-        key = (
-            "chat.stats_prepared"
-            if first and not video
-            else "chat.stats_reused_video"
-            if video
-            else "chat.stats_reused"
-        )
+        key = "chat.stats_reused_video" if video else "chat.stats_prepared" if first_answer else "chat.stats_reused"
         reused = t(key, tokens=stats.reused_prompt_tokens)
         caption = f"{caption} · {reused}"
     return caption
@@ -113,7 +107,7 @@ def render_history(history: ChatHistory, video: bool = False) -> None:
             elif turn.stopped:
                 notes.append(f"⏹ {t('chat.stopped')}")
             if turn.stats is not None:
-                notes.append(stats_caption(turn.stats, video, first=answers == 1))
+                notes.append(stats_caption(turn.stats, video, first_answer=answers == 1))
             if notes:
                 st.caption(" · ".join(notes))
 

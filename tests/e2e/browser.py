@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 ANSWERS = '[data-testid="stChatMessage"]'
 
 
@@ -25,9 +27,18 @@ def upload(page, server_url: str, path: Path, shown: str | None = None) -> None:
 
 
 def go_to(page, label: str, path: str) -> None:
-    """Follow the sidebar link ``label`` (the same session, as a click does) and wait for the page."""
-    page.locator('[data-testid="stSidebar"]').get_by_role("link", name=label).click()
-    page.wait_for_url(re.compile(rf"/{re.escape(path)}(\?.*)?$"))  # the history's ?s= link may follow
+    """Follow the sidebar link ``label`` (the same session, as a click does) and wait for the page.
+
+    A click that lands while the page is still redrawing can be lost on a busy machine: it is given once more.
+    """
+    target = re.compile(rf"/{re.escape(path)}(\?.*)?$")  # the history's ?s= link may follow
+    link = page.locator('[data-testid="stSidebar"]').get_by_role("link", name=label)
+    link.click()
+    try:
+        page.wait_for_url(target, timeout=20_000)
+    except PlaywrightTimeout:
+        link.click()
+        page.wait_for_url(target)
     page.wait_for_timeout(300)  # let the new page's run start before waiting for it to end
     wait_idle(page)
 
