@@ -38,6 +38,16 @@ ENDING_WATCH = """index => {
 }"""
 
 
+def build_model(size: str, folder: Path) -> Path:
+    """Random weights in ``folder``: the tiny test model, or SmolVLM2 at the real shape ``size`` (256m, 500m, 2.2b)."""
+    sys.path.insert(0, str(ROOT))
+    from core.tiny_models import REAL_SMOLVLM_SHAPES, build_smolvlm, build_tiny_smolvlm
+
+    if size == "tiny":
+        return build_tiny_smolvlm(folder / "tiny-smolvlm")
+    return build_smolvlm(folder / f"smolvlm2-{size}", REAL_SMOLVLM_SHAPES[size])
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -27,9 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app_server import ANSWERS, BROWSER_ARGS, CHROMIUM, IDLE, peak_rss_gb, start, timed_answer  # noqa: E402
+from app_server import ANSWERS, BROWSER_ARGS, CHROMIUM, IDLE, build_model, peak_rss_gb, start, timed_answer  # noqa: E402
 
-from core.tiny_models import REAL_SMOLVLM_SHAPES, build_smolvlm, build_tiny_smolvlm  # noqa: E402
+from core.tiny_models import REAL_SMOLVLM_SHAPES  # noqa: E402
 
 
 async def _open_chat_with(tab, url: str, picture: Path) -> None:
@@ -100,10 +100,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         data = Path(scratch)
-        if args.size == "tiny":
-            model = build_tiny_smolvlm(data / "tiny-smolvlm")
-        else:
-            model = build_smolvlm(data / f"smolvlm2-{args.size}", REAL_SMOLVLM_SHAPES[args.size])
+        model = build_model(args.size, data)
         pictures = []
         for index, colour in enumerate(("teal", "maroon")):
             picture = Image.new("RGB", (1600, 1200), colour)

@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app_server import ANSWERS, BROWSER_ARGS, CHROMIUM, IDLE, peak_rss_gb, start, timed_answer  # noqa: E402
+from app_server import ANSWERS, BROWSER_ARGS, CHROMIUM, IDLE, build_model, peak_rss_gb, start, timed_answer  # noqa: E402
 
-from core.tiny_models import REAL_SMOLVLM_SHAPES, build_smolvlm, build_tiny_smolvlm  # noqa: E402
+from core.tiny_models import REAL_SMOLVLM_SHAPES  # noqa: E402
 
 COLOURS = ("navy", "teal", "olive", "maroon", "purple", "orange", "gray", "green", "brown", "pink")
 
@@ -141,10 +141,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         data = Path(scratch)
-        if args.model == "tiny":
-            model = build_tiny_smolvlm(data / "tiny-smolvlm")
-        else:
-            model = build_smolvlm(data / f"smolvlm2-{args.model}", REAL_SMOLVLM_SHAPES[args.model])
+        model = build_model(args.model, data)
         pictures = []
         for index in range(args.sessions):
             picture = data / f"person-{index}.png"
