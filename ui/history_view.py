@@ -52,7 +52,8 @@ def _when(summary: ItemSummary) -> str:
 
 def _row(item: ItemSummary) -> None:
     with st.container(border=True, key=f"history_item_{item.id}"):
-        text, actions = st.columns([3, 2], vertical_alignment="center")
+        # room for three labelled buttons in Russian ("Открыть", "Скачать", "Удалить") without cutting them
+        text, actions = st.columns([1, 1], vertical_alignment="center")
         name = literal(item.file_name) if item.file_name else "—"
         page = f" · {t('history.page', page=item.page)}" if item.page > 1 else ""
         text.markdown(f"{ICON.get(item.kind, '')} **{t(f'history.kind_{item.kind}')}** · {name}{page}")
