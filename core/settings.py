@@ -251,6 +251,10 @@ class Settings(BaseSettings):
     model_quant: Annotated[str, _read(_choice(QUANT_CHOICES))] = Field(
         "auto", validation_alias=_env("model_quant", "MODEL_QUANT")
     )  # auto | none | int8 (see core.engines.quantization)
+    # torch threads while a CPU decodes (None: core.engines.device.decode_threads decides; prefill uses all cores)
+    decode_threads: Annotated[int | None, _read(lambda v: v if v is None else _integer(1, 256)(v))] = Field(
+        None, validation_alias=_env("decode_threads", "DECODE_THREADS")
+    )
     # sessions' re-usable image prefixes (KV caches), least recently used dropped
     prefix_cache_mb: Annotated[int, _read(_integer(0, 1_000_000))] = Field(
         512, validation_alias=_env("prefix_cache_mb", "PREFIX_CACHE_MB")

@@ -78,3 +78,14 @@ def configure_cpu_threads() -> tuple[int, int]:
     with contextlib.suppress(RuntimeError):
         torch.set_num_interop_threads(1)
     return torch.get_num_threads(), torch.get_num_interop_threads()
+
+
+def decode_threads(requested: int | None, device: str) -> int | None:
+    """Torch threads for the decoding steps on a CPU (None: leave the count as it is).
+
+    One token of a small model is hundreds of tiny matrix products: handing each to a second thread costs
+    more than it saves (``python -m core.bench`` measures both), so one thread decodes unless asked otherwise.
+    """
+    if device != "cpu":
+        return None
+    return requested if requested is not None else 1

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from core.engines.base import ProgressCallback
-from core.engines.device import resolve_device, resolve_dtype
+from core.engines.decode import install_lean_decode
+from core.engines.device import decode_threads, resolve_device, resolve_dtype
 from core.engines.loading import download_command, load_local_only
 from core.engines.placement import budget_bytes, describe_placement, first_device, parse_max_memory
 from core.engines.prefix import PrefixSlot, prefix_step
@@ -240,6 +241,8 @@ class TransformersEngine:
             replaced = quantize_int8(model)
             log.info("%s: %d linear layers quantized to int8", source, replaced)
         install_stop_hooks(model)
+        if install_lean_decode(model):
+            log.info("%s: single-token decoding steps take the lean path", source)
         with self._state_lock:
             self._processor, self._model = processor, model
         report(1.0, "load.ready")
@@ -319,6 +322,7 @@ class TransformersEngine:
             input_size=prepared.input_size,
             prefix=prefix,
             started=started,
+            decode_threads=decode_threads(self._settings.decode_threads, self._runtime.device),
         )
         ids = prepared.tensors["input_ids"]
         generation.stats.image_tokens = sum(int((ids == token).sum()) for token in self._media_token_ids())

@@ -177,6 +177,7 @@ class ThreadedGeneration(RunnableStream):
         input_size: tuple[int, int] | None = None,
         prefix: PrefixStep | None = None,
         started: float | None = None,
+        decode_threads: int | None = None,
     ) -> None:
         from transformers import StoppingCriteriaList
 
@@ -192,6 +193,8 @@ class ThreadedGeneration(RunnableStream):
         self._kwargs.update(generate_kwargs)
         self._kwargs["stopping_criteria"] = StoppingCriteriaList([_stop_criterion(self._stop, self._token_done)])
         self._prefix = prefix  # runs first: the cached prefix replaces the media
+        self._decode_threads = decode_threads
+        self._threads_before: int | None = None
         self._started = started if started is not None else time.perf_counter()
 
     def _token_done(self, sequence: Any) -> None:
@@ -199,8 +202,25 @@ class ThreadedGeneration(RunnableStream):
         self._tokens += 1
         if self.stats.seconds_to_first_token is None:
             self.stats.seconds_to_first_token = time.perf_counter() - self._started
+            self._enter_decoding()
         if self._prefix is not None:
             self._prefix.token(sequence)
+
+    def _enter_decoding(self) -> None:
+        # Torch's thread count is per calling thread (OpenMP), so this changes only this generation's runner.
+        if self._decode_threads is None:
+            return
+        import torch
+
+        self._threads_before = torch.get_num_threads()
+        torch.set_num_threads(self._decode_threads)
+
+    def _leave_decoding(self) -> None:
+        if self._threads_before is not None:
+            import torch
+
+            torch.set_num_threads(self._threads_before)
+            self._threads_before = None
 
     def _run(self, emit: Emit) -> None:
         import torch
@@ -219,6 +239,7 @@ class ThreadedGeneration(RunnableStream):
             raise as_engine_error(error) from error
         finally:
             _running.stop = None
+            self._leave_decoding()
             self.stats.new_tokens = self._tokens
             if self._prefix is not None:
                 self._prefix.finished()  # on this thread: nothing runs on the model after it

@@ -1,0 +1,100 @@
+"""The lean decoding step and one-thread decoding answer exactly as the original path did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from core.engines.decode import install_lean_decode, language_model, original_decode
+from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
+from core.registry import create_engine
+from core.settings import Settings
+
+
+def _picture() -> Image.Image:
+    image = Image.new("RGB", (320, 240), "gray")
+    ImageDraw.Draw(image).ellipse((60, 40, 260, 200), fill="orange")
+    return image
+
+
+def _answer(engine, request: GenerationRequest) -> tuple[str, int]:
+    stream = engine.stream(request)
+    return "".join(stream), stream.stats.new_tokens
+
+
+def _compare(
+    model_dir: Path, tmp_path: Path, quantization: str, monkeypatch, new_tokens: int, min_tokens: int = 1
+) -> None:
+    import torch
+
+    settings = Settings(allow_download=False, hf_home=tmp_path, device="cpu", model_quant=quantization)
+    engine = create_engine(str(model_dir), settings)
+    engine.load()
+    model = engine._model
+    layer_calls: list[int] = []
+    hook = language_model(model).layers[0].register_forward_pre_hook(lambda module, args: layer_calls.append(1))
+    question = ChatMessage(Role.USER, "Describe this image briefly.", (_picture(),))
+    request = GenerationRequest((question,), SamplingParams(max_new_tokens=new_tokens), max_tiles=1,
+                                keep_special_tokens=True)  # fmt: skip
+
+    lean, tokens = _answer(engine, request)
+    assert tokens >= min_tokens  # enough decoding steps to tell the paths apart
+    assert len(layer_calls) == 1, "the decoding steps went through the original layers"
+
+    monkeypatch.setattr("core.engines.hf.decode_threads", lambda requested, device: None)
+    threads = torch.get_num_threads()
+    with original_decode(model):
+        layer_calls.clear()
+        before = _answer(engine, request)
+        assert len(layer_calls) == before[1]  # the prompt, then one call per token but the last
+    hook.remove()
+    assert torch.get_num_threads() == threads
+    assert (lean, tokens) == before
+
+
+@pytest.mark.parametrize("quantization", ["none", "int8"])
+def test_tiny_model_answers_the_same_on_the_lean_one_thread_path(tiny_smolvlm, tmp_path, monkeypatch, quantization):
+    _compare(tiny_smolvlm, tmp_path, quantization, monkeypatch, new_tokens=24)
+
+
+def test_the_256m_shape_answers_the_same_on_the_lean_one_thread_path(tmp_path_factory, tmp_path, monkeypatch):
+    from core.tiny_models import REAL_SMOLVLM_SHAPES, build_smolvlm
+
+    model_dir = build_smolvlm(tmp_path_factory.mktemp("smolvlm2-256m"), REAL_SMOLVLM_SHAPES["256m"])
+    _compare(model_dir, tmp_path, "int8", monkeypatch, new_tokens=32, min_tokens=16)
+
+
+def test_the_lean_step_is_installed_once_and_only_on_llama_decoders(tiny_smolvlm, tiny_models) -> None:
+    from transformers import AutoModelForImageTextToText
+
+    model = AutoModelForImageTextToText.from_pretrained(tiny_smolvlm)
+    assert install_lean_decode(model)
+    assert not install_lean_decode(model)  # already there
+    other = AutoModelForImageTextToText.from_pretrained(tiny_models["docling"])
+    assert language_model(other) is not None
+    assert install_lean_decode(other) is (type(language_model(other)).__name__ == "LlamaModel")
+
+
+def test_decoding_threads_change_only_the_generating_thread(tiny_smolvlm, tmp_path) -> None:
+    import threading
+
+    import torch
+
+    before = torch.get_num_threads()
+    wanted = before + 1  # a count no thread has by default
+    settings = Settings(allow_download=False, hf_home=tmp_path, device="cpu", decode_threads=wanted)
+    engine = create_engine(str(tiny_smolvlm), settings)
+    engine.load()
+    seen: list[int] = []  # the generating thread's count at each forward pass: the prompt, then each step
+    embed = language_model(engine._model).embed_tokens
+    embed.register_forward_pre_hook(lambda module, args: seen.append(torch.get_num_threads()))
+    request = GenerationRequest((ChatMessage(Role.USER, "Hi"),), SamplingParams(max_new_tokens=6))
+    stream = engine.stream(request)
+    worker = threading.Thread(target=lambda: list(stream))
+    worker.start()
+    worker.join()
+    assert stream.stats.new_tokens >= 2
+    assert seen == [before] + [wanted] * (stream.stats.new_tokens - 1)
+    assert torch.get_num_threads() == before  # this thread kept its own count
