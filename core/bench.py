@@ -255,6 +255,141 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
         serving.close()
 
 
+# -- side by side with a peer engine (bench/peers/) ------------------------------------------------
+
+PEERS = ("openvino",)
+PEER_REPEATS = 3
+
+
+def describe_repeats(model_dir: str, new_tokens: int, repeats: int) -> dict[str, Any]:
+    """The app's int8 path (its CPU tile budget, no prefix re-use) asked the describe question ``repeats``
+    times after a warm-up, as ``bench/peers/openvino/run.py`` asks the peer; medians, and the processor's
+    ``longest_edge`` for the peer to use."""
+    import statistics
+
+    from core.engines.tiling import plan_tiles
+    from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
+    from core.serving import ServingCore
+    from core.settings import Settings
+
+    config = configs()["int8"]
+    settings = Settings(allow_download=False, device="cpu", dtype="float32", model_quant="int8",
+                        hf_home=Path(tempfile.mkdtemp(prefix="vlm-bench-")))  # fmt: skip
+    serving = ServingCore(settings)
+    client = serving.client(model_dir, "bench")
+    image = _picture()
+    try:
+        started = time.perf_counter()
+        client.load()
+        load_s = time.perf_counter() - started
+        engine: Any = serving.pool.engine(model_dir)
+        tile, model_edge = engine._tile_side()
+        longest_edge = plan_tiles(image.width, image.height, tile, config.chat_tiles or 1, model_edge).longest_edge
+        question = (ChatMessage(Role.USER, DESCRIBE, (image,)),)
+        client.generate(GenerationRequest(question, SamplingParams(2), config.chat_tiles, task="bench"))  # warm-up
+        runs = []
+        for _ in range(repeats):
+            outcome = client.generate(GenerationRequest(question, SamplingParams(new_tokens), config.chat_tiles,
+                                                        task="bench"))  # fmt: skip
+            if outcome.error is not None:
+                raise RuntimeError(f"generation failed: {outcome.error}")
+            stats = outcome.stats
+            runs.append({"first_token_s": round(stats.seconds_to_first_token or float("nan"), 3),
+                         "decode_tokens_per_s": round(stats.tokens_per_second or float("nan"), 2),
+                         "new_tokens": stats.new_tokens, "prompt_tokens": stats.prompt_tokens,
+                         "image_tokens": stats.image_tokens})  # fmt: skip
+        return {
+            "engine": "this app: transformers, torch dynamic int8",
+            "weights": "int8",
+            "load_s": round(load_s, 2),
+            "first_token_s": statistics.median(run["first_token_s"] for run in runs),
+            "decode_tokens_per_s": statistics.median(run["decode_tokens_per_s"] for run in runs),
+            "image_tokens": runs[0]["image_tokens"],
+            "prompt_tokens": runs[0]["prompt_tokens"],
+            "new_tokens": runs[0]["new_tokens"],
+            "runs": runs,
+            "longest_edge": longest_edge,
+            "decode_bytes_per_token": decode_bytes_per_token(engine._model),
+            "peak_rss_gb": round(_peak_rss_gb(), 2),
+        }
+    finally:
+        serving.close()
+
+
+def peer_python(peer: str) -> Path:
+    """The peer's interpreter, its virtual environment made first when missing (``bench/peers/<peer>/setup.sh``)."""
+    root = Path(__file__).resolve().parents[1]
+    python = root / f".venv-{peer}" / "bin" / "python"
+    if not python.is_file():
+        print(f"creating the {peer} peer's virtual environment (once; it downloads its packages)", file=sys.stderr)
+        subprocess.run(["bash", str(root / "bench" / "peers" / peer / "setup.sh")], check=True, cwd=root,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+    return python
+
+
+def _last_json(command: list[str], timeout_s: float, what: str) -> dict[str, Any]:
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, cwd=root, env=env, check=False)
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["failed"]
+        return {"engine": what, "error": tail[0]}
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def side_by_side(size: str, peer: str, new_tokens: int, args: argparse.Namespace,
+                 bandwidth_gbs: float) -> dict[str, Any]:  # fmt: skip
+    """Ours and the peer's int8 engine on the same checkpoint, picture, tiles and answer length."""
+    model_dir = build_model(size, args.models_dir)
+    ours = _last_json([sys.executable, "-m", "core.bench", "--peer-child", str(model_dir), str(new_tokens),
+                       str(PEER_REPEATS)], args.timeout, "this app")  # fmt: skip
+    result: dict[str, Any] = {"model": model_label(size), "ours": ours}
+    if "error" in ours:
+        return result
+    script = Path(__file__).resolve().parents[1] / "bench" / "peers" / peer / "run.py"
+    export_dir = args.models_dir / f"{model_dir.name}-{peer}"
+    theirs = _last_json([str(peer_python(peer)), str(script), str(model_dir), str(export_dir),
+                         "--longest-edge", str(ours["longest_edge"]), "--new-tokens", str(new_tokens),
+                         "--repeats", str(PEER_REPEATS)], args.timeout, peer)  # fmt: skip
+    result["peer"] = theirs
+    result.update(compare_sides(ours, theirs, bandwidth_gbs))
+    return result
+
+
+def compare_sides(ours: dict[str, Any], theirs: dict[str, Any], bandwidth_gbs: float) -> dict[str, Any]:
+    """The ratios of two engines' describe answers, or why they cannot be compared."""
+    if "error" in theirs:
+        return {}
+    if theirs["image_tokens"] != ours["image_tokens"]:
+        here, there = ours["image_tokens"], theirs["image_tokens"]
+        return {"error": f"not the same picture: {here} image tokens here, {there} there"}
+    bound = bandwidth_gbs * 1e9 / ours["decode_bytes_per_token"]
+    decode = round(ours["decode_tokens_per_s"] / theirs["decode_tokens_per_s"], 2)
+    return {
+        "decode_ratio": decode,
+        "first_token_ratio": round(theirs["first_token_s"] / ours["first_token_s"], 2),
+        "decode_share_of_bound": round(ours["decode_tokens_per_s"] / bound, 2),
+        "decode_ge_1.2x_peer": decode >= 1.2,
+    }
+
+
+def _peer_table(results: list[dict[str, Any]]) -> str:
+    header = ("model", "engine", "image tokens", "first token s", "decode tok/s", "load s", "peak GB")
+    lines = [" | ".join(header), " | ".join("---" for _ in header)]
+    for result in results:
+        for side in ("ours", "peer"):
+            row = result.get(side)
+            if row is None:
+                continue
+            if "error" in row:
+                lines.append(f"{result['model']} | {row['engine']} | failed: {row['error']}")
+                continue
+            cells = (result["model"], row["engine"], row["image_tokens"], row["first_token_s"],
+                     row["decode_tokens_per_s"], row["load_s"], row["peak_rss_gb"])  # fmt: skip
+            lines.append(" | ".join(str(cell) for cell in cells))
+    return "\n".join(lines)
+
+
 # -- constrained decoding: what the schema costs per token --------------------------------------------
 
 SCHEMA_ANSWER = {
@@ -445,6 +580,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="where to write the results (default: bench-<time>.json)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per configuration")
     parser.add_argument("--child", nargs=3, metavar=("MODEL_DIR", "CONFIG", "NEW_TOKENS"), help=argparse.SUPPRESS)
+    parser.add_argument("--peer", choices=PEERS,
+                        help="only compare the app's int8 describe answers with this engine's on the same checkpoint "
+                             "(default sizes 256m and 500m, 64 new tokens, median of 3); the peer gets its own "
+                             "virtual environment (bench/peers/<peer>/setup.sh)")  # fmt: skip
+    parser.add_argument("--peer-child", nargs=3, metavar=("MODEL_DIR", "NEW_TOKENS", "REPEATS"), help=argparse.SUPPRESS)
     parser.add_argument("--schema-overhead", type=int, metavar="VOCAB", nargs="?", const=50_000,
                         help="only measure what decoding under a JSON Schema costs per token, on a tokenizer of "
                              "VOCAB tokens (default 50000), and print it")  # fmt: skip
@@ -453,6 +593,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.schema_overhead:
         print(json.dumps(schema_overhead(args.schema_overhead)))
         return 0
+
+    if args.peer_child:
+        model_dir, new_tokens, repeats = args.peer_child
+        print(json.dumps(describe_repeats(model_dir, int(new_tokens), int(repeats))))
+        return 0
+
+    if args.peer:
+        return compare_with_peer(args)
 
     if args.child:
         model_dir, name, new_tokens = args.child
@@ -486,6 +634,38 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(f"results: {path}")
     return 0 if all("error" not in row for result in results for row in result["rows"]) else 1
+
+
+def compare_with_peer(args: argparse.Namespace) -> int:
+    sizes = args.sizes or ["256m", "500m"]
+    new_tokens = 64 if args.new_tokens == 32 else args.new_tokens  # the issue's 64: decode needs a longer answer
+    about = machine()
+    print(json.dumps(about), file=sys.stderr)
+    results = []
+    for size in sizes:
+        started = time.perf_counter()
+        results.append(side_by_side(size, args.peer, new_tokens, args, about["memory_bandwidth_gbs"]))
+        print(f"{model_label(size)} with {args.peer}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(_peer_table(results))
+    for result in results:
+        if "decode_ratio" in result:
+            print(f"{result['model']}: decode ours/{args.peer} {result['decode_ratio']}x "
+                  f"(target 1.2x: {'met' if result['decode_ge_1.2x_peer'] else 'not met'}), first token "
+                  f"{args.peer}/ours {result['first_token_ratio']}x, decode at {result['decode_share_of_bound']:.0%} "
+                  "of the bandwidth bound")  # fmt: skip
+        elif "error" in result:
+            print(f"{result['model']}: {result['error']}")
+    report = {
+        "command": "python -m core.bench " + " ".join(sys.argv[1:]),
+        "when": datetime.now().isoformat(timespec="seconds"),
+        "machine": about, "image": list(IMAGE_SIZE), "new_tokens": new_tokens, "repeats": PEER_REPEATS,
+        "results": results,
+    }  # fmt: skip
+    path = args.json or Path(f"bench-{args.peer}-{datetime.now():%Y%m%d_%H%M%S}.json")
+    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"results: {path}")
+    failed = any("error" in result or "error" in result.get("peer", {}) for result in results)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -49,3 +49,33 @@ def test_schema_overhead_measures_a_valid_answer_token_by_token():
     figures = schema_overhead(2000, logits_width=4096)
     assert figures["vocab"] == 2000 and figures["tokens"] > 50
     assert figures["mean_ms_per_token"] > 0 and figures["build_ms"] <= figures["first_build_ms"]
+
+
+def test_the_peer_comparison_gets_the_longest_edge_that_reproduces_the_apps_image_tokens(tiny_smolvlm):
+    """What ``--peer`` hands the peer: the processor called the peer's way with that edge reads the same tiles."""
+    from transformers import AutoProcessor
+
+    from core.bench import DESCRIBE, _picture, describe_repeats
+
+    ours = describe_repeats(str(tiny_smolvlm), new_tokens=3, repeats=2)
+    assert len(ours["runs"]) == 2 and ours["decode_bytes_per_token"] > 0 and ours["load_s"] > 0
+    processor = AutoProcessor.from_pretrained(tiny_smolvlm)
+    conversation = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": DESCRIBE}]}]
+    prompt = processor.apply_chat_template(conversation, add_generation_prompt=True)
+    inputs = processor(text=[prompt], images=[_picture()], size={"longest_edge": ours["longest_edge"]},
+                       return_tensors="pt")  # fmt: skip
+    image_token = processor.tokenizer.convert_tokens_to_ids("<image>")
+    assert int((inputs["input_ids"] == image_token).sum()) == ours["image_tokens"] > 0
+    assert int(inputs["input_ids"].shape[-1]) == ours["prompt_tokens"]
+
+
+def test_engines_are_compared_only_on_the_same_picture():
+    from core.bench import compare_sides
+
+    ours = {"image_tokens": 320, "decode_tokens_per_s": 60.0, "first_token_s": 4.0, "decode_bytes_per_token": 10**8}
+    theirs = {"image_tokens": 320, "decode_tokens_per_s": 50.0, "first_token_s": 2.0}
+    assert compare_sides(ours, theirs, bandwidth_gbs=20.0) == {
+        "decode_ratio": 1.2, "first_token_ratio": 0.5, "decode_share_of_bound": 0.3, "decode_ge_1.2x_peer": True,
+    }  # fmt: skip
+    assert "not the same picture" in compare_sides(ours, {**theirs, "image_tokens": 64}, 20.0)["error"]
+    assert compare_sides(ours, {"error": "export failed"}, 20.0) == {}
