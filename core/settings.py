@@ -255,6 +255,8 @@ class Settings(BaseSettings):
     decode_threads: Annotated[int | None, _read(lambda v: v if v is None else _integer(1, 256)(v))] = Field(
         None, validation_alias=_env("decode_threads", "DECODE_THREADS")
     )
+    # int8 weights written under HF_HOME/int8 after the first quantization, read instead of quantizing again
+    int8_cache: Annotated[bool, _read(_flag)] = Field(True, validation_alias=_env("int8_cache", "INT8_CACHE"))
     # sessions' re-usable image prefixes (KV caches), least recently used dropped
     prefix_cache_mb: Annotated[int, _read(_integer(0, 1_000_000))] = Field(
         512, validation_alias=_env("prefix_cache_mb", "PREFIX_CACHE_MB")

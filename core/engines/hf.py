@@ -14,9 +14,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from core.engines import int8_cache
 from core.engines.base import ProgressCallback
 from core.engines.decode import install_lean_decode
 from core.engines.device import decode_threads, resolve_device, resolve_dtype
+from core.engines.int8_cache import checkpoint_folder
 from core.engines.loading import download_command, load_local_only
 from core.engines.placement import budget_bytes, describe_placement, first_device, parse_max_memory
 from core.engines.prefix import PrefixSlot, prefix_step
@@ -208,11 +210,20 @@ class TransformersEngine:
         }
         if self._settings.hf_token:
             common["token"] = str(self._settings.hf_token)
+        keep_int8 = self._runtime.quantization == "int8" and not self._spread and self._settings.int8_cache
+        int8_dir = self._settings.hf_home / "int8"
         try:
             report(0.1, "load.processor")
             processor = AutoProcessor.from_pretrained(source, **common)
             report(0.3, "load.weights" if local_only else "load.download")
-            model = AutoModelForImageTextToText.from_pretrained(
+            folder = checkpoint_folder(source, self._settings.hub_cache_dir) if keep_int8 and local_only else None
+            quantized = None
+            if folder is not None:
+                quantized = int8_cache.load(int8_cache.cache_file(int8_dir, folder), folder,
+                                            getattr(torch, self._runtime.dtype), "sdpa")  # fmt: skip
+                if quantized is not None:
+                    log.info("%s: int8 weights read from the disk cache", source)
+            model = quantized or AutoModelForImageTextToText.from_pretrained(
                 source,
                 dtype=getattr(torch, self._runtime.dtype),
                 attn_implementation="sdpa",
@@ -236,10 +247,13 @@ class TransformersEngine:
         else:
             model = model.to(self._runtime.device)  # type: ignore[arg-type]  # transformers' stub is too narrow
         model.eval()
-        if self._runtime.quantization == "int8":
+        if self._runtime.quantization == "int8" and quantized is None:
             report(0.9, "load.quantize")
             replaced = quantize_int8(model)
             log.info("%s: %d linear layers quantized to int8", source, replaced)
+            folder = folder or (checkpoint_folder(source, self._settings.hub_cache_dir) if keep_int8 else None)
+            if folder is not None and int8_cache.save(model, int8_cache.cache_file(int8_dir, folder)):
+                log.info("%s: int8 weights kept on disk for the next load", source)
         install_stop_hooks(model)
         if install_lean_decode(model):
             log.info("%s: single-token decoding steps take the lean path", source)

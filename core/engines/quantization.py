@@ -85,18 +85,25 @@ def resolve_quantization(requested: str, device: str, *, int8_kernels: bool | No
 KEEP_FLOAT = ("patch_embedding", "input_proj")
 
 
+def quantized_names(model: Any) -> set[str]:
+    """The layers :func:`quantize_int8` turns into int8 ones."""
+    import torch
+
+    return {
+        name
+        for name, module in model.named_modules()
+        # exactly Linear: subclasses such as attention's NonDynamicallyQuantizableLinear are read as tensors too
+        if type(module) is torch.nn.Linear and name.rsplit(".", 1)[-1] not in KEEP_FLOAT
+    }
+
+
 def quantize_int8(model: Any) -> int:
     """Quantize the ``nn.Linear`` layers of ``model`` in place (all but :data:`KEEP_FLOAT`); returns how many."""
     import warnings
 
     import torch
 
-    names = {
-        name
-        for name, module in model.named_modules()
-        # exactly Linear: subclasses such as attention's NonDynamicallyQuantizableLinear are read as tensors too
-        if type(module) is torch.nn.Linear and name.rsplit(".", 1)[-1] not in KEEP_FLOAT
-    }
+    names = quantized_names(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # its deprecation notice, once per layer
         spec = {name: torch.ao.quantization.default_dynamic_qconfig for name in names}
