@@ -6,6 +6,7 @@ module and only says how a request becomes model inputs.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
@@ -193,6 +194,42 @@ class TransformersEngine:
             kwargs["max_memory"] = parse_max_memory(self._settings.model_max_memory)
         return kwargs
 
+    def _int8_folder(self, source: str, local_only: bool) -> Path | None:
+        """The checkpoint folder whose int8 weights are kept on disk; None when they are not kept."""
+        keep = self._runtime.quantization == "int8" and not self._spread and self._settings.int8_cache
+        return checkpoint_folder(source, self._settings.hub_cache_dir) if keep and local_only else None
+
+    def _read_int8(self, folder: Path | None) -> Any | None:
+        import torch
+        from transformers import AutoConfig, GenerationConfig
+
+        if folder is None:
+            return None
+        path = int8_cache.cache_file(self._settings.hf_home / "int8", folder)
+        if not path.is_file():
+            return None
+        generation = None
+        with contextlib.suppress(OSError):
+            generation = GenerationConfig.from_pretrained(folder)
+        config = AutoConfig.from_pretrained(folder)
+        return int8_cache.load(path, config, generation, getattr(torch, self._runtime.dtype), "sdpa")
+
+    def _quantize(self, model: Any, source: str, folder: Path | None) -> bool:
+        """Quantize ``model`` in place and keep its int8 weights on disk; whether they were kept."""
+        replaced = quantize_int8(model)
+        log.info("%s: %d linear layers quantized to int8", source, replaced)
+        if folder is None or not int8_cache.save(model, int8_cache.cache_file(self._settings.hf_home / "int8", folder)):
+            return False
+        log.info("%s: int8 weights kept on disk for the next load", source)
+        return True
+
+    def _read_back_int8(self, source: str, folder: Path) -> Any:
+        model = self._read_int8(folder)
+        if model is None:
+            raise ModelUnavailable("the int8 weights just written cannot be read back", model=source,
+                                   cache_dir=str(self._settings.hf_home / "int8"), command="")  # fmt: skip
+        return model.to(self._runtime.device)
+
     def load(self, on_progress: ProgressCallback | None = None) -> None:
         if self.loaded:
             return
@@ -210,19 +247,14 @@ class TransformersEngine:
         }
         if self._settings.hf_token:
             common["token"] = str(self._settings.hf_token)
-        keep_int8 = self._runtime.quantization == "int8" and not self._spread and self._settings.int8_cache
-        int8_dir = self._settings.hf_home / "int8"
         try:
             report(0.1, "load.processor")
             processor = AutoProcessor.from_pretrained(source, **common)
             report(0.3, "load.weights" if local_only else "load.download")
-            folder = checkpoint_folder(source, self._settings.hub_cache_dir) if keep_int8 and local_only else None
-            quantized = None
-            if folder is not None:
-                quantized = int8_cache.load(int8_cache.cache_file(int8_dir, folder), folder,
-                                            getattr(torch, self._runtime.dtype), "sdpa")  # fmt: skip
-                if quantized is not None:
-                    log.info("%s: int8 weights read from the disk cache", source)
+            int8_folder = self._int8_folder(source, local_only)
+            quantized = self._read_int8(int8_folder)
+            if quantized is not None:
+                log.info("%s: int8 weights read from the disk cache", source)
             model = quantized or AutoModelForImageTextToText.from_pretrained(
                 source,
                 dtype=getattr(torch, self._runtime.dtype),
@@ -249,13 +281,16 @@ class TransformersEngine:
         model.eval()
         if self._runtime.quantization == "int8" and quantized is None:
             report(0.9, "load.quantize")
-            replaced = quantize_int8(model)
-            log.info("%s: %d linear layers quantized to int8", source, replaced)
-            folder = folder or (checkpoint_folder(source, self._settings.hub_cache_dir) if keep_int8 else None)
-            if folder is not None and int8_cache.save(model, int8_cache.cache_file(int8_dir, folder)):
-                log.info("%s: int8 weights kept on disk for the next load", source)
+            int8_folder = int8_folder or self._int8_folder(source, True)
+            if self._quantize(model, source, int8_folder) and int8_folder is not None:
+                # Read back at once: the float checkpoint's pages go with the first model (11.7 GB resident
+                # for 2.2B otherwise), and the first load ends in the same state as every later one.
+                del model
+                int8_cache.return_freed_memory()
+                model = self._read_back_int8(source, int8_folder)
         install_stop_hooks(model)
-        if install_lean_decode(model):
+        # a model split over devices runs through accelerate's hooks, which the lean step would skip
+        if not self._spread and install_lean_decode(model):
             log.info("%s: single-token decoding steps take the lean path", source)
         with self._state_lock:
             self._processor, self._model = processor, model

@@ -15,11 +15,13 @@ answers are the same as after quantizing (``tests/engines/test_int8_cache.py``).
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import logging
 import os
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,16 @@ def checkpoint_folder(source: str, hub_cache_dir: Path) -> Path | None:
 
     found = try_to_load_from_cache(source, "config.json", cache_dir=str(hub_cache_dir))
     return Path(found).parent if isinstance(found, str) else None
+
+
+def return_freed_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc keeps freed blocks for reuse, so a dropped
+    float model would otherwise still count as resident); nothing where there is no glibc."""
+    import ctypes
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def cache_key(folder: Path) -> str:
@@ -73,35 +85,102 @@ def save(model: Any, path: Path) -> bool:
         return False
 
 
-def load(path: Path, folder: Path, dtype: Any, attn_implementation: str) -> Any | None:
-    """The model of ``folder`` with the int8 state from ``path``; None when the file cannot be used."""
+def _int8_layers(model: Any) -> dict[str, Any]:
+    """Empty int8 layers where the quantizer puts them, by name.
+
+    Each is made 1 x 1 and then given its real size: an empty layer of full size would pack a weight of
+    zeros only to pack the real one again when the state is loaded.
+    """
     import torch
-    from transformers import AutoConfig, AutoModelForImageTextToText, GenerationConfig
+
+    layers = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's deprecation notice of its quantized modules, once per layer
+        for name in quantized_names(model):
+            parent_name, _, child = name.rpartition(".")
+            parent = model.get_submodule(parent_name)
+            layer = getattr(parent, child)
+            empty = torch.ao.nn.quantized.dynamic.Linear(1, 1, bias_=layer.bias is not None, dtype=torch.qint8)
+            empty.in_features, empty.out_features = layer.in_features, layer.out_features
+            setattr(parent, child, empty)
+            layers[name] = empty
+    return layers
+
+
+def _load_state(model: Any, state: dict[str, Any]) -> None:
+    """``model.load_state_dict(state, strict=True)``, with the int8 layers packed on every core: packing
+    their weights for the CPU's kernels is most of the time (torch releases the GIL while it packs)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    layers = _int8_layers(model)
+    own: dict[str, OrderedDict[str, Any]] = {name: OrderedDict() for name in layers}
+    rest: OrderedDict[str, Any] = OrderedDict()
+    for key, value in state.items():
+        name = key.partition("._packed_params.")[0] if "._packed_params." in key else key.rpartition(".")[0]
+        if name in own:
+            own[name][key[len(name) + 1 :]] = value
+        else:
+            rest[key] = value
+    # Each module's entry in the state's metadata carries its format version, which the int8 layers read.
+    metadata = getattr(state, "_metadata", {})
+    for name, part in own.items():
+        part._metadata = {  # type: ignore[attr-defined]
+            key[len(name) + 1 :] if key != name else "": value
+            for key, value in metadata.items()
+            if key == name or key.startswith(f"{name}.")
+        }
+
+    def pack(name: str) -> None:
+        layers[name].load_state_dict(own[name], strict=True)
+
+    with ThreadPoolExecutor(max_workers=torch.get_num_threads()) as pool:
+        list(pool.map(pack, layers))
+    expected = _float_entries(model, set(layers))
+    if set(rest) != set(expected):
+        missing, unexpected = sorted(set(expected) - set(rest)), sorted(set(rest) - set(expected))
+        raise KeyError(f"the saved state does not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    with torch.no_grad():
+        for key, value in rest.items():
+            expected[key].copy_(value)
+
+
+def _float_entries(model: Any, int8_layers: set[str]) -> dict[str, Any]:
+    """The parameters and saved buffers of ``model`` outside its int8 layers, by state-dict key."""
+    entries = {}
+    for module_name, module in model.named_modules():
+        if module_name in int8_layers or any(module_name.startswith(f"{layer}.") for layer in int8_layers):
+            continue
+        prefix = f"{module_name}." if module_name else ""
+        for name, parameter in module.named_parameters(recurse=False):
+            entries[prefix + name] = parameter
+        for name, buffer in module.named_buffers(recurse=False):
+            if name not in module._non_persistent_buffers_set:
+                entries[prefix + name] = buffer
+    return entries
+
+
+def load(path: Path, config: Any, generation_config: Any, dtype: Any, attn_implementation: str) -> Any | None:
+    """The model of ``config`` with the int8 state from ``path``; None when the file cannot be used.
+
+    The engine reads the checkpoint's config and generation config (only it reads checkpoints)."""
+    import torch
+    from transformers import AutoModelForImageTextToText
     from transformers.initialization import no_init_weights
 
     if not path.is_file():
         return None
     try:
         state = torch.load(path, weights_only=True, mmap=True)
-        config = AutoConfig.from_pretrained(folder)
         with no_init_weights():  # every weight comes from the file: initialising them is wasted time
             model = AutoModelForImageTextToText.from_config(config, dtype=dtype,
                                                             attn_implementation=attn_implementation)  # fmt: skip
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch's deprecation notice of its quantized modules, once per layer
-            for name in quantized_names(model):
-                parent_name, _, child = name.rpartition(".")
-                parent = model.get_submodule(parent_name)
-                layer = getattr(parent, child)
-                empty = torch.ao.nn.quantized.dynamic.Linear(
-                    layer.in_features, layer.out_features, bias_=layer.bias is not None, dtype=torch.qint8
-                )
-                setattr(parent, child, empty)
-            model.load_state_dict(state, strict=True)
+        _load_state(model, state)
     except (OSError, RuntimeError, ValueError, KeyError, AttributeError) as error:
         log.warning("int8 weights on disk not usable (%s): quantizing again", error)
         path.unlink(missing_ok=True)
         return None
-    with contextlib.suppress(OSError):  # none in the checkpoint: the config's defaults, as from_pretrained has
-        model.generation_config = GenerationConfig.from_pretrained(folder)
+    if generation_config is not None:  # None: the checkpoint has none, and the config's defaults stay
+        model.generation_config = generation_config
     return model.eval()
