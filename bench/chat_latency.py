@@ -43,7 +43,9 @@ def main() -> None:
         started = time.perf_counter()
         path = build_smolvlm(Path(scratch) / args.size, REAL_SMOLVLM_SHAPES[args.size])
         print(f"built random-weight SmolVLM2-{args.size} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        settings = Settings(model_id=str(path), allow_download=False, device="cpu", dtype="float32")
+        settings = Settings(
+            model_id=str(path), allow_download=False, device="cpu", dtype="float32", hf_home=Path(scratch) / "hf"
+        )  # its int8 weights go with the model
         serving = ServingCore(settings)
         client = serving.client(str(path), "bench")
         client.load()

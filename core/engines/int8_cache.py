@@ -1,8 +1,9 @@
 """Int8 weights kept on disk, so a model is quantized once per checkpoint and not at every load.
 
 Quantizing is most of an int8 load (42 of 49 s for SmolVLM2-2.2B on two cores), and it gives the same
-weights every time. After the first load the quantized state dict is written under
-``HF_HOME/int8/<key>.pt`` (a temporary name, then a rename: a half-written file is never read). The
+weights every time. After the first load the quantized state dict is written to
+``HF_HOME/int8/<model>-<key>.pt``, one file per model (under a temporary name, then renamed: a
+half-written file is never read). The
 key covers what the weights depend on: the checkpoint's folder (for the hub cache, its snapshot: the
 revision), its config and weight files' names, sizes and times, the torch version and the scheme.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import glob
 import hashlib
 import json
 import logging
@@ -64,8 +66,13 @@ def cache_key(folder: Path) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
+def _label(folder: Path) -> str:
+    """The model's name in the cache: the folder's, or the hub repository's for a snapshot (named by commit)."""
+    return folder.parent.parent.name if folder.parent.name == "snapshots" else folder.name
+
+
 def cache_file(cache_dir: Path, folder: Path) -> Path:
-    return cache_dir / f"{folder.name}-{cache_key(folder)}.pt"
+    return cache_dir / f"{_label(folder)}-{cache_key(folder)}.pt"
 
 
 def save(model: Any, path: Path) -> bool:
@@ -77,12 +84,18 @@ def save(model: Any, path: Path) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(model.state_dict(), partial)
         partial.replace(path)
-        return True
     except OSError as error:
         log.warning("int8 weights not kept on disk (%s): the next load quantizes again", error)
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
         return False
+    # One file per model: an earlier revision's weights are not read again.
+    label = path.name.rsplit("-", 1)[0]
+    for older in path.parent.glob(f"{glob.escape(label)}-*.pt"):
+        if older != path and len(older.name) == len(path.name):
+            with contextlib.suppress(OSError):
+                older.unlink()
+    return True
 
 
 def _int8_layers(model: Any) -> dict[str, Any]:

@@ -55,18 +55,22 @@ def test_the_second_load_reads_the_int8_weights_and_answers_the_same(tiny_smolvl
     assert list((tmp_path / "int8").glob("*.pt")) == [kept]
 
 
-def test_a_changed_checkpoint_is_quantized_again(tiny_smolvlm, tmp_path, tmp_path_factory, quantizations):
+def test_a_changed_checkpoint_is_quantized_again_and_replaces_the_old_file(
+    tiny_smolvlm, tmp_path, tmp_path_factory, quantizations
+):
     import shutil
 
     copy = tmp_path_factory.mktemp("changed") / "model"
     shutil.copytree(tiny_smolvlm, copy)
     _load_and_answer(copy, tmp_path)
+    (before,) = (tmp_path / "int8").glob("*.pt")
     config = copy / "config.json"
     stamp = config.stat().st_mtime_ns + 10**9
     os.utime(config, ns=(stamp, stamp))  # a new revision of the same folder
     _load_and_answer(copy, tmp_path)
     assert len(quantizations) == 2
-    assert len(list((tmp_path / "int8").glob("*.pt"))) == 2
+    (after,) = (tmp_path / "int8").glob("*.pt")
+    assert after != before and after.name.startswith("model-")
 
 
 def test_a_damaged_file_is_replaced_and_the_answer_unchanged(tiny_smolvlm, tmp_path, quantizations):
