@@ -111,6 +111,14 @@ def quantize_int8(model: Any) -> int:
     return len(names)
 
 
+def int8_shape(module: Any) -> tuple[int, int] | None:
+    """(out, in) of a quantized linear layer, read without unpacking its weight (which costs what packing
+    did: seconds for a 2B model); None for any other module."""
+    if type(module).__module__.startswith("torch.ao.nn.quantized") and callable(getattr(module, "weight", None)):
+        return int(module.out_features), int(module.in_features)
+    return None
+
+
 def int8_weight(module: Any) -> Any | None:
     """The packed int8 weight of a quantized linear layer; None for any other module."""
     if type(module).__module__.startswith("torch.ao.nn.quantized") and callable(getattr(module, "weight", None)):

@@ -126,12 +126,12 @@ def estimate_model_bytes(
 
 def loaded_model_bytes(model: Any) -> int:
     """What a loaded model's parameters, buffers and packed int8 weights really take, with the margin."""
-    from core.engines.quantization import int8_weight
+    from core.engines.quantization import int8_shape
 
     tensors = [*model.parameters(), *model.buffers()]
     total = sum(t.numel() * t.element_size() for t in tensors if t.device.type != "meta")  # meta: on disk
     for module in model.modules():
-        weight = int8_weight(module)
-        if weight is not None:
-            total += weight.numel() * weight.element_size() + 4 * weight.shape[0]  # int8 + per-row scales
+        shape = int8_shape(module)
+        if shape is not None:
+            total += shape[0] * shape[1] + 4 * shape[0]  # int8 + per-row scales
     return int(total * WORKING_MARGIN)
