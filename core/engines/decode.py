@@ -6,13 +6,15 @@ and a causal mask that a single new token does not need. :func:`install_lean_dec
 language model's ``forward`` with one that, for a single new token on a cache, calls the same
 layers' weights and the same functions (``rotate_half``, transformers' SDPA attention, the cache's
 ``update``) directly; every other call (the prompt, the image, hidden states asked for) goes to the
-original ``forward``. Greedy answers are token for token those of the original path
-(``tests/engines/test_decode.py``, on the tiny model and on SmolVLM2-256M's shape).
+original ``forward``. With int8 weights, each layer's q/k/v and gate/up products are also fused into
+one product each (:func:`_fuse_int8`, for the prompt too, so no weight is held twice). Greedy answers
+are token for token those of the original path (``tests/engines/test_decode.py``, on the tiny model and
+on SmolVLM2-256M's shape).
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import warnings
 from typing import Any
 
 _ORIGINAL = "_vlm_original_forward"
@@ -39,6 +41,100 @@ def _rms_norm(norm: Any, hidden: Any) -> Any:
     return norm.weight * (hidden * torch.rsqrt(variance + norm.variance_epsilon))
 
 
+def _fuse_int8(layers: list[Any]) -> Any | None:
+    """One int8 layer giving what ``layers`` give side by side, number for number; None when they cannot be.
+
+    Dynamic int8 layers quantize their input once per call, so layers reading the same input can share
+    that step: their int8 weights are stacked, each output row keeping its own layer's scale (a
+    per-channel weight), which is exactly the arithmetic each layer did alone. One call instead of two
+    or three is what a decoding step saves: each int8 product costs at least 15 us, however small.
+    """
+    import torch
+
+    if not all(type(layer) is torch.ao.nn.quantized.dynamic.Linear for layer in layers):
+        return None
+    pairs = [layer._weight_bias() for layer in layers]
+    weights = [weight for weight, _ in pairs]
+    if any(weight.qscheme() != torch.per_tensor_affine or weight.q_zero_point() != 0 for weight in weights):
+        return None
+    biases = [bias for _, bias in pairs]
+    if any(bias is None for bias in biases) and any(bias is not None for bias in biases):
+        return None
+    rows = torch.cat([weight.int_repr() for weight in weights])
+    scales = torch.cat([torch.full((weight.shape[0],), weight.q_scale(), dtype=torch.double) for weight in weights])
+    stacked = torch._make_per_channel_quantized_tensor(rows, scales, torch.zeros(len(rows), dtype=torch.long), 0)
+    bias = None if biases[0] is None else torch.cat(biases)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's deprecation notice of its quantized modules
+        fused = torch.ao.nn.quantized.dynamic.Linear(1, 1, bias_=bias is not None, dtype=torch.qint8)
+    fused.set_weight_bias(stacked, bias)
+    fused.in_features, fused.out_features = layers[0].in_features, len(rows)
+    fused.version = layers[0].version
+    return fused
+
+
+def _fusable(layer: Any) -> bool:
+    import torch
+
+    attention, mlp = layer.self_attn, layer.mlp
+    parts = (attention.q_proj, attention.k_proj, attention.v_proj, mlp.gate_proj, mlp.up_proj)
+    return all(type(part) is torch.ao.nn.quantized.dynamic.Linear for part in parts)
+
+
+def _fuse_layer(layer: Any) -> bool:
+    """Give an int8 Llama layer one q/k/v product and one gate/up product, used by every forward pass."""
+    attention, mlp = layer.self_attn, layer.mlp
+    qkv = _fuse_int8([attention.q_proj, attention.k_proj, attention.v_proj])
+    gate_up = _fuse_int8([mlp.gate_proj, mlp.up_proj])
+    if qkv is None or gate_up is None:
+        return False
+    sizes = [attention.q_proj.out_features, attention.k_proj.out_features, attention.v_proj.out_features]
+    attention.qkv_proj, attention.qkv_sizes = qkv, sizes
+    attention.forward = _fused_attention_forward(attention)
+    del attention.q_proj, attention.k_proj, attention.v_proj  # the fused layer holds their weights now
+    mlp.gate_up_proj, mlp.gate_size = gate_up, mlp.gate_proj.out_features
+    mlp.forward = _fused_mlp_forward(mlp)
+    del mlp.gate_proj, mlp.up_proj
+    return True
+
+
+def _projections(attention: Any, hidden: Any) -> tuple[Any, Any, Any]:
+    """Query, key and value from the fused product, each laid out as the separate layers gave them."""
+    query, key, value = attention.qkv_proj(hidden).split(attention.qkv_sizes, dim=-1)
+    heads = (*hidden.shape[:-1], -1, attention.head_dim)
+    return tuple(part.contiguous().view(heads).transpose(1, 2) for part in (query, key, value))
+
+
+def _fused_attention_forward(attention: Any) -> Any:
+    """``LlamaAttention.forward`` with the fused q/k/v product (any number of tokens: the prompt too)."""
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb, eager_attention_forward
+
+    def forward(hidden_states: Any, position_embeddings: Any = None, attention_mask: Any = None,
+                past_key_values: Any = None, **kwargs: Any) -> tuple[Any, Any]:  # fmt: skip
+        query, key, value = _projections(attention, hidden_states)
+        cos, sin = position_embeddings
+        query, key = apply_rotary_pos_emb(query, key, cos, sin)
+        if past_key_values is not None:
+            key, value = past_key_values.update(key, value, attention.layer_idx)
+        interface = ALL_ATTENTION_FUNCTIONS.get_interface(attention.config._attn_implementation,
+                                                           eager_attention_forward)  # fmt: skip
+        output, weights = interface(attention, query, key, value, attention_mask, dropout=0.0,
+                                    scaling=attention.scaling, **kwargs)  # fmt: skip
+        output = output.reshape(*hidden_states.shape[:-1], -1).contiguous()
+        return attention.o_proj(output), weights
+
+    return forward
+
+
+def _fused_mlp_forward(mlp: Any) -> Any:
+    def forward(hidden: Any) -> Any:
+        gate, up = mlp.gate_up_proj(hidden).split([mlp.gate_size, mlp.gate_up_proj.out_features - mlp.gate_size], -1)
+        return mlp.down_proj(mlp.act_fn(gate) * up)
+
+    return forward
+
+
 def _lean_forward(text_model: Any, original: Any) -> Any:
     import torch
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
@@ -46,6 +142,7 @@ def _lean_forward(text_model: Any, original: Any) -> Any:
     from transformers.models.llama.modeling_llama import rotate_half
 
     layers = list(text_model.layers[: text_model.config.num_hidden_layers])
+    fused = all(hasattr(layer.self_attn, "qkv_proj") for layer in layers)
 
     def forward(
         input_ids: Any = None,
@@ -71,10 +168,13 @@ def _lean_forward(text_model: Any, original: Any) -> Any:
         for layer in layers:
             attention = layer.self_attn
             normed = _rms_norm(layer.input_layernorm, hidden)
-            heads = (1, 1, -1, attention.head_dim)
-            query = attention.q_proj(normed).view(heads).transpose(1, 2)
-            key = attention.k_proj(normed).view(heads).transpose(1, 2)
-            value = attention.v_proj(normed).view(heads).transpose(1, 2)
+            if fused:
+                query, key, value = _projections(attention, normed)
+            else:
+                heads = (1, 1, -1, attention.head_dim)
+                query = attention.q_proj(normed).view(heads).transpose(1, 2)
+                key = attention.k_proj(normed).view(heads).transpose(1, 2)
+                value = attention.v_proj(normed).view(heads).transpose(1, 2)
             query = query * cos + rotate_half(query) * sin
             key = key * cos + rotate_half(key) * sin
             key, value = past_key_values.update(key, value, attention.layer_idx)
@@ -83,7 +183,8 @@ def _lean_forward(text_model: Any, original: Any) -> Any:
             hidden = hidden + attention.o_proj(attended.reshape(1, 1, -1))
             normed = _rms_norm(layer.post_attention_layernorm, hidden)
             mlp = layer.mlp
-            hidden = hidden + mlp.down_proj(mlp.act_fn(mlp.gate_proj(normed)) * mlp.up_proj(normed))
+            hidden = hidden + (mlp.forward(normed) if fused else
+                               mlp.down_proj(mlp.act_fn(mlp.gate_proj(normed)) * mlp.up_proj(normed)))  # fmt: skip
         return BaseModelOutputWithPast(last_hidden_state=_rms_norm(text_model.norm, hidden),
                                        past_key_values=past_key_values)  # fmt: skip
 
@@ -99,23 +200,11 @@ def install_lean_decode(model: Any) -> bool:
         return False
     if text_model.norm.weight.dtype != torch.float32:  # the norms above skip the half-precision casts
         return False
+    layers = text_model.layers[: text_model.config.num_hidden_layers]
+    if all(_fusable(layer) for layer in layers):
+        for layer in layers:
+            _fuse_layer(layer)
     original = text_model.forward
     setattr(text_model, _ORIGINAL, original)
     text_model.forward = _lean_forward(text_model, original)
     return True
-
-
-@contextmanager
-def original_decode(model: Any) -> Any:
-    """The model's own forward for the time being (what the lean step is compared with)."""
-    text_model = language_model(model)
-    original = getattr(text_model, _ORIGINAL, None)
-    if text_model is None or original is None:
-        yield
-        return
-    lean = text_model.forward
-    text_model.forward = original
-    try:
-        yield
-    finally:
-        text_model.forward = lean

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from core.engines.decode import install_lean_decode, language_model, original_decode
+from core.engines.decode import install_lean_decode, language_model
 from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
 from core.registry import create_engine
 from core.settings import Settings
@@ -24,32 +24,42 @@ def _answer(engine, request: GenerationRequest) -> tuple[str, int]:
     return "".join(stream), stream.stats.new_tokens
 
 
-def _compare(
-    model_dir: Path, tmp_path: Path, quantization: str, monkeypatch, new_tokens: int, min_tokens: int = 1
-) -> None:
-    import torch
-
-    settings = Settings(allow_download=False, hf_home=tmp_path, device="cpu", model_quant=quantization)
+def _load(model_dir: Path, tmp_path: Path, quantization: str):
+    settings = Settings(allow_download=False, hf_home=tmp_path, device="cpu", model_quant=quantization,
+                        int8_cache=False)  # fmt: skip
     engine = create_engine(str(model_dir), settings)
     engine.load()
-    model = engine._model
-    layer_calls: list[int] = []
-    hook = language_model(model).layers[0].register_forward_pre_hook(lambda module, args: layer_calls.append(1))
+    return engine
+
+
+def _compare(model_dir: Path, tmp_path: Path, quantization: str, monkeypatch, new_tokens: int,
+             min_tokens: int = 1) -> None:  # fmt: skip
+    """The app's decoding path against the one before it: the original forward, no fused int8 products,
+    and torch's thread count left as it was (a second engine, loaded with the lean step switched off)."""
+    import torch
+
     question = ChatMessage(Role.USER, "Describe this image briefly.", (_picture(),))
     request = GenerationRequest((question,), SamplingParams(max_new_tokens=new_tokens), max_tiles=1,
                                 keep_special_tokens=True)  # fmt: skip
 
+    engine = _load(model_dir, tmp_path, quantization)
+    attention = language_model(engine._model).layers[0].self_attn
+    assert hasattr(attention, "qkv_proj") is (quantization == "int8")  # int8 products fused, float ones not
+    layer_calls: list[int] = []
+    language_model(engine._model).layers[0].register_forward_pre_hook(lambda module, args: layer_calls.append(1))
     lean, tokens = _answer(engine, request)
     assert tokens >= min_tokens  # enough decoding steps to tell the paths apart
     assert len(layer_calls) == 1, "the decoding steps went through the original layers"
 
     monkeypatch.setattr("core.engines.hf.decode_threads", lambda requested, device: None)
+    monkeypatch.setattr("core.engines.hf.install_lean_decode", lambda model: False)
     threads = torch.get_num_threads()
-    with original_decode(model):
-        layer_calls.clear()
-        before = _answer(engine, request)
-        assert len(layer_calls) == before[1]  # the prompt, then one call per token but the last
-    hook.remove()
+    before_engine = _load(model_dir, tmp_path, quantization)
+    assert hasattr(language_model(before_engine._model).layers[0].self_attn, "q_proj")
+    layer_calls.clear()
+    language_model(before_engine._model).layers[0].register_forward_pre_hook(lambda module, args: layer_calls.append(1))
+    before = _answer(before_engine, request)
+    assert len(layer_calls) == before[1]  # the prompt, then one call per token but the last
     assert torch.get_num_threads() == threads
     assert (lean, tokens) == before
 
