@@ -135,6 +135,49 @@ def _fused_mlp_forward(mlp: Any) -> Any:
     return forward
 
 
+# Room a layer's cache gets for the tokens to come, in positions: one copy per this many tokens instead of
+# one per token (a token's ``cat`` copies the whole cache: 2 ms of a 15 ms step for 256M), and at most this
+# many positions unused (6 MB for 256M) beyond what the cache's size reports.
+ROOM = 128
+
+
+def _growing(layer: Any) -> bool:
+    """A plain growing cache layer that holds positions already (the prompt's)."""
+    from transformers.cache_utils import DynamicLayer
+
+    if type(layer) is not DynamicLayer or not layer.is_initialized:
+        return False
+    keys: Any = layer.keys
+    return bool(keys is not None and keys.numel() > 0)
+
+
+def _append(cache: Any, index: int, key: Any, value: Any) -> tuple[Any, Any]:
+    """``cache.update`` for a plain growing layer, writing into room kept after its positions.
+
+    The layer's ``keys`` and ``values`` stay tensors of exactly its positions (views of a larger buffer),
+    so everything else that reads, crops or copies the cache sees what ``update`` would have left; when
+    something else replaced them (a crop), the room is made again from what is there.
+    """
+    layers = getattr(cache, "layers", ())
+    layer: Any = layers[index] if index < len(layers) else None
+    if not _growing(layer):
+        return cache.update(key, value, index)
+    length = layer.keys.shape[-2]
+    room = getattr(layer, "_vlm_room", None)
+    if room is None or room[2] is not layer.keys or room[0].shape[-2] <= length:
+        shape = (*layer.keys.shape[:-2], length + ROOM, layer.keys.shape[-1])
+        keys, values = layer.keys.new_empty(shape), layer.values.new_empty(shape)
+        keys[..., :length, :].copy_(layer.keys)
+        values[..., :length, :].copy_(layer.values)
+        room = (keys, values, None)
+    keys, values = room[0], room[1]
+    keys[..., length : length + 1, :].copy_(key)
+    values[..., length : length + 1, :].copy_(value)
+    layer.keys, layer.values = keys[..., : length + 1, :], values[..., : length + 1, :]
+    layer._vlm_room = (keys, values, layer.keys)
+    return layer.keys, layer.values
+
+
 def _lean_forward(text_model: Any, original: Any) -> Any:
     import torch
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
@@ -177,7 +220,7 @@ def _lean_forward(text_model: Any, original: Any) -> Any:
                 value = attention.v_proj(normed).view(heads).transpose(1, 2)
             query = query * cos + rotate_half(query) * sin
             key = key * cos + rotate_half(key) * sin
-            key, value = past_key_values.update(key, value, attention.layer_idx)
+            key, value = _append(past_key_values, attention.layer_idx, key, value)
             attended, _ = sdpa_attention_forward(attention, query, key, value, None, dropout=0.0,
                                                  scaling=attention.scaling)  # fmt: skip
             hidden = hidden + attention.o_proj(attended.reshape(1, 1, -1))

@@ -108,3 +108,27 @@ def test_decoding_threads_change_only_the_generating_thread(tiny_smolvlm, tmp_pa
     assert stream.stats.new_tokens >= 2
     assert seen == [before] + [wanted] * (stream.stats.new_tokens - 1)
     assert torch.get_num_threads() == before  # this thread kept its own count
+
+
+def test_the_cache_grows_into_its_room_and_holds_what_update_would():
+    import torch
+    from transformers.cache_utils import DynamicCache
+
+    from core.engines.decode import ROOM, _append
+
+    torch.manual_seed(0)
+    ours, theirs = DynamicCache(), DynamicCache()
+    prompt = torch.randn(1, 3, 7, 8), torch.randn(1, 3, 7, 8)
+    for cache in (ours, theirs):
+        cache.update(*prompt, 0)
+    for step in range(2 * ROOM + 5):  # past the room twice
+        key, value = torch.randn(1, 3, 1, 8), torch.randn(1, 3, 1, 8)
+        got = _append(ours, 0, key, value)
+        wanted = theirs.update(key, value, 0)
+        assert torch.equal(got[0], wanted[0]) and torch.equal(got[1], wanted[1])
+        if step == ROOM // 2:
+            ours.crop(-3)  # something else changed the layer: the room is made again from what is there
+            theirs.crop(-3)
+    assert ours.get_seq_length() == theirs.get_seq_length() == 7 + 2 * ROOM + 5 - 3
+    keys = ours.layers[0].keys
+    assert keys.untyped_storage().nbytes() > keys.numel() * keys.element_size()  # written into room, not copied
