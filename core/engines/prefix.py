@@ -38,14 +38,16 @@ class PrefixSlot(Protocol):
 
 
 def cache_bytes(cache: Any) -> int:
+    """The memory a cache holds: its tensors' storages, so room kept for tokens to come counts too."""
     import torch
 
-    total = 0
+    storages: dict[int, int] = {}
     for layer in getattr(cache, "layers", ()):
         for value in vars(layer).values():
-            if isinstance(value, torch.Tensor):
-                total += value.numel() * value.element_size()
-    return total
+            if isinstance(value, torch.Tensor) and value.device.type != "meta":
+                storage = value.untyped_storage()
+                storages[storage.data_ptr()] = storage.nbytes()
+    return sum(storages.values())
 
 
 # id(image) -> (a weak reference to it, its digest). PIL images compare by value, so they cannot be
