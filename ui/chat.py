@@ -19,7 +19,6 @@ from core.tasks import chat as chat_task
 from core.tasks.chat import (
     ChatHistory,
     ChatParams,
-    ChatTurn,
     clean_question,
     default_chat_tiles,
     quick_prompt,
@@ -100,23 +99,17 @@ def render_history(history: ChatHistory, video: bool = False) -> None:
                 st.markdown(literal(turn.text))  # exactly what was typed, never markup
             else:
                 st.markdown(safe_markdown(turn.text) if turn.text else t("chat.empty_answer"))
-            notes = answer_notes(turn, video, first_answer=answers == 1)
+            notes = []
+            if turn.interrupted:
+                notes.append(f"⏹ {t('chat.interrupted')}")
+            elif turn.looped:
+                notes.append(f"⏹ {t('generation.looped')}")
+            elif turn.stopped:
+                notes.append(f"⏹ {t('chat.stopped')}")
+            if turn.stats is not None:
+                notes.append(stats_caption(turn.stats, video, first_answer=answers == 1))
             if notes:
-                st.caption(notes)
-
-
-def answer_notes(turn: ChatTurn, video: bool, first_answer: bool) -> str:
-    """The line under an answer: how it ended when not by itself, then its stats."""
-    notes = []
-    if turn.interrupted:
-        notes.append(f"⏹ {t('chat.interrupted')}")
-    elif turn.looped:
-        notes.append(f"⏹ {t('generation.looped')}")
-    elif turn.stopped:
-        notes.append(f"⏹ {t('chat.stopped')}")
-    if turn.stats is not None:
-        notes.append(stats_caption(turn.stats, video, first_answer=first_answer))
-    return " · ".join(notes)
+                st.caption(" · ".join(notes))
 
 
 def read_question(raw: str | None) -> str | None:
@@ -165,12 +158,6 @@ def answer(chosen: ModelClient, history: ChatHistory, question: str, request: Ge
         turn = history.record(outcome)
         if recorder is not None:
             recorder.finish(turn)
-        if turn.error is None:  # the finished answer and its stats at once, before the page is drawn again
-            text_slot.markdown(safe_markdown(turn.text) if turn.text else t("chat.empty_answer"))
-            answers = sum(past.role is Role.ASSISTANT for past in history.turns)
-            notes = answer_notes(turn, request.task == "video", first_answer=answers == 1)
-            if notes:
-                st.caption(notes)
 
     with st.chat_message(Role.USER.value):
         st.markdown(literal(question))

@@ -46,20 +46,6 @@ def test_ask_renders_a_streamed_answer_with_stats(app_env):
     assert history.turns[1].role is Role.ASSISTANT and history.turns[1].stats.new_tokens > 0
 
 
-def test_the_finished_answer_shows_its_stats_before_the_page_is_drawn_again(app_env, monkeypatch):
-    """The stats line is the end of an answer for the person (and for bench/first_answer.py): it is drawn in the
-    run that streamed the answer, not only by the rerun after it (which here is made to do nothing)."""
-    import streamlit as st
-
-    at = _chat_with_image()
-    monkeypatch.setattr(st, "rerun", lambda *args, **kwargs: None)
-    at.chat_input(key="chat_input").set_value("What is in the picture?").run()
-    assert not at.exception
-    answer = _answers(at)[-1]
-    assert re.match(r"\d+ tokens · [\d.]+ s · first token after", answer.caption[0].value)
-    assert "▌" not in answer.markdown[0].value  # the cursor of the streaming text is gone
-
-
 def test_several_questions_keep_the_history(app_env):
     at = _chat_with_image()
     for question in ("First question?", "Second question?", "Third?"):
