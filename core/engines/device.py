@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,7 @@ def resolve_dtype(requested: str, device: str) -> str:
     return "float32"
 
 
+@functools.cache
 def physical_cores() -> int:
     """The cores this process may run on, each hyper-threaded pair counted once."""
     allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
@@ -78,6 +80,16 @@ def configure_cpu_threads() -> tuple[int, int]:
     with contextlib.suppress(RuntimeError):
         torch.set_num_interop_threads(1)
     return torch.get_num_threads(), torch.get_num_interop_threads()
+
+
+def prefill_threads() -> int:
+    """The count :func:`configure_cpu_threads` gives torch: each generation sets it for its own prompt.
+
+    Torch keeps one process-wide count besides each thread's own, and a thread takes the process-wide one
+    when it first computes: a generation that set its decoding count would otherwise hand it to the next
+    runner thread that starts meanwhile.
+    """
+    return physical_cores()
 
 
 def decode_threads(requested: int | None, device: str) -> int | None:

@@ -206,13 +206,24 @@ class ThreadedGeneration(RunnableStream):
         if self._prefix is not None:
             self._prefix.token(sequence)
 
+    def _enter_prefill(self) -> None:
+        # Each generation sets its own counts: torch's per-thread count starts from a process-wide one that
+        # another generation's decoding may have changed (core.engines.device.prefill_threads).
+        if self._decode_threads is None:
+            return
+        import torch
+
+        from core.engines.device import prefill_threads
+
+        self._threads_before = torch.get_num_threads()
+        torch.set_num_threads(prefill_threads())
+
     def _enter_decoding(self) -> None:
         # Torch's thread count is per calling thread (OpenMP), so this changes only this generation's runner.
         if self._decode_threads is None:
             return
         import torch
 
-        self._threads_before = torch.get_num_threads()
         torch.set_num_threads(self._decode_threads)
 
     def _leave_decoding(self) -> None:
@@ -228,6 +239,7 @@ class ThreadedGeneration(RunnableStream):
         kwargs = dict(self._kwargs)
         kwargs["streamer"] = _Emitter(self._tokenizer, emit, self._skip_special).streamer
         _running.stop = self._stop
+        self._enter_prefill()
         try:
             with torch.inference_mode():
                 if self._prefix is not None:

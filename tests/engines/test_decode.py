@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -87,13 +88,15 @@ def test_the_lean_step_is_installed_once_and_only_on_llama_decoders(tiny_smolvlm
     assert install_lean_decode(other) is (type(language_model(other)).__name__ == "LlamaModel")
 
 
-def test_decoding_threads_change_only_the_generating_thread(tiny_smolvlm, tmp_path) -> None:
+def test_each_generation_sets_its_own_prefill_and_decoding_threads(tiny_smolvlm, tmp_path) -> None:
     import threading
 
     import torch
 
+    from core.engines.device import prefill_threads
+
     before = torch.get_num_threads()
-    wanted = before + 1  # a count no thread has by default
+    wanted = (os.cpu_count() or 1) + before + 1  # a count no thread has by default
     settings = Settings(allow_download=False, hf_home=tmp_path, device="cpu", decode_threads=wanted)
     engine = create_engine(str(tiny_smolvlm), settings)
     engine.load()
@@ -102,12 +105,15 @@ def test_decoding_threads_change_only_the_generating_thread(tiny_smolvlm, tmp_pa
     embed.register_forward_pre_hook(lambda module, args: seen.append(torch.get_num_threads()))
     request = GenerationRequest((ChatMessage(Role.USER, "Hi"),), SamplingParams(max_new_tokens=6))
     stream = engine.stream(request)
-    worker = threading.Thread(target=lambda: list(stream))
-    worker.start()
-    worker.join()
+    torch.set_num_threads(1)  # the process-wide count another generation's decoding may leave behind
+    try:
+        worker = threading.Thread(target=lambda: list(stream))
+        worker.start()
+        worker.join()
+    finally:
+        torch.set_num_threads(before)
     assert stream.stats.new_tokens >= 2
-    assert seen == [before] + [wanted] * (stream.stats.new_tokens - 1)
-    assert torch.get_num_threads() == before  # this thread kept its own count
+    assert seen == [prefill_threads()] + [wanted] * (stream.stats.new_tokens - 1)
 
 
 def test_the_cache_grows_into_its_room_and_holds_what_update_would():
