@@ -185,7 +185,9 @@ def load(path: Path, config: Any, generation_config: Any, dtype: Any, attn_imple
     if not path.is_file():
         return None
     try:
-        state = torch.load(path, weights_only=True, mmap=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's own TypedStorage notice while it rebuilds int8 tensors
+            state = torch.load(path, weights_only=True, mmap=True)
         with no_init_weights():  # every weight comes from the file: initialising them is wasted time
             model = AutoModelForImageTextToText.from_config(config, dtype=dtype,
                                                             attn_implementation=attn_implementation)  # fmt: skip

@@ -30,15 +30,17 @@ def test_concurrent_loads_of_different_models_never_exceed_the_budget(make_core,
     log = LoadLog()
     core = make_core(factory=slow_factory(log, 0.3), budget_bytes=int(cost * 2.5), max_loaded=3)
     jobs = []
+    # one owner per request: a person may have only MAX_QUEUED_PER_USER requests waiting
     starters = [
-        threading.Thread(target=lambda m=model_id, o=owner: jobs.append(core.submit(m, ask(), owner=o)))
-        for owner in ("ann", "bob", "cat")
-        for model_id in tiny_trio
+        threading.Thread(target=lambda m=model_id, o=f"{person}-{index}": jobs.append(core.submit(m, ask(), owner=o)))
+        for person in ("ann", "bob", "cat")
+        for index, model_id in enumerate(tiny_trio)
     ]
     for thread in starters:
         thread.start()
     for thread in starters:
         thread.join()
+    assert len(jobs) == len(starters)  # every request was taken
     for job in jobs:
         assert job.wait(60)
         assert job.outcome().error is None
