@@ -11,6 +11,7 @@ from typing import Any
 from PIL import Image
 
 from core.engines.hf import PreparedInputs, TransformersEngine, chat_conversation, video_kwargs
+from core.engines.pixels import remembered_pixels
 from core.engines.prefix import media_fingerprint
 from core.engines.remote import RemoteImage, shrink_to_edge
 from core.engines.tiling import plan_tiles
@@ -53,7 +54,9 @@ class SmolVLMEngine(TransformersEngine):
             kwargs.update(video_kwargs(clips))
             tiles = sum(len(clip.frames) for clip in clips)
             key = media_fingerprint([frame for clip in clips for frame in clip.frames], ("video", clips[0].timestamps))
-        return PreparedInputs(self._move(self._processor(**kwargs)), tiles, media_key=key)
+        with remembered_pixels(self._processor).remembering(key if images else None):
+            tensors = self._processor(**kwargs)
+        return PreparedInputs(self._move(tensors), tiles, media_key=key)
 
 
 class SmolVLM(Family):
