@@ -180,33 +180,8 @@ def _export(chosen: ModelClient, history: ChatHistory, opts: ChatOptions,
     conversation = Conversation(list(history.turns), chosen.model_id, chosen.card.title, settings, pictures,
                                 media.name)  # fmt: skip
     with st.popover(t("chat.export"), icon=":material/ios_share:"):
-        st.download_button(
-            t("chat.export_md"),
-            to_markdown(conversation).encode("utf-8"),
-            f"{conversation.stem}.md",
-            "text/markdown",
-            key="chat_export_md",
-            icon=":material/description:",
-            on_click="ignore",
-        )
-        st.download_button(
-            t("chat.export_json"),
-            to_json(conversation).encode("utf-8"),
-            f"{conversation.stem}.json",
-            "application/json",
-            key="chat_export_json",
-            icon=":material/data_object:",
-            on_click="ignore",
-        )
-        st.download_button(
-            t("chat.export_html"),
-            to_html(conversation).encode("utf-8"),
-            f"{conversation.stem}.html",
-            "text/html",
-            key="chat_export_html",
-            icon=":material/html:",
-            on_click="ignore",
-        )
+        widgets.export_buttons("chat", conversation.stem, to_markdown(conversation), to_json(conversation),
+                               to_html(conversation))  # fmt: skip
 
 
 def _drawn_pages(document: PdfDocument, first: int, last: int) -> tuple[Image.Image, ...]:

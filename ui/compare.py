@@ -75,33 +75,8 @@ def _exports(comparison: Comparison, opts: ChatOptions, pictures: tuple[Image.Im
     tally = comparison.tally_json()
     stem = f"comparison_{comparison.created_at:%Y%m%d_%H%M%S}"
     with st.popover(t("chat.export"), icon=":material/ios_share:"):
-        st.download_button(
-            t("chat.export_md"),
-            comparison_markdown(columns, tally).encode("utf-8"),
-            f"{stem}.md",
-            "text/markdown",
-            key="compare_export_md",
-            icon=":material/description:",
-            on_click="ignore",
-        )
-        st.download_button(
-            t("chat.export_json"),
-            comparison_json(columns, tally).encode("utf-8"),
-            f"{stem}.json",
-            "application/json",
-            key="compare_export_json",
-            icon=":material/data_object:",
-            on_click="ignore",
-        )
-        st.download_button(
-            t("chat.export_html"),
-            comparison_html(columns, tally).encode("utf-8"),
-            f"{stem}.html",
-            "text/html",
-            key="compare_export_html",
-            icon=":material/html:",
-            on_click="ignore",
-        )
+        widgets.export_buttons("compare", stem, comparison_markdown(columns, tally), comparison_json(columns, tally),
+                               comparison_html(columns, tally))  # fmt: skip
         st.download_button(
             t("compare.download_tally"),
             json.dumps(tally, ensure_ascii=False, indent=2).encode(),

@@ -248,3 +248,21 @@ def remembered_choice(labels: dict[str, str], slot: state.Slot[str], title: str,
     name = next(name for name, label in labels.items() if label == chosen_label)
     slot.set(name)
     return name
+
+
+EXPORT_FORMATS = (  # suffix, label, MIME type, icon
+    ("md", "chat.export_md", "text/markdown", ":material/description:"),
+    ("json", "chat.export_json", "application/json", ":material/data_object:"),
+    ("html", "chat.export_html", "text/html", ":material/html:"),
+)
+
+
+def export_buttons(key: str, stem: str, markdown: str, json_text: str, html: str) -> None:
+    """The Markdown, JSON and HTML downloads of an *Export* menu, named ``<stem>.<suffix>``.
+
+    A download does not rerun the page: a rerun could replace the file while the browser still fetches it.
+    """
+    texts = {"md": markdown, "json": json_text, "html": html}
+    for suffix, label, mime, icon in EXPORT_FORMATS:
+        st.download_button(t(label), texts[suffix].encode("utf-8"), f"{stem}.{suffix}", mime,
+                           key=f"{key}_export_{suffix}", icon=icon, on_click="ignore")  # fmt: skip
