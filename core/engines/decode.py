@@ -14,8 +14,11 @@ on SmolVLM2-256M's shape).
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 _ORIGINAL = "_vlm_original_forward"
 
@@ -151,17 +154,14 @@ def _growing(layer: Any) -> bool:
     return bool(keys is not None and keys.numel() > 0)
 
 
-def _append(cache: Any, index: int, key: Any, value: Any) -> tuple[Any, Any]:
-    """``cache.update`` for a plain growing layer, writing into room kept after its positions.
-
-    The layer's ``keys`` and ``values`` stay tensors of exactly its positions (views of a larger buffer),
-    so everything else that reads, crops or copies the cache sees what ``update`` would have left; when
-    something else replaced them (a crop), the room is made again from what is there.
-    """
+def _room(cache: Any, index: int) -> tuple[Any, Any, int] | None:
+    """The buffers of a plain growing layer with room for one more position, and how many it holds;
+    None for any other layer. A buffer is made again (room included) when the cache replaced its
+    tensors (a crop) or the room is used up."""
     layers = getattr(cache, "layers", ())
     layer: Any = layers[index] if index < len(layers) else None
     if not _growing(layer):
-        return cache.update(key, value, index)
+        return None
     length = layer.keys.shape[-2]
     room = getattr(layer, "_vlm_room", None)
     if room is None or room[2] is not layer.keys or room[0].shape[-2] <= length:
@@ -169,16 +169,50 @@ def _append(cache: Any, index: int, key: Any, value: Any) -> tuple[Any, Any]:
         keys, values = layer.keys.new_empty(shape), layer.values.new_empty(shape)
         keys[..., :length, :].copy_(layer.keys)
         values[..., :length, :].copy_(layer.values)
-        room = (keys, values, None)
-    keys, values = room[0], room[1]
-    keys[..., length : length + 1, :].copy_(key)
-    values[..., length : length + 1, :].copy_(value)
+        layer._vlm_room = room = (keys, values, None)
+    return room[0], room[1], length
+
+
+def _advance(cache: Any, index: int, length: int) -> tuple[Any, Any]:
+    """Let a layer's ``keys`` and ``values`` show the position just written after ``length``."""
+    layer = cache.layers[index]
+    keys, values, _ = layer._vlm_room
     layer.keys, layer.values = keys[..., : length + 1, :], values[..., : length + 1, :]
     layer._vlm_room = (keys, values, layer.keys)
     return layer.keys, layer.values
 
 
-def _lean_forward(text_model: Any, original: Any) -> Any:
+def _append(cache: Any, index: int, key: Any, value: Any) -> tuple[Any, Any]:
+    """``cache.update`` for a plain growing layer, writing into room kept after its positions.
+
+    The layer's ``keys`` and ``values`` stay tensors of exactly its positions (views of a larger buffer),
+    so everything else that reads, crops or copies the cache sees what ``update`` would have left.
+    """
+    room = _room(cache, index)
+    if room is None:
+        return cache.update(key, value, index)
+    keys, values, length = room
+    keys[..., length : length + 1, :].copy_(key)
+    values[..., length : length + 1, :].copy_(value)
+    return _advance(cache, index, length)
+
+
+def _scripted_step(step: Any, cache: Any, layers: list[Any], hidden: Any, cos: Any, sin: Any) -> Any | None:
+    """The whole step through the TorchScript function; None (nothing written) when a layer's cache is
+    not a plain growing one or the layers hold different lengths."""
+    rooms = [_room(cache, attention.layer_idx) for attention in (layer.self_attn for layer in layers)]
+    if any(room is None for room in rooms) or len({room[2] for room in rooms if room is not None}) != 1:
+        return None
+    keys = [room[0] for room in rooms if room is not None]
+    values = [room[1] for room in rooms if room is not None]
+    length = rooms[0][2] if rooms[0] is not None else 0
+    normed = step(hidden, cos, sin, keys, values, length)
+    for layer in layers:
+        _advance(cache, layer.self_attn.layer_idx, length)
+    return normed
+
+
+def _lean_forward(text_model: Any, original: Any, step: Any | None) -> Any:
     import torch
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
     from transformers.modeling_outputs import BaseModelOutputWithPast
@@ -208,6 +242,10 @@ def _lean_forward(text_model: Any, original: Any) -> Any:
             position_ids = torch.tensor([[past_key_values.get_seq_length()]], device=hidden.device)
         cos, sin = text_model.rotary_emb(hidden, position_ids=position_ids)
         cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+        if step is not None:
+            normed = _scripted_step(step, past_key_values, layers, hidden, cos, sin)
+            if normed is not None:
+                return BaseModelOutputWithPast(last_hidden_state=normed, past_key_values=past_key_values)
         for layer in layers:
             attention = layer.self_attn
             normed = _rms_norm(layer.input_layernorm, hidden)
@@ -231,6 +269,7 @@ def _lean_forward(text_model: Any, original: Any) -> Any:
         return BaseModelOutputWithPast(last_hidden_state=_rms_norm(text_model.norm, hidden),
                                        past_key_values=past_key_values)  # fmt: skip
 
+    forward.scripted = step is not None  # type: ignore[attr-defined]
     return forward
 
 
@@ -243,11 +282,72 @@ def install_lean_decode(model: Any) -> bool:
         return False
     if text_model.norm.weight.dtype != torch.float32:  # the norms above skip the half-precision casts
         return False
-    layers = text_model.layers[: text_model.config.num_hidden_layers]
+    layers = list(text_model.layers[: text_model.config.num_hidden_layers])
+    step = None
     if all(_fusable(layer) for layer in layers):
         for layer in layers:
             _fuse_layer(layer)
+        step = _script(text_model, layers)
     original = text_model.forward
     setattr(text_model, _ORIGINAL, original)
-    text_model.forward = _lean_forward(text_model, original)
+    text_model.forward = _lean_forward(text_model, original, step)
     return True
+
+
+def _script(text_model: Any, layers: list[Any]) -> Any | None:
+    """The fused int8 step as one TorchScript function; None (the Python step then) when it cannot be."""
+    from core.engines.scripted_decode import script_decoding_step
+
+    try:
+        return script_decoding_step(text_model, layers)
+    except Exception as error:  # noqa: BLE001 - a layer TorchScript cannot read keeps the Python step
+        log.warning("decoding steps stay in Python: TorchScript could not script them (%s)", error)
+        return None
+
+
+def scripted(model: Any) -> bool:
+    """Whether the model's single-token steps run as one TorchScript function."""
+    text_model = language_model(model)
+    forward = getattr(text_model, "forward", None)
+    return bool(getattr(forward, "scripted", False))
+
+
+def _seconds_per_step(model: Any, threads: int, prompt: int = 16, budget_s: float = 0.25) -> float:
+    """Median seconds of one decoding step (the language model and its head) with ``threads`` torch threads,
+    after a prompt of ``prompt`` zero embeddings; at most about ``budget_s`` of steps after a warm-up."""
+    import statistics
+    import time
+
+    import torch
+    from transformers.cache_utils import DynamicCache
+
+    text_model: Any = language_model(model)
+    head = model.get_output_embeddings()
+    width = text_model.config.hidden_size
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            cache = DynamicCache(config=text_model.config)
+            text_model(inputs_embeds=torch.zeros(1, prompt, width), past_key_values=cache, use_cache=True)
+            token = torch.zeros(1, 1, width)
+            times: list[float] = []
+            while len(times) < 3 or (sum(times) < budget_s and len(times) < 12):
+                started = time.perf_counter()
+                head(text_model(inputs_embeds=token, past_key_values=cache, use_cache=True).last_hidden_state)
+                times.append(time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(before)
+    return statistics.median(times[1:])  # the first step warms up (TorchScript profiles its first calls)
+
+
+def fastest_decode_threads(model: Any, counts: tuple[int, ...]) -> tuple[int, dict[int, float]]:
+    """Which torch thread count decodes ``model`` fastest on this machine, and each count's seconds per step.
+
+    Whether a second thread helps depends on the machine more than on the model: on one 2-core server it
+    halved a 256M step, on another it slowed it by a fifth (every product handed to a thread costs
+    microseconds, and a step is hundreds of small ones). So it is measured once per load, in well under a
+    second for the small models.
+    """
+    seconds = {count: _seconds_per_step(model, count) for count in counts}
+    return min(seconds, key=lambda count: (seconds[count], count)), seconds

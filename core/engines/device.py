@@ -92,12 +92,11 @@ def prefill_threads() -> int:
     return physical_cores()
 
 
-def decode_threads(requested: int | None, device: str) -> int | None:
-    """Torch threads for the decoding steps on a CPU (None: leave the count as it is).
-
-    One token of a small model is hundreds of tiny matrix products: handing each to a second thread costs
-    more than it saves (``python -m core.bench`` measures both), so one thread decodes unless asked otherwise.
-    """
+def decode_threads(requested: int | None, device: str, measured: int | None = None) -> int | None:
+    """Torch threads for the decoding steps on a CPU (None: leave the count as it is): the count asked
+    for (``DECODE_THREADS``), else the fastest one measured when the model loaded, else one."""
     if device != "cpu":
         return None
-    return requested if requested is not None else 1
+    if requested is not None:
+        return requested
+    return measured if measured is not None else 1

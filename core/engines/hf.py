@@ -17,8 +17,8 @@ from typing import Any
 
 from core.engines import int8_cache
 from core.engines.base import ProgressCallback
-from core.engines.decode import install_lean_decode
-from core.engines.device import decode_threads, resolve_device, resolve_dtype
+from core.engines.decode import fastest_decode_threads, install_lean_decode, scripted
+from core.engines.device import decode_threads, prefill_threads, resolve_device, resolve_dtype
 from core.engines.int8_cache import checkpoint_folder
 from core.engines.loading import download_command, load_local_only
 from core.engines.placement import budget_bytes, describe_placement, first_device, parse_max_memory
@@ -159,6 +159,7 @@ class TransformersEngine:
         if choice.note_key:
             log.warning("MODEL_DEVICE=%s is not available here; running on %s", settings.device, choice.device)
         self._model: Any = None
+        self._decode_threads: int | None = None  # measured at load: core.engines.decode.fastest_decode_threads
         self._processor: Any = None
         self._input_device = choice.device
         self._state_lock = threading.Lock()
@@ -290,11 +291,25 @@ class TransformersEngine:
                 model = self._read_back_int8(source, int8_folder)
         install_stop_hooks(model)
         # a model split over devices runs through accelerate's hooks, which the lean step would skip
-        if not self._spread and install_lean_decode(model):
-            log.info("%s: single-token decoding steps take the lean path", source)
+        lean = not self._spread and install_lean_decode(model)
+        if lean:
+            log.info("%s: single-token decoding steps take the lean path%s", source,
+                     " as one TorchScript function" if scripted(model) else "")  # fmt: skip
+        measured = self._measure_decode_threads(model, source) if lean else None
         with self._state_lock:
-            self._processor, self._model = processor, model
+            self._processor, self._model, self._decode_threads = processor, model, measured
         report(1.0, "load.ready")
+
+    def _measure_decode_threads(self, model: Any, source: str) -> int | None:
+        """The fastest decoding thread count on this machine, unless ``DECODE_THREADS`` says or there is
+        no choice (one core, not a CPU)."""
+        cores = prefill_threads()
+        if self._runtime.device != "cpu" or self._settings.decode_threads is not None or cores < 2:
+            return None
+        chosen, seconds = fastest_decode_threads(model, (1, cores))
+        log.info("%s: decoding on %d thread(s) (%s ms per step)", source, chosen,
+                 ", ".join(f"{count}: {value * 1000:.1f}" for count, value in seconds.items()))  # fmt: skip
+        return chosen
 
     def unload(self) -> None:
         with self._state_lock:
@@ -371,7 +386,7 @@ class TransformersEngine:
             input_size=prepared.input_size,
             prefix=prefix,
             started=started,
-            decode_threads=decode_threads(self._settings.decode_threads, self._runtime.device),
+            decode_threads=decode_threads(self._settings.decode_threads, self._runtime.device, self._decode_threads),
         )
         ids = prepared.tensors["input_ids"]
         generation.stats.image_tokens = sum(int((ids == token).sum()) for token in self._media_token_ids())

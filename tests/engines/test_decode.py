@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from core.engines.decode import install_lean_decode, language_model
+from core.engines.decode import install_lean_decode, language_model, scripted
 from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
 from core.registry import create_engine
 from core.settings import Settings
@@ -34,25 +34,43 @@ def _load(model_dir: Path, tmp_path: Path, quantization: str):
 
 
 def _compare(model_dir: Path, tmp_path: Path, quantization: str, monkeypatch, new_tokens: int,
-             min_tokens: int = 1) -> None:  # fmt: skip
+             min_tokens: int = 1, script: bool = True) -> None:  # fmt: skip
     """The app's decoding path against the one before it: the original forward, no fused int8 products,
-    and torch's thread count left as it was (a second engine, loaded with the lean step switched off)."""
+    no TorchScript, and torch's thread count left as it was (a second engine, loaded with the lean step
+    switched off). ``script=False``: the Python step a model gets when TorchScript cannot script it."""
     import torch
+
+    if not script:
+        monkeypatch.setattr("core.engines.decode._script", lambda text_model, layers: None)
+    from core.engines import decode
+
+    scripted_steps: list[bool] = []  # whether each scripted step ran (False: it fell back to Python)
+
+    def scripted_step(*args):
+        normed = original_step(*args)
+        scripted_steps.append(normed is not None)
+        return normed
+
+    original_step = decode._scripted_step
+    monkeypatch.setattr(decode, "_scripted_step", scripted_step)
 
     question = ChatMessage(Role.USER, "Describe this image briefly.", (_picture(),))
     request = GenerationRequest((question,), SamplingParams(max_new_tokens=new_tokens), max_tiles=1,
                                 keep_special_tokens=True)  # fmt: skip
 
     engine = _load(model_dir, tmp_path, quantization)
+    scripted_steps.clear()  # the steps the load timed (core.engines.decode.fastest_decode_threads)
     attention = language_model(engine._model).layers[0].self_attn
     assert hasattr(attention, "qkv_proj") is (quantization == "int8")  # int8 products fused, float ones not
+    assert scripted(engine._model) is (script and quantization == "int8")
     layer_calls: list[int] = []
     language_model(engine._model).layers[0].register_forward_pre_hook(lambda module, args: layer_calls.append(1))
     lean, tokens = _answer(engine, request)
     assert tokens >= min_tokens  # enough decoding steps to tell the paths apart
     assert len(layer_calls) == 1, "the decoding steps went through the original layers"
+    assert scripted_steps == ([True] * (tokens - 1) if script and quantization == "int8" else [])
 
-    monkeypatch.setattr("core.engines.hf.decode_threads", lambda requested, device: None)
+    monkeypatch.setattr("core.engines.hf.decode_threads", lambda requested, device, measured=None: None)
     monkeypatch.setattr("core.engines.hf.install_lean_decode", lambda model: False)
     threads = torch.get_num_threads()
     before_engine = _load(model_dir, tmp_path, quantization)
@@ -65,9 +83,10 @@ def _compare(model_dir: Path, tmp_path: Path, quantization: str, monkeypatch, ne
     assert (lean, tokens) == before
 
 
-@pytest.mark.parametrize("quantization", ["none", "int8"])
-def test_tiny_model_answers_the_same_on_the_lean_one_thread_path(tiny_smolvlm, tmp_path, monkeypatch, quantization):
-    _compare(tiny_smolvlm, tmp_path, quantization, monkeypatch, new_tokens=24)
+@pytest.mark.parametrize(("quantization", "script"), [("none", False), ("int8", True), ("int8", False)])
+def test_tiny_model_answers_the_same_on_the_lean_one_thread_path(tiny_smolvlm, tmp_path, monkeypatch, quantization,
+                                                                 script):  # fmt: skip
+    _compare(tiny_smolvlm, tmp_path, quantization, monkeypatch, new_tokens=24, script=script)
 
 
 def test_the_256m_shape_answers_the_same_on_the_lean_one_thread_path(tmp_path_factory, tmp_path, monkeypatch):
@@ -138,3 +157,67 @@ def test_the_cache_grows_into_its_room_and_holds_what_update_would():
     assert ours.get_seq_length() == theirs.get_seq_length() == 7 + 2 * ROOM + 5 - 3
     keys = ours.layers[0].keys
     assert keys.untyped_storage().nbytes() > keys.numel() * keys.element_size()  # written into room, not copied
+
+
+def test_the_fastest_measured_thread_count_is_chosen(monkeypatch) -> None:
+    from core.engines import decode
+
+    timings = {1: 0.030, 2: 0.021, 4: 0.025}
+    monkeypatch.setattr(decode, "_seconds_per_step", lambda model, threads: timings[threads])
+    assert decode.fastest_decode_threads(object(), (1, 2, 4)) == (2, timings)
+    timings[1] = 0.020
+    assert decode.fastest_decode_threads(object(), (1, 2, 4))[0] == 1
+    timings[2] = 0.020
+    assert decode.fastest_decode_threads(object(), (1, 2, 4))[0] == 1  # a tie keeps fewer threads
+
+
+def test_decoding_steps_are_timed_for_real_and_leave_the_thread_count_alone(tiny_smolvlm) -> None:
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    from core.engines import decode
+    from core.engines.quantization import quantize_int8
+
+    model = AutoModelForImageTextToText.from_pretrained(tiny_smolvlm).eval()
+    quantize_int8(model)
+    assert install_lean_decode(model) and scripted(model)
+    before = torch.get_num_threads()
+    threads: list[int] = []
+    head = model.get_output_embeddings()
+    head.register_forward_pre_hook(lambda module, args: threads.append(torch.get_num_threads()))
+    seconds = decode._seconds_per_step(model, 2)
+    assert seconds > 0
+    assert len(threads) >= 3 and set(threads) == {2}  # every timed step ran on the count asked for
+    assert torch.get_num_threads() == before
+
+
+def test_a_load_without_decode_threads_decodes_on_the_measured_count(tiny_smolvlm, tmp_path, monkeypatch) -> None:
+    import torch
+
+    from core.engines.device import prefill_threads
+
+    asked: list[tuple[int, ...]] = []
+
+    def measured(model, counts):
+        asked.append(counts)
+        return 3, dict.fromkeys(counts, 0.01)  # a count no thread has by default
+
+    monkeypatch.setattr("core.engines.hf.fastest_decode_threads", measured)
+    monkeypatch.setattr("core.engines.hf.prefill_threads", lambda: 2)
+    engine = create_engine(str(tiny_smolvlm), Settings(allow_download=False, hf_home=tmp_path, device="cpu"))
+    engine.load()
+    assert asked == [(1, 2)]
+    seen: list[int] = []
+    language_model(engine._model).embed_tokens.register_forward_pre_hook(
+        lambda module, args: seen.append(torch.get_num_threads())
+    )
+    stream = engine.stream(GenerationRequest((ChatMessage(Role.USER, "Hi"),), SamplingParams(max_new_tokens=4)))
+    list(stream)
+    assert stream.stats.new_tokens >= 2
+    assert seen[1:] == [3] * (stream.stats.new_tokens - 1) and seen[0] == prefill_threads()
+
+    asked.clear()
+    pinned = create_engine(str(tiny_smolvlm), Settings(allow_download=False, hf_home=tmp_path, device="cpu",
+                                                       decode_threads=1))  # fmt: skip
+    pinned.load()
+    assert asked == []  # DECODE_THREADS set: nothing measured
