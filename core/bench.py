@@ -373,6 +373,26 @@ def compare_sides(ours: dict[str, Any], theirs: dict[str, Any], bandwidth_gbs: f
     }
 
 
+def median_ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per model, the median of each ratio over the rounds that compared (each round: ours, then the peer)."""
+    import statistics
+
+    summaries = []
+    for model in dict.fromkeys(result["model"] for result in results):
+        rounds = [result for result in results if result["model"] == model and "decode_ratio" in result]
+        if not rounds:
+            continue
+        decode = round(statistics.median(result["decode_ratio"] for result in rounds), 2)
+        summaries.append({
+            "model": model, "rounds": len(rounds), "decode_ratio": decode,
+            "decode_ratios": [result["decode_ratio"] for result in rounds],
+            "first_token_ratio": round(statistics.median(result["first_token_ratio"] for result in rounds), 2),
+            "decode_share_of_bound": round(statistics.median(result["decode_share_of_bound"] for result in rounds), 2),
+            "decode_ge_1.2x_peer": decode >= 1.2,
+        })  # fmt: skip
+    return summaries
+
+
 def _peer_table(results: list[dict[str, Any]]) -> str:
     header = ("model", "engine", "image tokens", "first token s", "decode tok/s", "load s", "peak GB")
     lines = [" | ".join(header), " | ".join("---" for _ in header)]
@@ -584,6 +604,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only compare the app's int8 describe answers with this engine's on the same checkpoint "
                              "(default sizes 256m and 500m, 64 new tokens, median of 3); the peer gets its own "
                              "virtual environment (bench/peers/<peer>/setup.sh)")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with --peer: compare this many times, ours then the peer's each time, and report the "
+                             "median ratio (a shared machine's speed drifts over minutes)")  # fmt: skip
     parser.add_argument("--peer-child", nargs=3, metavar=("MODEL_DIR", "NEW_TOKENS", "REPEATS"), help=argparse.SUPPRESS)
     parser.add_argument("--schema-overhead", type=int, metavar="VOCAB", nargs="?", const=50_000,
                         help="only measure what decoding under a JSON Schema costs per token, on a tokenizer of "
@@ -643,23 +666,28 @@ def compare_with_peer(args: argparse.Namespace) -> int:
     print(json.dumps(about), file=sys.stderr)
     results = []
     for size in sizes:
-        started = time.perf_counter()
-        results.append(side_by_side(size, args.peer, new_tokens, args, about["memory_bandwidth_gbs"]))
-        print(f"{model_label(size)} with {args.peer}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        for round_ in range(1, args.rounds + 1):
+            started = time.perf_counter()
+            result = side_by_side(size, args.peer, new_tokens, args, about["memory_bandwidth_gbs"])
+            results.append({**result, "round": round_})
+            print(f"{model_label(size)} with {args.peer}, round {round_}: {time.perf_counter() - started:.0f} s",
+                  file=sys.stderr)  # fmt: skip
     print(_peer_table(results))
+    summaries = median_ratios(results)
     for result in results:
-        if "decode_ratio" in result:
-            print(f"{result['model']}: decode ours/{args.peer} {result['decode_ratio']}x "
-                  f"(target 1.2x: {'met' if result['decode_ge_1.2x_peer'] else 'not met'}), first token "
-                  f"{args.peer}/ours {result['first_token_ratio']}x, decode at {result['decode_share_of_bound']:.0%} "
-                  "of the bandwidth bound")  # fmt: skip
-        elif "error" in result:
-            print(f"{result['model']}: {result['error']}")
+        if "error" in result:
+            print(f"{result['model']}, round {result['round']}: {result['error']}")
+    for result in [result for result in results if "decode_ratio" in result] if args.rounds == 1 else summaries:
+        rounds = f" (median of {result['rounds']} rounds: {result['decode_ratios']})" if "rounds" in result else ""
+        print(f"{result['model']}: decode ours/{args.peer} {result['decode_ratio']}x{rounds} "
+              f"(target 1.2x: {'met' if result['decode_ge_1.2x_peer'] else 'not met'}), first token "
+              f"{args.peer}/ours {result['first_token_ratio']}x, decode at {result['decode_share_of_bound']:.0%} "
+              "of the bandwidth bound")  # fmt: skip
     report = {
         "command": "python -m core.bench " + " ".join(sys.argv[1:]),
         "when": datetime.now().isoformat(timespec="seconds"),
         "machine": about, "image": list(IMAGE_SIZE), "new_tokens": new_tokens, "repeats": PEER_REPEATS,
-        "results": results,
+        "results": results, "medians": summaries,
     }  # fmt: skip
     path = args.json or Path(f"bench-{args.peer}-{datetime.now():%Y%m%d_%H%M%S}.json")
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")

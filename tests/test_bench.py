@@ -79,3 +79,19 @@ def test_engines_are_compared_only_on_the_same_picture():
     }  # fmt: skip
     assert "not the same picture" in compare_sides(ours, {**theirs, "image_tokens": 64}, 20.0)["error"]
     assert compare_sides(ours, {"error": "export failed"}, 20.0) == {}
+
+
+def test_rounds_are_summed_up_by_their_median_ratios():
+    from core.bench import median_ratios
+
+    def compared(model: str, decode: float, first: float) -> dict:
+        return {"model": model, "decode_ratio": decode, "first_token_ratio": first, "decode_share_of_bound": 0.3}
+
+    results = [compared("256m", 1.3, 0.5), compared("256m", 0.9, 0.4), compared("256m", 1.25, 0.6),
+               {"model": "256m", "error": "not the same picture"}, compared("500m", 1.1, 0.5),
+               {"model": "2.2b", "error": "export failed"}]  # fmt: skip
+    summaries = median_ratios(results)
+    assert [summary["model"] for summary in summaries] == ["256m", "500m"]  # a model no round compared has none
+    assert summaries[0]["rounds"] == 3 and summaries[0]["decode_ratios"] == [1.3, 0.9, 1.25]
+    assert summaries[0]["decode_ratio"] == 1.25 and summaries[0]["first_token_ratio"] == 0.5
+    assert summaries[0]["decode_ge_1.2x_peer"] and not summaries[1]["decode_ge_1.2x_peer"]
