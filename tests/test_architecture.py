@@ -134,3 +134,34 @@ def test_the_name_check_finder_sees_a_name_check():
         ]
     finally:
         probe.unlink()
+
+
+def _download_buttons_that_rerun(source: str) -> list[int]:
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "download_button"
+        and not any(
+            keyword.arg == "on_click" and getattr(keyword.value, "value", None) == "ignore" for keyword in node.keywords
+        )  # fmt: skip
+    ]
+
+
+def test_the_download_finder_sees_a_button_that_reruns():
+    assert _download_buttons_that_rerun(
+        'st.download_button("a", b"x", "a.txt")\nst.download_button("b", b"y", "b.txt", on_click="ignore")'
+    ) == [1]
+
+
+def test_no_download_button_reruns_the_page():
+    """A rerun after a click can replace the file the browser is still fetching (a cancelled download in the
+    export browser test): every download button leaves the page as it is."""
+    pages = [*sorted((ROOT / "ui").glob("*.py")), *sorted((ROOT / "pages").glob("*.py")), ROOT / "Home.py"]
+    found = {
+        str(path.relative_to(ROOT)): lines
+        for path in pages
+        if (lines := _download_buttons_that_rerun(path.read_text()))
+    }
+    assert found == {}

@@ -112,11 +112,14 @@ def _show(result: ConvertResult, conversion: Conversion) -> None:
     stem = f"document_{result.stamp}"
     md, html, js = st.columns(3)
     md.download_button(t("convert.download_md"), markdown.encode("utf-8"), f"{stem}.md",
-                       "text/markdown; charset=utf-8", key="convert_md", icon=":material/download:")  # fmt: skip
+                       "text/markdown; charset=utf-8", key="convert_md", icon=":material/download:",
+                       on_click="ignore")  # fmt: skip
     html.download_button(t("convert.download_html"), conversion.html().encode("utf-8"), f"{stem}.html",
-                         "text/html; charset=utf-8", key="convert_html", icon=":material/html:")  # fmt: skip
+                         "text/html; charset=utf-8", key="convert_html", icon=":material/html:",
+                         on_click="ignore")  # fmt: skip
     js.download_button(t("convert.download_json"), conversion.json().encode("utf-8"), f"{stem}.json",
-                       "application/json", key="convert_json", icon=":material/data_object:")  # fmt: skip
+                       "application/json", key="convert_json", icon=":material/data_object:",
+                       on_click="ignore")  # fmt: skip
     rendered, source = st.tabs([t("convert.tab_rendered"), t("convert.tab_source")])
     with rendered:
         if markdown.strip():
@@ -140,7 +143,7 @@ def _layout(result: ConvertResult, conversion: Conversion, media: NormalizedImag
         return None
     annotated = annotate(media.image, elements)
     st.download_button(t("convert.download_layout"), png_bytes(annotated), f"layout_{result.stamp}_p{page_no}.png",
-                       "image/png", key="convert_layout_png", icon=":material/image:")  # fmt: skip
+                       "image/png", key="convert_layout_png", icon=":material/image:", on_click="ignore")  # fmt: skip
     return annotated
 
 

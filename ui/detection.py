@@ -108,10 +108,12 @@ def _show(result: DetectionRun, media: NormalizedImage) -> None:
     left.download_button(
         t("detect.download_png"), png_bytes(annotated), f"{result.stem}.png", "image/png",
         key="detect_png", icon=":material/image:",
+        on_click="ignore",
     )  # fmt: skip
     right.download_button(
         t("detect.download_json"), report_json(data), f"{result.stem}.json", "application/json",
         key="detect_json", icon=":material/data_object:",
+        on_click="ignore",
     )  # fmt: skip
     with st.expander(t("detect.raw")):
         st.code(result.raw_output or "—", language=None, wrap_lines=True)

@@ -121,7 +121,7 @@ def _template() -> Template | None:
     if template is not None:
         st.download_button(t("extract.template_download"), template.to_json().encode("utf-8"),
                            f"template_{template.id}.json", "application/json", key="extract_template_download",
-                           icon=":material/download:")  # fmt: skip
+                           icon=":material/download:", on_click="ignore")  # fmt: skip
     return template
 
 
@@ -323,11 +323,11 @@ def _show(result: ExtractRun, media: NormalizedImage) -> None:
     left, right = st.columns(2)
     left.download_button(t("extract.download_json"), json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8"),
                          f"extract_{result.stamp}.json", "application/json", key="extract_json",
-                         icon=":material/data_object:")  # fmt: skip
+                         icon=":material/data_object:", on_click="ignore")  # fmt: skip
     rows_field = template.rows_field
     if rows_field is not None and edited.get(rows_field.name):
         right.download_button(t("extract.download_csv"), _csv(edited[rows_field.name]), f"extract_{result.stamp}.csv",
-                              "text/csv", key="extract_csv", icon=":material/table:")  # fmt: skip
+                              "text/csv", key="extract_csv", icon=":material/table:", on_click="ignore")  # fmt: skip
     with st.expander(t("extract.raw")):
         for page in result.pages:
             if len(result.pages) > 1:

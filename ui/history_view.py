@@ -87,7 +87,8 @@ def _download(column: st.delta_generator.DeltaGenerator, item: ItemSummary) -> N
                       icon=":material/download:")  # fmt: skip
         return
     column.download_button(t("history.download"), found.data, found.file_name, found.mime,
-                           key=f"history_download_{item.id}", icon=":material/download:")  # fmt: skip
+                           key=f"history_download_{item.id}", icon=":material/download:",
+                           on_click="ignore")  # fmt: skip
 
 
 def _delete(item: ItemSummary) -> None:

@@ -178,9 +178,9 @@ def _results(job: LabJob) -> None:
         st.caption(t("lab.chart"))
         st.scatter_chart(points, x="latency_s", y="accuracy", color="model")
     st.download_button(t("lab.download_json"), json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"),
-                       "report.json", "application/json", key="lab_report_json")  # fmt: skip
+                       "report.json", "application/json", key="lab_report_json", on_click="ignore")  # fmt: skip
     st.download_button(t("lab.download_md"), report_markdown(report).encode("utf-8"), "report.md", "text/markdown",
-                       key="lab_report_md")  # fmt: skip
+                       key="lab_report_md", on_click="ignore")  # fmt: skip
     _per_document(job, report)
 
 

@@ -144,6 +144,7 @@ def _show(result: OcrResult) -> None:
         mime=f"{'text/markdown' if result.markup else 'text/plain'}; charset=utf-8",
         icon=":material/download:",
         key="ocr_download",
+        on_click="ignore",
     )
     with st.expander(t("ocr.copy")):
         st.code(text, language=None, wrap_lines=True)
@@ -163,9 +164,10 @@ def _boxes(result: OcrResult, media: NormalizedImage) -> Image.Image | None:
                                       elapsed_s=result.stats.seconds_total, engine=result.engine)  # fmt: skip
     left, right = st.columns(2)
     left.download_button(t("ocr.download_boxes_png"), png_bytes(annotated), f"ocr_boxes_{result.stamp}.png",
-                         "image/png", key="ocr_boxes_png", icon=":material/image:")  # fmt: skip
+                         "image/png", key="ocr_boxes_png", icon=":material/image:", on_click="ignore")  # fmt: skip
     right.download_button(t("ocr.download_boxes_json"), report_json(data), f"ocr_boxes_{result.stamp}.json",
-                          "application/json", key="ocr_boxes_json", icon=":material/data_object:")  # fmt: skip
+                          "application/json", key="ocr_boxes_json", icon=":material/data_object:",
+                          on_click="ignore")  # fmt: skip
     return annotated
 
 
@@ -199,7 +201,7 @@ def _searchable_pdf(result: OcrResult, media: NormalizedImage) -> None:
     made = state.OCR_PDF.get()
     if made is not None and made[0] == media.digest:
         st.download_button(t("ocr.download_pdf"), made[2], f"ocr_{made[1]}.pdf", "application/pdf",
-                           key="ocr_pdf_download", icon=":material/download:")  # fmt: skip
+                           key="ocr_pdf_download", icon=":material/download:", on_click="ignore")  # fmt: skip
 
 
 def _output_choice() -> str:
