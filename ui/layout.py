@@ -32,6 +32,13 @@ PAGES = (
 _HOME = PAGES[0]
 HISTORY_PAGE = "pages/7_History.py"
 _LANG_WIDGET = "sidebar_lang"
+LANG_PARAM = "lang"
+
+
+def _linked_language() -> str | None:
+    """The language the page's link asks for (``?lang=en``), when it is one the app speaks."""
+    code = st.query_params.get(LANG_PARAM)
+    return code if code in LANGUAGES else None
 
 
 def _language_changed() -> None:
@@ -70,9 +77,11 @@ def setup_page(title_key: str) -> None:
     st.set_page_config(page_title=f"{t(title_key)} · VLM Studio", page_icon=":material/visibility:", layout="wide")
     current = serving.settings()
     if not state.LANGUAGE.present():
-        set_language(current.ui_lang)
+        set_language(_linked_language() or current.ui_lang)
     signed_in = _sign_in_gate(current)
     history.identify()
+    if st.query_params.get(LANG_PARAM) != language():
+        st.query_params[LANG_PARAM] = language()  # a copied link (the history's ?s= one too) opens in this language
     state.OWNER.set(history.owner() or "")
     with st.sidebar:
         # The widget's own key is dropped on page switches; the plain "lang" key is what persists.

@@ -24,10 +24,12 @@ def _token(at) -> str:
     return token[0] if isinstance(token, list) else token
 
 
-def _open_with_link(path: str, token: str):
-    """A new browser tab (a new session) opened on the link with ``token``."""
+def _open_with_link(path: str, token: str, lang: str | None = None):
+    """A new browser tab (a new session) opened on the link with ``token`` (and the ``lang`` it carried)."""
     at = open_page("Home.py")
     at.query_params[TOKEN_PARAM] = token
+    if lang is not None:
+        at.query_params["lang"] = lang
     at.run()
     return at.switch_page(path).run() if path != "Home.py" else at
 
@@ -137,3 +139,18 @@ def test_a_full_disk_refuses_the_upload_to_history_but_not_to_the_page(app_env, 
     assert [message.name for message in at.chat_message] == ["user", "assistant"]
     assert any("History is not being saved right now" in warning.value for warning in at.sidebar.warning)
     assert not [path for path in (small_disk / "data").rglob("*.part")]  # no half-written file left
+
+
+def test_the_link_reopens_the_work_in_the_language_it_was_left_in(app_env):
+    app_env.delenv("UI_LANG")
+    at = open_page("Home.py").run()
+    at.segmented_control(key="sidebar_lang").set_value("en").run()
+    at.file_uploader[0].set_value(("cat.png", _page_png(), "image/png")).run()
+    at.switch_page("pages/1_Chat.py").run()
+    _ask(at, "What is written here?")
+    lang = at.query_params["lang"]
+    assert lang in ("en", ["en"])
+
+    again = _open_with_link("pages/1_Chat.py", _token(at), lang[0] if isinstance(lang, list) else lang)
+    assert not again.exception
+    assert again.title[0].value == "Chat" and [message.name for message in again.chat_message] == ["user", "assistant"]

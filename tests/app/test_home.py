@@ -60,6 +60,25 @@ def test_language_switch_changes_the_texts(app_env):
     assert "Изображение пока не загружено." in _texts(at.info)
 
 
+def test_the_link_carries_the_language_chosen(app_env):
+    app_env.delenv("UI_LANG")  # Russian by default
+    at = open_page("Home.py").run()
+    assert at.query_params["lang"] in ("ru", ["ru"])
+    at.segmented_control(key="sidebar_lang").set_value("en").run()
+    assert "No image uploaded yet." in _texts(at.info)
+    assert at.query_params["lang"] in ("en", ["en"])  # a link copied now opens in English
+
+    opened = open_page("Home.py")  # that link in a new tab: a new session
+    opened.query_params["lang"] = "en"
+    opened.run()
+    assert not opened.exception and "No image uploaded yet." in _texts(opened.info)
+    unknown = open_page("Home.py")
+    unknown.query_params["lang"] = "xx"
+    unknown.run()
+    assert not unknown.exception and "Изображение пока не загружено." in _texts(unknown.info)
+    assert unknown.query_params["lang"] in ("ru", ["ru"])
+
+
 def test_invalid_setting_stops_with_a_message(app_env):
     app_env.setenv("MODEL_DEVICE", "tpu")
     at = open_page("Home.py").run()
