@@ -8,6 +8,10 @@ from pathlib import Path
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ANSWERS = '[data-testid="stChatMessage"]'
+DROP_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
+# Home's upload by its widget key (Streamlit gives a keyed element the class st-key-<key>), not by position:
+# the second uploader, for more pictures, takes the file if the page redraws while the first is looked up
+MAIN_UPLOADER = '[class*="st-key-home_uploader_"]'
 
 
 def wait_idle(page) -> None:
@@ -18,9 +22,10 @@ def wait_idle(page) -> None:
 def upload(page, server_url: str, path: Path, shown: str | None = None) -> None:
     """Open Home and upload ``path``; wait for ``shown`` (text that proves it was taken) if given."""
     page.goto(server_url)
+    main = page.locator(f"{MAIN_UPLOADER} {DROP_INPUT}")
+    main.wait_for(state="attached")  # the page's first run has drawn it (idle can be seen before that run starts)
     wait_idle(page)
-    # the first uploader is the upload; the second takes extra pictures to ask about with it
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    main.set_input_files(str(path))
     if shown is not None:
         page.get_by_text(shown).first.wait_for()
     wait_idle(page)
