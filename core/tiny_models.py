@@ -145,7 +145,7 @@ def build_smolvlm(out_dir: Path, shape: SmolVLMShape, seed: int = 0) -> Path:
     processor = _smolvlm_processor(tokenizer, shape)
 
     bos_id = tokenizer.convert_tokens_to_ids("<|im_start|>")
-    config = SmolVLMConfig(  # type: ignore[call-arg]  # pad_token_id is taken through **kwargs
+    config = SmolVLMConfig(
         vision_config={
             "hidden_size": shape.vision_hidden,
             "intermediate_size": shape.vision_ffn,
@@ -558,7 +558,7 @@ def build_tiny_docling(out_dir: Path, seed: int = 0) -> Path:
         image_seq_len=DOCLING_IMAGE_SEQ_LEN,
         chat_template=GRANITE_DOCLING_TEMPLATE,
     )
-    config = Idefics3Config(  # type: ignore[call-arg]  # pad_token_id is taken through **kwargs
+    config = Idefics3Config(
         vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
                        "image_size": DOCLING_TILE, "patch_size": DOCLING_PATCH},
         text_config={"model_type": "llama", "vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128,

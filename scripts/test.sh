@@ -32,4 +32,5 @@ echo "== ruff"
 echo "== mypy core/"
 .venv/bin/mypy
 echo "== pytest"
-.venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist): the browser tests stay together on one (tests/conftest.py), the rest spread.
+.venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist loadgroup "$@"

@@ -15,6 +15,14 @@ from core.tiny_models import BUILDERS, build_tiny_docling, build_tiny_smolvlm
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # scripts/test.sh runs two pytest-xdist workers; the browser tests share their session's servers and
+    # one worker's share of the machine, so they all go to one worker, in file order, as in a serial run
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.fixture(scope="session")
 def tiny_smolvlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_smolvlm(tmp_path_factory.mktemp("models") / "tiny-smolvlm")

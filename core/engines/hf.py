@@ -278,7 +278,7 @@ class TransformersEngine:
             self._runtime = replace(self._runtime, placement=describe_placement(device_map))
             log.info("%s placed over devices: %s", source, self._runtime.placement)
         else:
-            model = model.to(self._runtime.device)  # type: ignore[arg-type]  # transformers' stub is too narrow
+            model = model.to(self._runtime.device)
         model.eval()
         if self._runtime.quantization == "int8" and quantized is None:
             report(0.9, "load.quantize")

@@ -61,7 +61,7 @@ def _stop_criterion(stop: threading.Event, on_token: Callable[[Any], None]) -> A
             on_token(input_ids)
             flag = stop.is_set()
             done = torch.full((input_ids.shape[0],), flag, dtype=torch.bool, device=input_ids.device)
-            return done  # type: ignore[return-value]  # BoolTensor is only a typing alias
+            return done
 
     return _StopOnEvent()
 

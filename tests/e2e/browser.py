@@ -67,14 +67,24 @@ def pick(page, label: str, option_start: str) -> None:
     wait_idle(page)
 
 
-def longest_answers(page) -> None:
-    """Set this session's *Max new tokens* to its maximum: a tiny model then writes for most of a minute."""
+def _answer_length(page, key: str) -> None:
     page.locator('[data-testid="stSidebar"]').get_by_text("Generation settings").click()
     thumb = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"]').first.get_by_role("slider")
     thumb.focus()
-    thumb.press("End")
+    thumb.press(key)
     page.wait_for_timeout(300)
     wait_idle(page)
+
+
+def longest_answers(page) -> None:
+    """Set this session's *Max new tokens* to its maximum: a tiny model then writes for most of a minute."""
+    _answer_length(page, "End")
+
+
+def shortest_answers(page) -> None:
+    """Set this session's *Max new tokens* to its minimum (16): on the slow server an answer then takes about
+    a second instead of the configured 1024 tokens' fifty."""
+    _answer_length(page, "Home")
 
 
 def sidebar_line(page, pattern: str):

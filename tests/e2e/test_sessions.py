@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.conftest import image_bytes
-from tests.e2e.browser import ANSWERS, ask, go_to, longest_answers, pick, sidebar_line, upload
+from tests.e2e.browser import ANSWERS, ask, go_to, longest_answers, pick, shortest_answers, sidebar_line, upload
 
 pytestmark = pytest.mark.e2e
 
@@ -45,6 +45,7 @@ def test_two_people_with_their_own_models_and_a_fair_line(browser, page, slow_se
         sidebar_line(bob, r"^qwen2_5_vl · device cpu").wait_for()
 
         longest_answers(page)
+        shortest_answers(bob)  # Bob's answer only has to come after Ann's is stopped
         page.get_by_role("button", name="Describe in detail").click()
         page.locator(ANSWERS).nth(1).get_by_text("▌").wait_for()  # Ann's long answer is streaming
         ask(bob, "Is it my turn?")

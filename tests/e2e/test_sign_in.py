@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import image_bytes
-from tests.e2e.browser import ANSWERS, ask, go_to, longest_answers, upload, wait_idle
+from tests.e2e.browser import ANSWERS, ask, go_to, longest_answers, shortest_answers, upload, wait_idle
 from tests.e2e.conftest import ARTIFACTS, Server, free_port, start_server, stop_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -114,6 +114,7 @@ def test_a_stranger_is_refused_and_an_allowed_user_finds_their_history_after_sig
     picture.write_bytes(image_bytes((320, 240), "olive"))
     upload(tab, signed_server.url, picture, "320×240 px")
     go_to(tab, "Chat", "Chat")
+    shortest_answers(tab)  # the answer only has to be there after signing in again
     ask(tab, "Who am I talking to?")
     tab.locator(ANSWERS).nth(1).get_by_text("tokens").wait_for(timeout=120_000)
     wait_idle(tab)
