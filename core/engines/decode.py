@@ -91,6 +91,12 @@ def _fuse_layer(layer: Any) -> bool:
     gate_up = _fuse_int8([mlp.gate_proj, mlp.up_proj])
     if qkv is None or gate_up is None:
         return False
+    _install_fused(layer, qkv, gate_up)
+    return True
+
+
+def _install_fused(layer: Any, qkv: Any, gate_up: Any) -> None:
+    attention, mlp = layer.self_attn, layer.mlp
     sizes = [attention.q_proj.out_features, attention.k_proj.out_features, attention.v_proj.out_features]
     attention.qkv_proj, attention.qkv_sizes = qkv, sizes
     attention.forward = _fused_attention_forward(attention)
@@ -98,7 +104,56 @@ def _fuse_layer(layer: Any) -> bool:
     mlp.gate_up_proj, mlp.gate_size = gate_up, mlp.gate_proj.out_features
     mlp.forward = _fused_mlp_forward(mlp)
     del mlp.gate_proj, mlp.up_proj
+
+
+def _llama_layers(model: Any) -> list[Any]:
+    text_model = language_model(model)
+    if text_model is None or not _is_llama(text_model):
+        return []
+    return list(text_model.layers[: text_model.config.num_hidden_layers])
+
+
+def fuse_int8_layers(model: Any) -> bool:
+    """Fuse every layer's q/k/v and gate/up int8 products (see :func:`_fuse_int8`); False when they cannot be.
+
+    Reading a packed int8 weight back costs what packing it did (27 s for SmolVLM2-2.2B here), so this runs
+    once, before the int8 weights are kept on disk, and a later load reads the fused layers as they are
+    (:func:`fused_skeleton`)."""
+    layers = _llama_layers(model)
+    if not layers or not all(_fusable(layer) for layer in layers):
+        return False
+    for layer in layers:
+        _fuse_layer(layer)
     return True
+
+
+FUSED_KEYS = (".self_attn.qkv_proj.", ".mlp.gate_up_proj.")
+
+
+def fused_skeleton(model: Any, int8_layers: dict[str, Any], state_keys: set[str]) -> dict[str, Any]:
+    """For a model being read back from int8 weights kept after :func:`fuse_int8_layers`: its empty int8
+    layers (by name, as the int8 cache made them) with each layer's q/k/v and gate/up ones replaced by
+    one empty fused layer, ready for the saved state. Unchanged when the state holds no fused layer."""
+    import torch
+
+    if not any(marker in key for key in state_keys for marker in FUSED_KEYS):
+        return int8_layers
+    text_model = language_model(model)
+    prefix = next(name for name, module in model.named_modules() if module is text_model)
+    layers = dict(int8_layers)
+    for index, layer in enumerate(_llama_layers(model)):
+        parts = {}
+        for fused, names in (("self_attn.qkv_proj", ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj")),
+                             ("mlp.gate_up_proj", ("mlp.gate_proj", "mlp.up_proj"))):  # fmt: skip
+            pieces = [layers.pop(f"{prefix}.layers.{index}.{name}") for name in names]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch's deprecation notice of its quantized modules
+                empty = torch.ao.nn.quantized.dynamic.Linear(1, 1, bias_=pieces[0].bias() is not None,
+                                                             dtype=torch.qint8)  # fmt: skip
+            empty.in_features, empty.out_features = pieces[0].in_features, sum(p.out_features for p in pieces)
+            layers[f"{prefix}.layers.{index}.{fused}"] = parts[fused] = empty
+        _install_fused(layer, parts["self_attn.qkv_proj"], parts["mlp.gate_up_proj"])
+    return layers
 
 
 def _projections(attention: Any, hidden: Any) -> tuple[Any, Any, Any]:
@@ -284,9 +339,7 @@ def install_lean_decode(model: Any) -> bool:
         return False
     layers = list(text_model.layers[: text_model.config.num_hidden_layers])
     step = None
-    if all(_fusable(layer) for layer in layers):
-        for layer in layers:
-            _fuse_layer(layer)
+    if all(hasattr(layer.self_attn, "qkv_proj") for layer in layers) or fuse_int8_layers(model):
         step = _script(text_model, layers)
     original = text_model.forward
     setattr(text_model, _ORIGINAL, original)
@@ -312,10 +365,18 @@ def scripted(model: Any) -> bool:
     return bool(getattr(forward, "scripted", False))
 
 
-def _seconds_per_step(model: Any, threads: int, prompt: int = 16, budget_s: float = 0.25) -> float:
-    """Median seconds of one decoding step (the language model and its head) with ``threads`` torch threads,
-    after a prompt of ``prompt`` zero embeddings; at most about ``budget_s`` of steps after a warm-up."""
-    import statistics
+# Untimed steps before any count is timed: TorchScript profiles and optimises a function's first calls
+# (the first step of 256M took 460 ms here, the later ones 23), so the count timed first paid for it.
+WARM_UP_STEPS = 3
+
+
+def _steps_seconds(
+    model: Any, counts: tuple[int, ...], prompt: int = 16, budget_s: float = 0.5
+) -> dict[int, list[float]]:
+    """Seconds of decoding steps (the language model and its head) with each torch thread count in ``counts``,
+    after a prompt of ``prompt`` zero embeddings and :data:`WARM_UP_STEPS` untimed steps. The counts take
+    turns, step by step, so a machine whose speed drifts (a neighbour's load) weighs on each alike; at least
+    three rounds, then rounds while about ``budget_s`` lasts, at most twelve."""
     import time
 
     import torch
@@ -325,20 +386,31 @@ def _seconds_per_step(model: Any, threads: int, prompt: int = 16, budget_s: floa
     head = model.get_output_embeddings()
     width = text_model.config.hidden_size
     before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    times: dict[int, list[float]] = {count: [] for count in counts}
     try:
         with torch.inference_mode():
             cache = DynamicCache(config=text_model.config)
             text_model(inputs_embeds=torch.zeros(1, prompt, width), past_key_values=cache, use_cache=True)
             token = torch.zeros(1, 1, width)
-            times: list[float] = []
-            while len(times) < 3 or (sum(times) < budget_s and len(times) < 12):
+
+            def step() -> float:
                 started = time.perf_counter()
                 head(text_model(inputs_embeds=token, past_key_values=cache, use_cache=True).last_hidden_state)
-                times.append(time.perf_counter() - started)
+                return time.perf_counter() - started
+
+            torch.set_num_threads(max(counts))
+            for _ in range(WARM_UP_STEPS):
+                step()
+            spent, rounds = 0.0, 0
+            while rounds < 3 or (spent < budget_s and rounds < 12):
+                for count in counts:
+                    torch.set_num_threads(count)
+                    times[count].append(step())
+                    spent += times[count][-1]
+                rounds += 1
     finally:
         torch.set_num_threads(before)
-    return statistics.median(times[1:])  # the first step warms up (TorchScript profiles its first calls)
+    return times
 
 
 def fastest_decode_threads(model: Any, counts: tuple[int, ...]) -> tuple[int, dict[int, float]]:
@@ -349,5 +421,7 @@ def fastest_decode_threads(model: Any, counts: tuple[int, ...]) -> tuple[int, di
     microseconds, and a step is hundreds of small ones). So it is measured once per load, in well under a
     second for the small models.
     """
-    seconds = {count: _seconds_per_step(model, count) for count in counts}
+    import statistics
+
+    seconds = {count: statistics.median(times) for count, times in _steps_seconds(model, counts).items()}
     return min(seconds, key=lambda count: (seconds[count], count)), seconds

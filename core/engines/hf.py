@@ -17,7 +17,7 @@ from typing import Any
 
 from core.engines import int8_cache
 from core.engines.base import ProgressCallback
-from core.engines.decode import fastest_decode_threads, install_lean_decode, scripted
+from core.engines.decode import fastest_decode_threads, fuse_int8_layers, install_lean_decode, scripted
 from core.engines.device import decode_threads, prefill_threads, resolve_device, resolve_dtype
 from core.engines.int8_cache import checkpoint_folder
 from core.engines.loading import download_command, load_local_only
@@ -219,6 +219,8 @@ class TransformersEngine:
         """Quantize ``model`` in place and keep its int8 weights on disk; whether they were kept."""
         replaced = quantize_int8(model)
         log.info("%s: %d linear layers quantized to int8", source, replaced)
+        if not self._spread and fuse_int8_layers(model):  # kept fused: a later load does not fuse again
+            log.info("%s: q/k/v and gate/up products fused", source)
         if folder is None or not int8_cache.save(model, int8_cache.cache_file(self._settings.hf_home / "int8", folder)):
             return False
         log.info("%s: int8 weights kept on disk for the next load", source)

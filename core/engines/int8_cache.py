@@ -127,7 +127,9 @@ def _load_state(model: Any, state: dict[str, Any]) -> None:
 
     import torch
 
-    layers = _int8_layers(model)
+    from core.engines.decode import fused_skeleton
+
+    layers = fused_skeleton(model, _int8_layers(model), set(state))
     own: dict[str, OrderedDict[str, Any]] = {name: OrderedDict() for name in layers}
     rest: OrderedDict[str, Any] = OrderedDict()
     for key, value in state.items():

@@ -72,6 +72,7 @@ def _compare(model_dir: Path, tmp_path: Path, quantization: str, monkeypatch, ne
 
     monkeypatch.setattr("core.engines.hf.decode_threads", lambda requested, device, measured=None: None)
     monkeypatch.setattr("core.engines.hf.install_lean_decode", lambda model: False)
+    monkeypatch.setattr("core.engines.hf.fuse_int8_layers", lambda model: False)
     threads = torch.get_num_threads()
     before_engine = _load(model_dir, tmp_path, quantization)
     assert hasattr(language_model(before_engine._model).layers[0].self_attn, "q_proj")
@@ -162,16 +163,16 @@ def test_the_cache_grows_into_its_room_and_holds_what_update_would():
 def test_the_fastest_measured_thread_count_is_chosen(monkeypatch) -> None:
     from core.engines import decode
 
-    timings = {1: 0.030, 2: 0.021, 4: 0.025}
-    monkeypatch.setattr(decode, "_seconds_per_step", lambda model, threads: timings[threads])
-    assert decode.fastest_decode_threads(object(), (1, 2, 4)) == (2, timings)
-    timings[1] = 0.020
+    timings = {1: [0.030, 0.090, 0.031], 2: [0.021, 0.020, 0.060], 4: [0.025, 0.026, 0.024]}
+    monkeypatch.setattr(decode, "_steps_seconds", lambda model, counts: {count: timings[count] for count in counts})
+    assert decode.fastest_decode_threads(object(), (1, 2, 4)) == (2, {1: 0.031, 2: 0.021, 4: 0.025})  # medians
+    timings[1] = [0.020] * 3
     assert decode.fastest_decode_threads(object(), (1, 2, 4))[0] == 1
-    timings[2] = 0.020
+    timings[2] = [0.020] * 3
     assert decode.fastest_decode_threads(object(), (1, 2, 4))[0] == 1  # a tie keeps fewer threads
 
 
-def test_decoding_steps_are_timed_for_real_and_leave_the_thread_count_alone(tiny_smolvlm) -> None:
+def test_decoding_steps_are_timed_for_real_in_turns_after_a_warm_up(tiny_smolvlm) -> None:
     import torch
     from transformers import AutoModelForImageTextToText
 
@@ -185,9 +186,11 @@ def test_decoding_steps_are_timed_for_real_and_leave_the_thread_count_alone(tiny
     threads: list[int] = []
     head = model.get_output_embeddings()
     head.register_forward_pre_hook(lambda module, args: threads.append(torch.get_num_threads()))
-    seconds = decode._seconds_per_step(model, 2)
-    assert seconds > 0
-    assert len(threads) >= 3 and set(threads) == {2}  # every timed step ran on the count asked for
+    times = decode._steps_seconds(model, (1, 2))
+    assert all(len(seconds) >= 3 and min(seconds) > 0 for seconds in times.values())
+    warm_up, timed = threads[: decode.WARM_UP_STEPS], threads[decode.WARM_UP_STEPS :]
+    assert len(warm_up) == decode.WARM_UP_STEPS and len(timed) == len(times[1]) + len(times[2])
+    assert timed == [1, 2] * len(times[1])  # every timed step ran on its count, the counts in turns
     assert torch.get_num_threads() == before
 
 

@@ -42,14 +42,26 @@ def _load_and_answer(model_dir: Path, hf_home: Path, **settings) -> tuple[str, o
     return "".join(engine.stream(_request())), engine
 
 
-def test_the_second_load_reads_the_int8_weights_and_answers_the_same(tiny_smolvlm, tmp_path, quantizations):
+def test_the_second_load_reads_the_int8_weights_and_answers_the_same(
+    tiny_smolvlm, tmp_path, quantizations, monkeypatch
+):
+    import core.engines.decode as decode
+
+    fusions: list[int] = []
+    real_fuse = decode._fuse_int8
+    monkeypatch.setattr(decode, "_fuse_int8", lambda layers: fusions.append(1) or real_fuse(layers))
     first, _ = _load_and_answer(tiny_smolvlm, tmp_path)
     assert len(quantizations) == 1
+    assert fusions, "the first load fused the q/k/v and gate/up products before keeping them"
     (kept,) = (tmp_path / "int8").glob("*.pt")
     assert not list((tmp_path / "int8").glob("*.part"))
 
+    fusions.clear()
     second, engine = _load_and_answer(tiny_smolvlm, tmp_path)
     assert len(quantizations) == 1, "the second load quantized again"
+    assert not fusions, "the second load fused again instead of reading the fused layers"
+    attention = decode.language_model(engine._model).layers[0].self_attn
+    assert hasattr(attention, "qkv_proj") and not hasattr(attention, "q_proj") and decode.scripted(engine._model)
     assert second == first
     assert engine.runtime.quantization == "int8" and engine.estimated_bytes() is not None
     assert list((tmp_path / "int8").glob("*.pt")) == [kept]
