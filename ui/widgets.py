@@ -163,7 +163,11 @@ _PICKER_WIDGET = "home_model"
 
 
 def _switch_model() -> None:
-    chosen = (state.PICKER_CHOICES.get() or {})[st.session_state[_PICKER_WIDGET]]
+    chosen = (state.PICKER_CHOICES.get() or {}).get(st.session_state[_PICKER_WIDGET])
+    if chosen is None:
+        # a label of the other language: a browser still showing the picker from before a language switch
+        # sent it back with another change; nobody picked a model, so the session keeps its own
+        return
     previous = serving.session_model_id()
     try:
         serving.choose(chosen)

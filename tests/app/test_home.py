@@ -129,6 +129,26 @@ def test_choosing_another_model_changes_this_session_only(app_env, tiny_models):
     assert any(option.startswith("tiny-smolvlm") for option in mine.selectbox(key="home_model").options)
 
 
+def test_a_picker_label_of_the_other_language_switches_nothing(app_env):
+    # A browser still showing the English picker after a switch to Russian sent its label back with another
+    # change (seen in a browser test on a busy machine): the callback must not fail on a label it does not know.
+    from streamlit.testing.v1 import AppTest
+
+    def script() -> None:
+        import streamlit as st
+
+        from ui import state, widgets
+
+        state.PICKER_CHOICES.set({"tiny-smolvlm · чат, OCR": "tiny-smolvlm"})
+        st.session_state["home_model"] = "tiny-smolvlm · chat, OCR"
+        widgets._switch_model()
+        st.write("the page goes on")
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception
+    assert [element.value for element in at.markdown] == ["the page goes on"]
+
+
 def test_a_catalogue_model_that_is_not_cached_says_how_to_fetch_it(app_env):
     at = open_page("Home.py").run()
     labels = at.session_state["home_model_choices"]
