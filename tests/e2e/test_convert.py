@@ -9,6 +9,7 @@ import re
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from core.doctags import load_json
 from core.documents import open_pdf, render_page
@@ -96,6 +97,6 @@ def test_stop_in_the_middle_of_a_pdf_keeps_the_pages_done(browser, slow_server_u
     page.get_by_role("button", name="Stop").click()
     page.get_by_text(re.compile(r"Stopped: [12] of 4 pages done")).wait_for()
     wait_idle(page)
-    assert page.get_by_role("button", name="Download .md").count() == 1
+    expect(page.get_by_role("button", name="Download .md")).to_have_count(1)  # the pages done, downloadable
     assert page.locator('[data-testid="stException"]').count() == 0
     context.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import image_bytes
 from tests.e2e.browser import go_to, upload, wait_idle
@@ -25,7 +26,7 @@ def test_ocr_edit_and_download(page, server_url, tmp_path):
     page.get_by_text(re.compile(r"^Done in [\d.]+ s")).wait_for()
     wait_idle(page)
     editor = page.locator('[data-testid="stTextArea"] textarea')
-    assert editor.input_value(), "the model's text should fill the editor"
+    expect(editor).not_to_have_value("")  # the model's text fills the editor (on a busy machine, a rerun later)
 
     editor.fill(EDITED)
     editor.press("Tab")  # leaving the field sends the edit to the app
