@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # scripts/test.sh runs two pytest-xdist workers; the browser tests share their session's servers and
-    # one worker's share of the machine, so they all go to one worker, in file order, as in a serial run
+    # with TEST_WORKERS=2 (scripts/test.sh) pytest-xdist runs two workers; the browser tests share their
+    # session's servers, so they all go to one worker, in file order, as in a serial run
     for item in items:
         if item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.xdist_group("browser"))

@@ -136,12 +136,13 @@ def fused_skeleton(model: Any, int8_layers: dict[str, Any], state_keys: set[str]
     one empty fused layer, ready for the saved state. Unchanged when the state holds no fused layer."""
     import torch
 
-    if not any(marker in key for key in state_keys for marker in FUSED_KEYS):
+    llama_layers = _llama_layers(model)  # other families may name a layer gate_up_proj of their own
+    if not llama_layers or not any(marker in key for key in state_keys for marker in FUSED_KEYS):
         return int8_layers
     text_model = language_model(model)
     prefix = next(name for name, module in model.named_modules() if module is text_model)
     layers = dict(int8_layers)
-    for index, layer in enumerate(_llama_layers(model)):
+    for index, layer in enumerate(llama_layers):
         parts = {}
         for fused, names in (("self_attn.qkv_proj", ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj")),
                              ("mlp.gate_up_proj", ("mlp.gate_proj", "mlp.up_proj"))):  # fmt: skip
@@ -337,7 +338,7 @@ def install_lean_decode(model: Any) -> bool:
         return False
     if text_model.norm.weight.dtype != torch.float32:  # the norms above skip the half-precision casts
         return False
-    layers = list(text_model.layers[: text_model.config.num_hidden_layers])
+    layers = _llama_layers(model)
     step = None
     if all(hasattr(layer.self_attn, "qkv_proj") for layer in layers) or fuse_int8_layers(model):
         step = _script(text_model, layers)

@@ -19,10 +19,15 @@ def wait_idle(page) -> None:
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
 
 
+def main_uploader(page):
+    """Home's file input for the picture or document (not the one for more pictures)."""
+    return page.locator(f"{MAIN_UPLOADER} {DROP_INPUT}")
+
+
 def upload(page, server_url: str, path: Path, shown: str | None = None) -> None:
     """Open Home and upload ``path``; wait for ``shown`` (text that proves it was taken) if given."""
     page.goto(server_url)
-    main = page.locator(f"{MAIN_UPLOADER} {DROP_INPUT}")
+    main = main_uploader(page)
     main.wait_for(state="attached")  # the page's first run has drawn it (idle can be seen before that run starts)
     wait_idle(page)
     main.set_input_files(str(path))

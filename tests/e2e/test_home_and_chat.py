@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import image_bytes
-from tests.e2e.browser import ANSWERS, DROP_INPUT, MAIN_UPLOADER, ask, choose_language, go_to, upload, wait_idle
+from tests.e2e.browser import ANSWERS, ask, choose_language, go_to, main_uploader, upload, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -89,7 +89,7 @@ def test_russian_interface(page, server_url, tmp_path):
     page.get_by_text("Изображение пока не загружено.").wait_for()
     picture = tmp_path / "кот.jpg"
     picture.write_bytes(image_bytes((500, 300), "orange", "JPEG"))
-    page.locator(f"{MAIN_UPLOADER} {DROP_INPUT}").set_input_files(str(picture))
+    main_uploader(page).set_input_files(str(picture))
     page.get_by_text("500×300 px").wait_for()
     wait_idle(page)
     # One truth about the model: right after an upload the sidebar says what the Home panel says.

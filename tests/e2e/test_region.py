@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import image_bytes
-from tests.e2e.browser import DROP_INPUT, MAIN_UPLOADER, choose_language, go_to, upload, wait_idle
+from tests.e2e.browser import choose_language, go_to, main_uploader, upload, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -89,7 +89,7 @@ def test_ocr_and_region_in_russian(page, canned_docling_url, tmp_path):
     page.goto(server_url)
     wait_idle(page)
     choose_language(page, "Русский")
-    page.locator(f"{MAIN_UPLOADER} {DROP_INPUT}").set_input_files(str(picture))
+    main_uploader(page).set_input_files(str(picture))
     page.get_by_text("900×600 px").wait_for()
     wait_idle(page)
 
