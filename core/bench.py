@@ -82,24 +82,14 @@ def memory_bandwidth_gbs(megabytes: int = 1024, repeats: int = 7) -> float:
 
 
 def machine() -> dict[str, Any]:
-    import platform
-
     import torch
 
-    from core.engines.device import configure_cpu_threads, physical_cores
+    from core.engines.device import configure_cpu_threads, cpu_model, physical_cores
     from core.engines.quantization import cpu_has_int8_dot
 
     configure_cpu_threads()
-    model_name = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model_name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model_name = platform.processor()
     return {
-        "cpu": model_name,
+        "cpu": cpu_model(),
         "logical_cpus": os.cpu_count(),
         "physical_cores": physical_cores(),
         "torch_threads": torch.get_num_threads(),

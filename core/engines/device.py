@@ -57,6 +57,20 @@ def resolve_dtype(requested: str, device: str) -> str:
 
 
 @functools.cache
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The processor's name as the system reports it ("" when it does not)."""
+    import platform
+
+    try:
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+@functools.cache
 def physical_cores() -> int:
     """The cores this process may run on, each hyper-threaded pair counted once."""
     allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))

@@ -18,7 +18,7 @@ from typing import Any
 from core.engines import int8_cache
 from core.engines.base import ProgressCallback
 from core.engines.decode import fastest_decode_threads, fuse_int8_layers, install_lean_decode, scripted
-from core.engines.device import decode_threads, prefill_threads, resolve_device, resolve_dtype
+from core.engines.device import cpu_model, decode_threads, prefill_threads, resolve_device, resolve_dtype
 from core.engines.int8_cache import checkpoint_folder
 from core.engines.loading import download_command, load_local_only
 from core.engines.placement import budget_bytes, describe_placement, first_device, parse_max_memory
@@ -297,20 +297,32 @@ class TransformersEngine:
         if lean:
             log.info("%s: single-token decoding steps take the lean path%s", source,
                      " as one TorchScript function" if scripted(model) else "")  # fmt: skip
-        measured = self._measure_decode_threads(model, source) if lean else None
+        kept = int8_cache.cache_file(self._settings.hf_home / "int8", int8_folder) if int8_folder else None
+        measured = self._measure_decode_threads(model, source, kept) if lean else None
         with self._state_lock:
             self._processor, self._model, self._decode_threads = processor, model, measured
         report(1.0, "load.ready")
 
-    def _measure_decode_threads(self, model: Any, source: str) -> int | None:
+    def _measure_decode_threads(self, model: Any, source: str, int8_file: Path | None) -> int | None:
         """The fastest decoding thread count on this machine, unless ``DECODE_THREADS`` says or there is
-        no choice (one core, not a CPU)."""
+        no choice (one core, not a CPU). With int8 weights kept on disk the count is kept beside them, so
+        a later load on the same machine does not time the steps again (3 s for SmolVLM2-2.2B here)."""
         cores = prefill_threads()
         if self._runtime.device != "cpu" or self._settings.decode_threads is not None or cores < 2:
             return None
+        import torch
+
+        machine = {"cpu": cpu_model(), "cores": cores, "torch": torch.__version__, "scripted": scripted(model)}
+        kept = int8_cache.measured_threads(int8_file, machine) if int8_file is not None else None
+        if kept is not None and int8_file is not None:
+            log.info("%s: decoding on %d thread(s), as measured at an earlier load of these int8 weights "
+                     "(delete %s to measure again)", source, kept, int8_cache.threads_file(int8_file))  # fmt: skip
+            return kept
         chosen, seconds = fastest_decode_threads(model, (1, cores))
         log.info("%s: decoding on %d thread(s) (%s ms per step)", source, chosen,
                  ", ".join(f"{count}: {value * 1000:.1f}" for count, value in seconds.items()))  # fmt: skip
+        if int8_file is not None:
+            int8_cache.keep_measured_threads(int8_file, machine, chosen, seconds)
         return chosen
 
     def unload(self) -> None:

@@ -55,6 +55,44 @@ def return_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+MADV_PAGEOUT = 21  # Linux 5.4+: reclaim these pages now; their contents stay what they were
+
+
+def release_file_pages(path: Path, maps: Path = Path("/proc/self/maps")) -> int:
+    """Let go of the resident pages of ``path``'s mappings in this process; how many bytes were advised.
+
+    The packed int8 layers are what the kernels read. torch's packed layers also keep a reference to the
+    unpacked int8 weight they were packed from, which here is the cache file mapped read-only: read once
+    while packing, then resident for nothing (2.7 GB for SmolVLM2-2.2B, as much as the packed weights). The
+    pages are clean file pages, so the kernel reads them back from the file if anything asks for them
+    again (unpacking a layer); nothing else changes. Nothing happens where the system has no such advice.
+    """
+    import ctypes
+
+    target = str(path.resolve())
+    ranges = []
+    with contextlib.suppress(OSError):
+        for line in maps.read_text(encoding="utf-8").splitlines():
+            fields = line.split(maxsplit=5)
+            if len(fields) == 6 and fields[5] == target:
+                start, end = (int(bound, 16) for bound in fields[0].split("-"))
+                ranges.append((start, end))
+    if not ranges:
+        return 0
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    except (OSError, AttributeError):
+        return 0
+    advised = 0
+    for start, end in ranges:
+        if libc.madvise(start, end - start, MADV_PAGEOUT) == 0:
+            advised += end - start
+        else:
+            log.debug("pages of %s kept resident: madvise failed (errno %d)", path.name, ctypes.get_errno())
+    return advised
+
+
 def cache_key(folder: Path) -> str:
     import torch
 
@@ -95,7 +133,37 @@ def save(model: Any, path: Path) -> bool:
         if older != path and len(older.name) == len(path.name):
             with contextlib.suppress(OSError):
                 older.unlink()
+                threads_file(older).unlink(missing_ok=True)
     return True
+
+
+def threads_file(path: Path) -> Path:
+    """Where the decoding thread count measured for the int8 weights in ``path`` is kept."""
+    return path.with_name(f"{path.stem}.threads.json")
+
+
+def measured_threads(path: Path, machine: dict[str, Any]) -> int | None:
+    """The thread count kept beside ``path`` by an earlier load on the same ``machine``; None when there is none."""
+    try:
+        kept = json.loads(threads_file(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    chosen = kept.get("threads") if isinstance(kept, dict) and kept.get("machine") == machine else None
+    return chosen if isinstance(chosen, int) and not isinstance(chosen, bool) and chosen >= 1 else None
+
+
+def keep_measured_threads(path: Path, machine: dict[str, Any], chosen: int, seconds: dict[int, float]) -> None:
+    """Keep a load's measured thread count beside its int8 weights (written whole, then renamed)."""
+    target = threads_file(path)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+    record = {"machine": machine, "threads": chosen, "seconds_per_step": {str(k): v for k, v in seconds.items()}}
+    try:
+        partial.write_text(json.dumps(record), encoding="utf-8")
+        partial.replace(target)
+    except OSError as error:
+        log.debug("decoding thread count not kept (%s)", error)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
 
 
 def _int8_layers(model: Any) -> dict[str, Any]:
@@ -198,6 +266,8 @@ def load(path: Path, config: Any, generation_config: Any, dtype: Any, attn_imple
         log.warning("int8 weights on disk not usable (%s): quantizing again", error)
         path.unlink(missing_ok=True)
         return None
+    del state
+    release_file_pages(path)
     if generation_config is not None:  # None: the checkpoint has none, and the config's defaults stay
         model.generation_config = generation_config
     return model.eval()
