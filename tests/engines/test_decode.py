@@ -20,9 +20,26 @@ def _picture() -> Image.Image:
     return image
 
 
-def _answer(engine, request: GenerationRequest) -> tuple[str, int]:
+def _answer(engine, request: GenerationRequest) -> tuple[str, list[int]]:
+    """The answer's text and its token ids (a random model's tokens may decode to no text at all)."""
+    import torch
+    from transformers import StoppingCriteria
+
+    from core.engines.streaming import ThreadedGeneration
+
+    chosen: list[int] = []
+
+    class Record(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            chosen.append(int(input_ids[0, -1]))
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool)
+
     stream = engine.stream(request)
-    return "".join(stream), stream.stats.new_tokens
+    assert isinstance(stream, ThreadedGeneration)
+    stream._kwargs["stopping_criteria"].append(Record())
+    text = "".join(stream)
+    assert len(chosen) == stream.stats.new_tokens
+    return text, chosen
 
 
 def _load(model_dir: Path, tmp_path: Path, quantization: str):
@@ -65,7 +82,8 @@ def _compare(model_dir: Path, tmp_path: Path, quantization: str, monkeypatch, ne
     assert scripted(engine._model) is (script and quantization == "int8")
     layer_calls: list[int] = []
     language_model(engine._model).layers[0].register_forward_pre_hook(lambda module, args: layer_calls.append(1))
-    lean, tokens = _answer(engine, request)
+    lean, chosen = _answer(engine, request)
+    tokens = len(chosen)
     assert tokens >= min_tokens  # enough decoding steps to tell the paths apart
     assert len(layer_calls) == 1, "the decoding steps went through the original layers"
     assert scripted_steps == ([True] * (tokens - 1) if script and quantization == "int8" else [])
@@ -79,9 +97,9 @@ def _compare(model_dir: Path, tmp_path: Path, quantization: str, monkeypatch, ne
     layer_calls.clear()
     language_model(before_engine._model).layers[0].register_forward_pre_hook(lambda module, args: layer_calls.append(1))
     before = _answer(before_engine, request)
-    assert len(layer_calls) == before[1]  # the prompt, then one call per token but the last
+    assert len(layer_calls) == len(before[1])  # the prompt, then one call per token but the last
     assert torch.get_num_threads() == threads
-    assert (lean, tokens) == before
+    assert (lean, chosen) == before
 
 
 @pytest.mark.parametrize(("quantization", "script"), [("none", False), ("int8", True), ("int8", False)])
