@@ -29,6 +29,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 LANGUAGES = ("ru", "en")
 QUANT_CHOICES = ("auto", "none", "int8")
+VISION_BF16_CHOICES = ("auto", "yes", "no")
 ENGINES = ("local", "openai")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
@@ -257,6 +258,10 @@ class Settings(BaseSettings):
     )
     # int8 weights written under HF_HOME/int8 after the first quantization, read instead of quantizing again
     int8_cache: Annotated[bool, _read(_flag)] = Field(True, validation_alias=_env("int8_cache", "INT8_CACHE"))
+    # with int8 weights on a CPU: the vision encoder in bfloat16 (auto: where the CPU has bf16 matrix units, AMX)
+    vision_bf16: Annotated[str, _read(_choice(VISION_BF16_CHOICES))] = Field(
+        "auto", validation_alias=_env("vision_bf16", "VISION_BF16")
+    )
     # sessions' re-usable image prefixes (KV caches), least recently used dropped
     prefix_cache_mb: Annotated[int, _read(_integer(0, 1_000_000))] = Field(
         512, validation_alias=_env("prefix_cache_mb", "PREFIX_CACHE_MB")

@@ -91,7 +91,8 @@ def test_env_example_documents_every_variable_and_is_valid():
         "HF_HUB_OFFLINE",
         "HF_HOME", "HF_TOKEN", "APP_PORT", "MAX_NEW_TOKENS", "MAX_UPLOAD_MB", "MAX_VIDEO_MB", "MAX_VIDEO_SECONDS",
         "MAX_VIDEO_SIDE", "UI_LANG", "LAB_DOCUMENTS_DIR", "MODEL_MEMORY_GB", "MAX_LOADED_MODELS", "MODEL_KEEP_ALIVE",
-        "MAX_PARALLEL", "MAX_QUEUE", "MODEL_QUANT", "PREFIX_CACHE_MB", "LOG_LEVEL", "LOG_FORMAT", "ENGINE",
+        "MAX_PARALLEL", "MAX_QUEUE", "MODEL_QUANT", "VISION_BF16", "PREFIX_CACHE_MB", "LOG_LEVEL", "LOG_FORMAT",
+        "ENGINE",
         "OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL", "REMOTE_PARALLEL", "MODEL_MAX_MEMORY",
     ):  # fmt: skip
         assert re.search(rf"^{name}=", example, re.MULTILINE), name

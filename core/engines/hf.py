@@ -23,7 +23,7 @@ from core.engines.int8_cache import checkpoint_folder
 from core.engines.loading import download_command, load_local_only
 from core.engines.placement import budget_bytes, describe_placement, first_device, parse_max_memory
 from core.engines.prefix import PrefixSlot, prefix_step
-from core.engines.quantization import quantize_int8, resolve_quantization
+from core.engines.quantization import quantize_int8, resolve_quantization, vision_bf16_wanted, vision_in_bf16
 from core.engines.streaming import ThreadedGeneration, install_stop_hooks
 from core.engines.types import (
     EngineNotLoaded,
@@ -158,6 +158,7 @@ class TransformersEngine:
         )
         if choice.note_key:
             log.warning("MODEL_DEVICE=%s is not available here; running on %s", settings.device, choice.device)
+        self._vision_bf16 = not self._spread and vision_bf16_wanted(settings.vision_bf16, quant.scheme, choice.device)
         self._model: Any = None
         self._decode_threads: int | None = None  # measured at load: core.engines.decode.fastest_decode_threads
         self._processor: Any = None
@@ -206,22 +207,29 @@ class TransformersEngine:
 
         if folder is None:
             return None
-        path = int8_cache.cache_file(self._settings.hf_home / "int8", folder)
+        path = self._int8_file(folder)
         if not path.is_file():
             return None
         generation = None
         with contextlib.suppress(OSError):
             generation = GenerationConfig.from_pretrained(folder)
         config = AutoConfig.from_pretrained(folder)
-        return int8_cache.load(path, config, generation, getattr(torch, self._runtime.dtype), "sdpa")
+        return int8_cache.load(path, config, generation, getattr(torch, self._runtime.dtype), "sdpa",
+                               vision_bf16=self._vision_bf16)  # fmt: skip
+
+    def _int8_file(self, folder: Path) -> Path:
+        variant = "vision-bf16" if self._vision_bf16 else ""
+        return int8_cache.cache_file(self._settings.hf_home / "int8", folder, variant)
 
     def _quantize(self, model: Any, source: str, folder: Path | None) -> bool:
         """Quantize ``model`` in place and keep its int8 weights on disk; whether they were kept."""
+        if self._vision_bf16 and vision_in_bf16(model):
+            log.info("%s: vision encoder in bfloat16 (the CPU's bf16 matrix units; VISION_BF16=no for int8)", source)
         replaced = quantize_int8(model)
         log.info("%s: %d linear layers quantized to int8", source, replaced)
         if not self._spread and fuse_int8_layers(model):  # kept fused: a later load does not fuse again
             log.info("%s: q/k/v and gate/up products fused", source)
-        if folder is None or not int8_cache.save(model, int8_cache.cache_file(self._settings.hf_home / "int8", folder)):
+        if folder is None or not int8_cache.save(model, self._int8_file(folder)):
             return False
         log.info("%s: int8 weights kept on disk for the next load", source)
         return True
@@ -297,7 +305,7 @@ class TransformersEngine:
         if lean:
             log.info("%s: single-token decoding steps take the lean path%s", source,
                      " as one TorchScript function" if scripted(model) else "")  # fmt: skip
-        kept = int8_cache.cache_file(self._settings.hf_home / "int8", int8_folder) if int8_folder else None
+        kept = self._int8_file(int8_folder) if int8_folder else None
         measured = self._measure_decode_threads(model, source, kept) if lean else None
         with self._state_lock:
             self._processor, self._model, self._decode_threads = processor, model, measured

@@ -27,7 +27,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from core.engines.quantization import KEEP_FLOAT, quantized_names
+from core.engines.quantization import KEEP_FLOAT, quantized_names, vision_in_bf16
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +93,14 @@ def release_file_pages(path: Path, maps: Path = Path("/proc/self/maps")) -> int:
     return advised
 
 
-def cache_key(folder: Path) -> str:
+def cache_key(folder: Path, variant: str = "") -> str:
+    """What the int8 weights of ``folder`` depend on, hashed; ``variant`` names a layout beside the scheme
+    (``vision-bf16``: the vision encoder kept in bfloat16)."""
     import torch
 
     parts: list[Any] = [SCHEME, torch.__version__, sorted(KEEP_FLOAT), str(folder)]
+    if variant:
+        parts.append(variant)
     for path in sorted(folder.iterdir()):
         if path.suffix in (".json", ".safetensors"):
             status = path.stat()
@@ -109,8 +113,8 @@ def _label(folder: Path) -> str:
     return folder.parent.parent.name if folder.parent.name == "snapshots" else folder.name
 
 
-def cache_file(cache_dir: Path, folder: Path) -> Path:
-    return cache_dir / f"{_label(folder)}-{cache_key(folder)}.pt"
+def cache_file(cache_dir: Path, folder: Path, variant: str = "") -> Path:
+    return cache_dir / f"{_label(folder)}-{cache_key(folder, variant)}.pt"
 
 
 def save(model: Any, path: Path) -> bool:
@@ -244,8 +248,11 @@ def _float_entries(model: Any, int8_layers: set[str]) -> dict[str, Any]:
     return entries
 
 
-def load(path: Path, config: Any, generation_config: Any, dtype: Any, attn_implementation: str) -> Any | None:
+def load(
+    path: Path, config: Any, generation_config: Any, dtype: Any, attn_implementation: str, vision_bf16: bool = False
+) -> Any | None:
     """The model of ``config`` with the int8 state from ``path``; None when the file cannot be used.
+    ``vision_bf16``: the state was kept with the vision encoder in bfloat16 (``quantization.vision_in_bf16``).
 
     The engine reads the checkpoint's config and generation config (only it reads checkpoints)."""
     import torch
@@ -261,6 +268,8 @@ def load(path: Path, config: Any, generation_config: Any, dtype: Any, attn_imple
         with no_init_weights():  # every weight comes from the file: initialising them is wasted time
             model = AutoModelForImageTextToText.from_config(config, dtype=dtype,
                                                             attn_implementation=attn_implementation)  # fmt: skip
+        if vision_bf16:  # as when the file was written: a family without a known encoder kept it int8
+            vision_in_bf16(model)
         _load_state(model, state)
     except (OSError, RuntimeError, ValueError, KeyError, AttributeError) as error:
         log.warning("int8 weights on disk not usable (%s): quantizing again", error)

@@ -8,10 +8,12 @@ import pytest
 import torch
 
 from core.engines.quantization import (
+    cpu_has_bf16_matrix_units,
     cpu_has_int8_dot,
     cpu_runs_int8_kernels,
     linear_weight_share,
     resolve_quantization,
+    vision_bf16_wanted,
 )
 from core.engines.weights import estimate_model_bytes, local_shapes
 from core.lab.config import ConfigError, parse_models
@@ -53,6 +55,26 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
     info.write_text("flags\t: fpu sse2 sse4_2\n")
     assert not cpu_runs_int8_kernels(info)
     assert not cpu_has_int8_dot(tmp_path / "missing") and not cpu_runs_int8_kernels(tmp_path / "missing")
+    info.write_text("flags\t: fpu avx2 avx512f avx512_vnni amx_bf16 amx_tile amx_int8\n")
+    assert cpu_has_bf16_matrix_units(info)
+    info.write_text("flags\t: fpu avx2 avx512f avx512_vnni avx512_bf16\n")  # bf16 vector instructions only
+    assert not cpu_has_bf16_matrix_units(info) and not cpu_has_bf16_matrix_units(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("setting", "quantization", "device", "units", "wanted"),
+    [
+        ("auto", "int8", "cpu", True, True),
+        ("auto", "int8", "cpu", False, False),  # emulated bf16 would be slower than int8
+        ("yes", "int8", "cpu", False, True),
+        ("no", "int8", "cpu", True, False),
+        ("auto", "none", "cpu", True, False),  # float32 asked for: the encoder stays float32
+        ("yes", "none", "cuda", True, False),
+    ],
+)
+def test_the_vision_encoder_runs_in_bf16_only_beside_int8_on_a_cpu(setting, quantization, device, units, wanted):
+    assert vision_bf16_wanted(setting, quantization, device, matrix_units=units) is wanted
+    assert load_settings({"VISION_BF16": setting}, None).vision_bf16 == setting
 
 
 def test_model_quant_setting() -> None:
@@ -77,7 +99,7 @@ def test_int8_estimate_is_smaller_and_follows_the_header(tiny_smolvlm: Path, tmp
 
 
 def test_an_int8_model_is_quantized_at_load_and_still_answers(tiny_smolvlm: Path, tmp_path: Path) -> None:
-    serving = ServingCore(cpu_settings(tmp_path, model_quant="int8"))
+    serving = ServingCore(cpu_settings(tmp_path, model_quant="int8", vision_bf16="no"))
     try:
         client = serving.client(str(tiny_smolvlm), "me")
         assert client.runtime.quantization == "int8" and client.runtime.dtype == "float32"
@@ -121,3 +143,40 @@ def test_models_yaml_quantization_field() -> None:
 
 def test_the_default_setting_is_auto() -> None:
     assert Settings().model_quant == "auto"
+
+
+def _layers_by_kind(model) -> dict[str, set[str]]:
+    kinds: dict[str, set[str]] = {"int8": set(), "bf16": set(), "float32": set()}
+    for name, module in model.named_modules():
+        if type(module).__module__.startswith("torch.ao.nn.quantized.dynamic"):
+            kinds["int8"].add(name)
+        elif type(module) is torch.nn.Linear:
+            kinds["bf16" if module.weight.dtype == torch.bfloat16 else "float32"].add(name)
+    return kinds
+
+
+def test_a_bf16_vision_encoder_beside_int8_layers_answers_and_is_kept_on_disk_alike(
+    tiny_smolvlm: Path, tmp_path: Path
+) -> None:
+    """VISION_BF16=yes: the encoder's linear layers bf16, every other linear layer int8, the model's dtype
+    (the pixels' and image features') still float32; the second load, from the int8 file, is laid out the
+    same and answers the same."""
+    answers, layouts = [], []
+    for _ in range(2):
+        engine = create_engine(str(tiny_smolvlm), cpu_settings(tmp_path, model_quant="int8", vision_bf16="yes"))
+        engine.load()
+        model = engine._model  # type: ignore[attr-defined]
+        kinds = _layers_by_kind(model)
+        assert kinds["bf16"] and all(name.startswith("model.vision_model.encoder.") for name in kinds["bf16"])
+        assert kinds["int8"] >= {"model.connector.modality_projection.proj", "lm_head"} and not kinds["float32"]
+        assert model.dtype == torch.float32 and model.model.vision_model.post_layernorm.weight.dtype == torch.bfloat16
+        answers.append("".join(engine.stream(ask())))
+        layouts.append(kinds)
+    assert answers[0] == answers[1] and layouts[0] == layouts[1]
+    (kept,) = (tmp_path / "hf" / "int8").glob("*.pt")
+    # without bf16 the layout differs, so the file is another one (another key), not this one misread
+    plain = create_engine(str(tiny_smolvlm), cpu_settings(tmp_path, model_quant="int8", vision_bf16="no"))
+    plain.load()
+    assert not _layers_by_kind(plain._model)["bf16"]  # type: ignore[attr-defined]
+    (other,) = (tmp_path / "hf" / "int8").glob("*.pt")  # one file per model: the bf16 layout's went
+    assert other != kept

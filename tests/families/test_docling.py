@@ -107,17 +107,22 @@ def test_a_converter_takes_one_page_image(engine):
         engine.build_inputs(GenerationRequest((ChatMessage(Role.USER, CONVERT_PROMPT, (page, page)),)))
 
 
-def test_int8_on_the_cpu_quantizes_the_converter_and_it_still_writes_doctags(tiny_docling, tmp_path):
+@pytest.mark.parametrize("vision_bf16", ["no", "yes"])
+def test_int8_on_the_cpu_quantizes_the_converter_and_it_still_writes_doctags(tiny_docling, tmp_path, vision_bf16):
     import torch
 
     from core.serving import ServingCore
 
-    serving = ServingCore(_settings(tmp_path, MODEL_QUANT="int8", MODEL_DEVICE="cpu"))
+    serving = ServingCore(_settings(tmp_path, MODEL_QUANT="int8", MODEL_DEVICE="cpu", VISION_BF16=vision_bf16))
     try:
         client = serving.client(str(tiny_docling), "me")
         assert client.runtime.quantization == "int8" and client.load()
         model = serving.pool.engine(client.model_id)._model  # type: ignore[attr-defined]
-        assert not any(type(module) is torch.nn.Linear for module in model.modules())
+        float_layers = {name for name, module in model.named_modules() if type(module) is torch.nn.Linear}
+        if vision_bf16 == "no":
+            assert not float_layers
+        else:  # the vision encoder's layers in bf16 (its own test: tests/engines/test_quantization.py), the rest int8
+            assert float_layers and all(name.startswith("model.vision_model.encoder.") for name in float_layers)
         outcome = client.generate(convert_task.build(_family(), Image.new("RGB", (400, 500), "white"), 24))
         assert outcome.error is None and outcome.stats.new_tokens == 24 and _DOCTAG.search(outcome.text)
     finally:
