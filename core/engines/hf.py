@@ -329,7 +329,7 @@ class TransformersEngine:
         chosen, seconds = fastest_decode_threads(model, (1, cores))
         log.info("%s: decoding on %d thread(s) (%s ms per step)", source, chosen,
                  ", ".join(f"{count}: {value * 1000:.1f}" for count, value in seconds.items()))  # fmt: skip
-        if int8_file is not None:
+        if int8_file is not None and int8_file.is_file():  # not beside weights the disk refused to keep
             int8_cache.keep_measured_threads(int8_file, machine, chosen, seconds)
         return chosen
 

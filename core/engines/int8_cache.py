@@ -62,10 +62,11 @@ def release_file_pages(path: Path, maps: Path = Path("/proc/self/maps")) -> int:
     """Let go of the resident pages of ``path``'s mappings in this process; how many bytes were advised.
 
     The packed int8 layers are what the kernels read. torch's packed layers also keep a reference to the
-    unpacked int8 weight they were packed from, which here is the cache file mapped read-only: read once
-    while packing, then resident for nothing (2.7 GB for SmolVLM2-2.2B, as much as the packed weights). The
-    pages are clean file pages, so the kernel reads them back from the file if anything asks for them
-    again (unpacking a layer); nothing else changes. Nothing happens where the system has no such advice.
+    unpacked int8 weight they were packed from, which here is the cache file mapped privately (nothing
+    writes to it): read once while packing, then resident for nothing (2.7 GB for SmolVLM2-2.2B, as much
+    as the packed weights). The pages are clean file pages, so the kernel reads them back from the file if
+    anything asks for them again (unpacking a layer); nothing else changes. Nothing happens where the
+    system has no such advice.
     """
     import ctypes
 
