@@ -17,16 +17,28 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+def _float_model(model_dir: Path, hf_home: Path) -> Any:
+    """The checkpoint loaded in float32 through the serving core's pool, as the pages load it."""
+    from core.serving import ServingCore
+    from core.settings import Settings
+
+    settings = Settings(allow_download=False, device="cpu", dtype="float32", model_quant="none", hf_home=hf_home)
+    serving = ServingCore(settings)
+    serving.client(str(model_dir), "bench").load()
+    return serving.pool.engine(str(model_dir))._model  # type: ignore[attr-defined]
+
+
 def main() -> None:
+    import tempfile
+
     import torch
-    from transformers import AutoModelForImageTextToText
 
     from core.bench import SIZES, build_model
-    from core.engines.device import configure_cpu_threads
     from core.engines.quantization import cpu_has_bf16_matrix_units, quantize_int8, vision_in_bf16
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,8 +47,8 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, default=Path.home() / ".cache" / "vlm-studio" / "bench")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # torch's deprecation notices of its quantized modules
-    configure_cpu_threads()
-    model = AutoModelForImageTextToText.from_pretrained(build_model(args.size, args.models_dir), dtype=torch.float32)
+    with tempfile.TemporaryDirectory(prefix="vlm-vision-") as hf_home:
+        model = _float_model(build_model(args.size, args.models_dir), Path(hf_home))
     pixels = torch.randn(args.tiles, 3, 512, 512)
 
     def timed(prepare) -> tuple[float, torch.Tensor]:
