@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.engines.types import EngineError
 from core.video import NormalizedVideo
-from ui import layout, prepare, serving, state, upload, widgets
+from ui import layout, pictures, prepare, serving, state, upload, widgets
 from ui.i18n import t
 
 with layout.page("home.title"):
@@ -32,7 +32,7 @@ with layout.page("home.title"):
             extra = state.MORE_PICTURES.get() or ()
             if extra:
                 st.caption(t("home.more_shown", count=len(extra)))
-                st.image([picture.image for picture in extra], width=120)
+                pictures.show_strip([picture.image for picture in extra], 120)
             st.caption(t("home.replace_hint"))
             actions = st.columns(3)
             actions[0].page_link("pages/1_Chat.py", label=t("home.go_chat"), icon=":material/chat:")

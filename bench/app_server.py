@@ -20,16 +20,19 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 # An answer's own stats line on the Chat page: tokens, total seconds, seconds to its first token.
 STATS = re.compile(r"(\d+) tokens · ([\d.]+) s · first token after ([\d.]+) s")
 
-# In the page: when Enter was pressed and when the answer number ``index`` ended (its stats, or a refusal).
-# The first token's time comes from the answer's own stats: random weights of a real shape often write
-# tokens that show as nothing, so the first visible word is no measure.
+# In the page: when Enter was pressed, when the answer number ``index`` first showed streamed text (the
+# cursor the page draws after each piece: random weights of a real shape often write tokens that show as
+# nothing, so the first visible word is no measure) and when it ended (its stats, or a refusal).
 ENDING_WATCH = """index => {
     window.__asked = performance.now();
     window.__ended = undefined;
+    window.__first = undefined;
     const watch = new MutationObserver(() => {
         const messages = document.querySelectorAll('[data-testid="stChatMessage"]');
         if (messages.length <= index) return;
-        if (/busy|already waiting|\\d+ tokens ·/.test(messages[index].innerText)) {
+        const text = messages[index].innerText;
+        if (window.__first === undefined && text.includes("\u258c")) window.__first = performance.now();
+        if (/busy|already waiting|\\d+ tokens ·/.test(text)) {
             window.__ended = performance.now();
             watch.disconnect();
         }
@@ -96,10 +99,14 @@ async def timed_answer(tab, index: int, send) -> dict[str, float | int | None]:
     answer = tab.locator(ANSWERS).nth(index)
     text = await answer.inner_text()
     ended = await tab.evaluate("() => window.__ended - window.__asked") / 1000
+    seen = await tab.evaluate("() => window.__first === undefined ? null : window.__first - window.__asked")
     stats = STATS.search(text)
     if stats is None:
-        return {"refused": 1, "done_s": round(ended, 2), "first_token_s": None, "new_tokens": None,
-                "text": text[-120:]}  # fmt: skip
+        return {"refused": 1, "done_s": round(ended, 2), "first_token_s": None, "first_seen_s": None,
+                "new_tokens": None, "text": text[-120:]}  # fmt: skip
     tokens, total, first = int(stats.group(1)), float(stats.group(2)), float(stats.group(3))
+    # first_token_s: the end in the browser less the model's time after its first token, so it also holds
+    # the page's last redraw; first_seen_s: when the browser first drew streamed text (None if it never did)
     return {"refused": 0, "done_s": round(ended, 2), "first_token_s": round(ended - (total - first), 2),
-            "new_tokens": tokens, "stats": stats.group(0), "text": text[-200:]}  # fmt: skip
+            "first_seen_s": None if seen is None else round(seen / 1000, 2), "new_tokens": tokens,
+            "stats": stats.group(0), "text": text[-200:]}  # fmt: skip

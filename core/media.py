@@ -155,10 +155,3 @@ def _wide_gray_to_rgb(picture: Image.Image) -> Image.Image:
         scaled = (values - low) / (high - low) * 255.0 if high > low else np.full_like(values, 128.0)
     gray = Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
     return gray.convert("RGB")
-
-
-def thumbnail(picture: Image.Image, longest_edge: int) -> Image.Image:
-    """A downscaled copy for display; never upscales."""
-    copy = picture.copy()
-    copy.thumbnail((longest_edge, longest_edge))
-    return copy

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.media import InvalidInput, MediaLimits, load_image, sniff_image_format, thumbnail, to_rgb
+from core.media import InvalidInput, MediaLimits, load_image, sniff_image_format, to_rgb
 from tests.conftest import image_bytes
 
 
@@ -161,9 +161,3 @@ def test_to_rgb_handles_modes(mode):
 )
 def test_sniff(head, expected):
     assert sniff_image_format(head) == expected
-
-
-def test_thumbnail_never_upscales():
-    small = Image.new("RGB", (100, 50))
-    assert thumbnail(small, 1024).size == (100, 50)
-    assert thumbnail(Image.new("RGB", (4000, 2000)), 1000).size == (1000, 500)

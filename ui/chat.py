@@ -25,6 +25,7 @@ from core.tasks.chat import (
     tiles_per_picture,
 )
 from core.video import NormalizedVideo
+from ui import pictures as pictures_view
 from ui import prepare, serving, state, widgets
 from ui.generation import CURSOR, stream_into
 from ui.history import AnswerRecorder
@@ -227,7 +228,7 @@ def _pictures(chosen: ModelClient, media: NormalizedImage) -> tuple[tuple[Image.
         pictures = tuple(picture.image for picture in chosen_pictures)
         key = "+".join(picture.digest for picture in chosen_pictures)
     st.caption(t("chat.pictures_budget", count=len(pictures), budget=budget, model=title))
-    st.image(list(pictures), width=96)  # the strip of what the model sees
+    pictures_view.show_strip(pictures, 96)  # the strip of what the model sees
     return pictures, key
 
 
@@ -263,7 +264,7 @@ def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo, asked:
             st.caption(t("chat.video_frames", frames=len(media.clip.frames), seconds=f"{media.duration_s:.1f}"))
             widgets.frame_strip(media, columns=2)
         else:
-            st.image(media.image, caption=f"{media.width}×{media.height}", width="stretch")
+            pictures_view.show(media.image, caption=f"{media.width}×{media.height}")
         if st.button(t("chat.clear"), key="chat_clear", icon=":material/delete:", disabled=not history.turns):
             state.reset_chat(media)
             st.rerun()

@@ -16,7 +16,7 @@ from core.registry import converters
 from core.serving import JobOutcome, ModelClient
 from core.tasks import convert as convert_task
 from core.tasks.convert import ConvertResult
-from ui import history, serving, state, upload, widgets
+from ui import history, pictures, serving, state, upload, widgets
 from ui.generation import CURSOR, stream_into
 from ui.i18n import input_error, t
 
@@ -173,4 +173,4 @@ def render(media: NormalizedImage) -> None:
                 annotated = _layout(result, conversion, media)
                 _show(result, conversion)
     with preview:
-        st.image(annotated or media.image, caption=media.name, width="stretch")
+        pictures.show(annotated or media.image, caption=media.name)

@@ -12,7 +12,7 @@ from core.media import InvalidInput, NormalizedImage
 from core.registry import CATALOGUE
 from core.serving import JobStatus, ModelClient, Phase
 from core.tasks.detect import DetectionRun, detect, read_phrases
-from ui import history, serving, state, widgets
+from ui import history, pictures, serving, state, widgets
 from ui.generation import CURSOR, describe_wait
 from ui.i18n import input_error, t
 
@@ -84,7 +84,7 @@ def _show(result: DetectionRun, media: NormalizedImage) -> None:
     if not result.detections:
         st.info(t("detect.none", query=result.query))
     annotated = annotate(media.image, result.detections)
-    st.image(annotated, caption=media.name, width="stretch")
+    pictures.show(annotated, caption=media.name)
     if result.detections:
         st.dataframe(
             [

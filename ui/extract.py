@@ -33,7 +33,7 @@ from core.media import InvalidInput, NormalizedImage
 from core.serving import JobOutcome, ModelClient
 from core.tasks import extract as extract_task
 from core.tasks.extract import ExtractParams, ExtractRun, PageExtraction
-from ui import history, state, upload, widgets
+from ui import history, pictures, state, upload, widgets
 from ui.generation import CURSOR, stream_into
 from ui.i18n import input_error, language, literal, t
 
@@ -264,7 +264,7 @@ def _evidence_view(result: ExtractRun, media: NormalizedImage) -> None:
     image = _page_image(shown, media)
     if image is not None:
         picture = annotate(image, [Detection(item.path, item.box) for item in boxes if item.box is not None])
-        st.image(picture, caption=t("extract.page_caption", page=shown.page), width="stretch")
+        pictures.show(picture, caption=t("extract.page_caption", page=shown.page))
     if on_page and on_page[0].source == "grounding":
         st.caption(t("extract.by_grounding"))
     for item in on_page:
@@ -356,4 +356,4 @@ def render(media: NormalizedImage) -> None:
         if result is not None and media.digest in result.page_digests:
             _show(result, media)
         else:
-            st.image(media.image, caption=media.name, width="stretch")
+            pictures.show(media.image, caption=media.name)

@@ -19,7 +19,7 @@ from core.registry import family_of, ocr_specialists
 from core.serving import JobOutcome, ModelClient
 from core.tasks import ocr as ocr_task
 from core.tasks.ocr import LANGUAGE_HINTS, OCR_MAX_TILES, OcrParams, OcrResult
-from ui import convert, document_view, history, serving, state, widgets
+from ui import convert, document_view, history, pictures, serving, state, widgets
 from ui.generation import CURSOR, stream_into
 from ui.i18n import language, t
 
@@ -235,4 +235,4 @@ def render(media: NormalizedImage) -> None:
             annotated = _boxes(result, media)
             _searchable_pdf(result, media)
     with preview:
-        st.image(annotated or media.image, caption=media.name, width="stretch")
+        pictures.show(annotated or media.image, caption=media.name)

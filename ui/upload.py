@@ -11,10 +11,10 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from core.documents import PdfDocument, is_pdf, open_pdf, page_digest, render_page
 from core.engines.types import EngineError
-from core.media import InvalidInput, MediaLimits, NormalizedImage, load_image, thumbnail
+from core.media import InvalidInput, MediaLimits, NormalizedImage, load_image
 from core.settings import Settings
 from core.video import NormalizedVideo, Sampling, VideoLimits, decode_video, looks_like_playlist, sniff_video
-from ui import history, prepare, serving, state, widgets
+from ui import history, pictures, prepare, serving, state, widgets
 from ui.i18n import input_error, literal, t
 
 # On a CPU every frame is a pass of the vision encoder (1-2 s): keep the default clip short there.
@@ -183,7 +183,7 @@ def show(media: state.Media) -> None:
         widgets.frame_strip(media, columns=6)
         return
     widgets.page_picker(use_media)
-    st.image(thumbnail(media.image, 1024), width="content")
+    pictures.show(media.image, width="content", longest_edge=1024)
     st.caption(
         t("home.image_info", name=media.name, width=media.width, height=media.height, format=media.source_format)
     )

@@ -14,7 +14,7 @@ from core.engines.types import Capability, EngineError, ModelCard, ModelUnavaila
 from core.media import InvalidInput
 from core.serving import LoadState, ModelClient, ModelStatus
 from core.video import NormalizedVideo, format_timestamp
-from ui import history, serving, state
+from ui import history, pictures, serving, state
 from ui.i18n import input_error, language, t
 
 # -- a model's errors and state ---------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def frame_strip(video: NormalizedVideo, columns: int = 4) -> None:
     for start in range(0, len(frames), columns):
         row = st.columns(columns)
         for column, index in zip(row, range(start, min(start + columns, len(frames))), strict=False):
-            column.image(frames[index], caption=format_timestamp(video.clip.timestamps[index]), width="stretch")
+            pictures.show(frames[index], caption=format_timestamp(video.clip.timestamps[index]), target=column)
 
 
 _PAGE_WIDGET = "home_pdf_page"
