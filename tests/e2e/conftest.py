@@ -183,7 +183,9 @@ CANNED_NASTY = (
 def server_url(
     tiny_smolvlm: Path, tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    yield from _serve(tiny_smolvlm, tiny_models, tmp_path_factory.mktemp("server"))
+    # Random weights never stop on their own: most tests here only wait for an answer's end, and those
+    # that need a long one set this session's budget to its maximum (browser.longest_answers).
+    yield from _serve(tiny_smolvlm, tiny_models, tmp_path_factory.mktemp("server"), extra_env={"MAX_NEW_TOKENS": "128"})
 
 
 @pytest.fixture(scope="session")
