@@ -20,18 +20,30 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 # An answer's own stats line on the Chat page: tokens, total seconds, seconds to its first token.
 STATS = re.compile(r"(\d+) tokens · ([\d.]+) s · first token after ([\d.]+) s")
 
-# In the page: when Enter was pressed, when the answer number ``index`` first showed streamed text (the
-# cursor the page draws after each piece: random weights of a real shape often write tokens that show as
-# nothing, so the first visible word is no measure) and when it ended (its stats, or a refusal).
+# In the page: when Enter was pressed; when the answer number ``index`` was drawn with its Stop button (the
+# page submits the question right after drawing it); when it showed its first token (streamed text with
+# the page's cursor, or its waiting line gone: random weights of a real shape often write tokens that show
+# as nothing); and when it ended (its stats, or a refusal).
 ENDING_WATCH = """index => {
     window.__asked = performance.now();
     window.__ended = undefined;
     window.__first = undefined;
+    window.__drawn = undefined;
+    window.__sawWaiting = false;
     const watch = new MutationObserver(() => {
         const messages = document.querySelectorAll('[data-testid="stChatMessage"]');
         if (messages.length <= index) return;
-        const text = messages[index].innerText;
-        if (window.__first === undefined && text.includes("\u258c")) window.__first = performance.now();
+        const message = messages[index], text = message.innerText;
+        if (window.__drawn === undefined) window.__drawn = performance.now();
+        if (window.__first === undefined) {
+            // its first token: streamed text with the cursor, or (a random model's tokens that show as
+            // nothing) the waiting line gone while its Stop button still stands
+            const waiting = message.querySelector('[data-testid="stCaptionContainer"]') !== null;
+            const going = message.querySelector("button") !== null;
+            if (waiting) window.__sawWaiting = true;
+            const shown = text.includes("\u258c") || (window.__sawWaiting && going && !waiting);
+            if (shown) window.__first = performance.now();
+        }
         if (/busy|already waiting|\\d+ tokens ·/.test(text)) {
             window.__ended = performance.now();
             watch.disconnect();
@@ -99,14 +111,34 @@ async def timed_answer(tab, index: int, send) -> dict[str, float | int | None]:
     answer = tab.locator(ANSWERS).nth(index)
     text = await answer.inner_text()
     ended = await tab.evaluate("() => window.__ended - window.__asked") / 1000
-    seen = await tab.evaluate("() => window.__first === undefined ? null : window.__first - window.__asked")
+    seen, drawn = await tab.evaluate(
+        "() => [window.__first, window.__drawn].map(t => t === undefined ? null : t - window.__asked)"
+    )
     stats = STATS.search(text)
     if stats is None:
         return {"refused": 1, "done_s": round(ended, 2), "first_token_s": None, "first_seen_s": None,
-                "new_tokens": None, "text": text[-120:]}  # fmt: skip
+                "drawn_s": None, "new_tokens": None, "text": text[-120:]}  # fmt: skip
     tokens, total, first = int(stats.group(1)), float(stats.group(2)), float(stats.group(3))
     # first_token_s: the end in the browser less the model's time after its first token, so it also holds
-    # the page's last redraw; first_seen_s: when the browser first drew streamed text (None if it never did)
+    # the page's last redraw; first_seen_s: when the browser first showed the first token (None when the
+    # waiting line was never drawn: the token came before the browser drew it)
     return {"refused": 0, "done_s": round(ended, 2), "first_token_s": round(ended - (total - first), 2),
-            "first_seen_s": None if seen is None else round(seen / 1000, 2), "new_tokens": tokens,
+            "first_seen_s": None if seen is None else round(seen / 1000, 2),
+            "drawn_s": None if drawn is None else round(drawn / 1000, 2), "new_tokens": tokens,
             "stats": stats.group(0), "text": text[-200:]}  # fmt: skip
+
+
+REQUEST_LINE = re.compile(r"vlm_studio\.requests: request .*\btask=(\w+) .*\bfirst_token_s=([\d.]+|None) "
+                          r"total_s=([\d.]+) queued_s=([\d.]+|None)")  # fmt: skip
+
+
+def answered_requests(log: Path, task: str = "chat") -> list[dict[str, float | None]]:
+    """The server's own line for each answer of ``task``, oldest first: its wait in line and the engine's
+    seconds to the first token (from the moment the model started on it)."""
+    rows = []
+    for match in REQUEST_LINE.finditer(log.read_text(errors="replace")):
+        if match.group(1) == task:
+            queued, first = match.group(4), match.group(2)
+            rows.append({"queued_s": None if queued == "None" else float(queued),
+                         "engine_first_token_s": None if first == "None" else float(first)})  # fmt: skip
+    return rows
