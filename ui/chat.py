@@ -277,14 +277,17 @@ def render(chosen: ModelClient, media: NormalizedImage | NormalizedVideo, asked:
         if quick[1].button(t("chat.quick_detailed"), key="chat_quick_detailed", width="stretch"):
             pressed = quick_prompt(f"detailed{suffix}", language())
         render_history(history, video=is_video)
-        if history.turns:
-            _export(chosen, history, opts, media)
-        elif len(pictures) == 1:
+        export_slot = st.empty()
+        if not history.turns and len(pictures) == 1:
             prepare.prepare(media, chosen)  # the first question only pays for its own words
         typed = st.chat_input(t("chat.input_video" if is_video else "chat.input"), key="chat_input")
         question = read_question(pressed if pressed is not None else typed)
         if question is None:
+            if history.turns:
+                with export_slot.container():
+                    _export(chosen, history, opts, media)
             return
+        # a run that asks leaves the export to the run after the answer: its question goes out sooner
         if isinstance(media, NormalizedVideo):
             ask(chosen, history, question, opts, videos=(media.clip,))
         else:
