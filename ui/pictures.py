@@ -24,14 +24,14 @@ from PIL import Image
 PAGE_WIDTH = 1460
 _ANY_HEIGHT = 1 << 20
 
-_encoded: dict[tuple[int, int, int], bytes] = {}
+# per live picture (by id), its encodings by the box they fit
+_encoded: dict[int, dict[tuple[int, int], bytes]] = {}
 _lock = threading.Lock()
 
 
 def _forget(picture_id: int) -> None:
     with _lock:
-        for key in [key for key in _encoded if key[0] == picture_id]:
-            del _encoded[key]
+        _encoded.pop(picture_id, None)
 
 
 def _encode(picture: Image.Image, width: int, height: int) -> bytes:
@@ -50,17 +50,16 @@ def _encode(picture: Image.Image, width: int, height: int) -> bytes:
 
 def encoded(picture: Image.Image, width: int = PAGE_WIDTH, height: int = _ANY_HEIGHT) -> bytes:
     """The picture as the browser gets it, within ``width`` × ``height``; encoded on the first call only."""
-    key = (id(picture), width, height)
     with _lock:
-        known = _encoded.get(key)
+        known = _encoded.get(id(picture), {}).get((width, height))
     if known is not None:
         return known
     data = _encode(picture, width, height)
     with _lock:
-        if not any(other[0] == key[0] for other in _encoded):
+        if id(picture) not in _encoded:
             # a later picture may get the same id once this one is gone: its entries go with it
-            weakref.finalize(picture, _forget, key[0])
-        _encoded[key] = data
+            weakref.finalize(picture, _forget, id(picture))
+        _encoded.setdefault(id(picture), {})[(width, height)] = data
     return data
 
 

@@ -41,4 +41,4 @@ def test_a_picture_is_encoded_once_and_forgotten_with_it(monkeypatch):
     kept = id(photo)
     del photo
     gc.collect()
-    assert not [key for key in pictures._encoded if key[0] == kept]
+    assert kept not in pictures._encoded
