@@ -1,5 +1,6 @@
 """How long the vision encoder takes on a picture's tiles with float32, int8 and bf16 weights, and how close
-each output is to float32's.
+each output is to float32's. ``bf16_fused`` is what the app runs: bf16 with each layer's GELU and residual
+sums inside oneDNN's products (``core.engines.vision_layers``); ``bf16`` the same layers unfused.
 
 On random weights of a SmolVLM2 shape (the encoder alone, ``--tiles`` tiles of 512×512, the process's torch
 threads, best of three after a warm-up); prints one JSON line per weight type. With int8 weights on a CPU
@@ -66,7 +67,8 @@ def main() -> None:
 
     reference_s, reference = timed(lambda copied: None)
     rows = {"float32": (reference_s, reference), "int8": timed(quantize_int8),
-            "bf16": timed(lambda copied: vision_in_bf16(copied) and quantize_int8(copied))}  # fmt: skip
+            "bf16": timed(lambda copied: vision_in_bf16(copied, fuse=False) and quantize_int8(copied)),
+            "bf16_fused": timed(lambda copied: vision_in_bf16(copied) and quantize_int8(copied))}  # fmt: skip
     for weights, (seconds, output) in rows.items():
         cosine = torch.nn.functional.cosine_similarity(output.flatten(), reference.flatten(), dim=0)
         print(json.dumps({"size": args.size, "tiles": args.tiles, "encoder_weights": weights,

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.engines.vision_layers import fuse_encoder_layers
+
 log = logging.getLogger(__name__)
 
 CHOICES = ("auto", "none", "int8")
@@ -91,9 +93,10 @@ def _cast_floats(value: Any, dtype: Any) -> Any:
     return value
 
 
-def vision_in_bf16(model: Any) -> bool:
+def vision_in_bf16(model: Any, *, fuse: bool = True) -> bool:
     """Run ``model``'s vision encoder layers in bfloat16; False when the family's encoder is not one this is
-    tested on. :func:`quantized_names` then leaves their linear layers alone.
+    tested on. :func:`quantized_names` then leaves their linear layers alone. ``fuse``: the layers' GELU and
+    residual sums go into oneDNN's products where this CPU runs them (:mod:`core.engines.vision_layers`).
 
     The encoder's layers and final norm turn bf16, their input is cast on the way in and the norm's output
     back on the way out, so the connector and the language model see what they saw. The patch embedding
@@ -106,6 +109,8 @@ def vision_in_bf16(model: Any) -> bool:
         return False
     if next(tower.encoder.parameters()).dtype == torch.bfloat16:
         return True
+    if fuse:
+        fuse_encoder_layers(tower.encoder)  # its forwards read the weights at each call: bf16 from just below
     dtype = next(tower.embeddings.parameters()).dtype
     tower.encoder.to(torch.bfloat16)
     tower.post_layernorm.to(torch.bfloat16)

@@ -15,6 +15,7 @@ from core.engines.quantization import (
     resolve_quantization,
     vision_bf16_wanted,
 )
+from core.engines.vision_layers import fused_products_available, is_fused
 from core.engines.weights import estimate_model_bytes, local_shapes
 from core.lab.config import ConfigError, parse_models
 from core.registry import create_engine
@@ -170,6 +171,8 @@ def test_a_bf16_vision_encoder_beside_int8_layers_answers_and_is_kept_on_disk_al
         assert kinds["bf16"] and all(name.startswith("model.vision_model.encoder.") for name in kinds["bf16"])
         assert kinds["int8"] >= {"model.connector.modality_projection.proj", "lm_head"} and not kinds["float32"]
         assert model.dtype == torch.float32 and model.model.vision_model.post_layernorm.weight.dtype == torch.bfloat16
+        # read back from the file too, its layers fold their GELU and sums into oneDNN's products
+        assert all(map(is_fused, model.model.vision_model.encoder.layers)) is fused_products_available()
         answers.append("".join(engine.stream(ask())))
         layouts.append(kinds)
     assert answers[0] == answers[1] and layouts[0] == layouts[1]

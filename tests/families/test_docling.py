@@ -111,6 +111,7 @@ def test_a_converter_takes_one_page_image(engine):
 def test_int8_on_the_cpu_quantizes_the_converter_and_it_still_writes_doctags(tiny_docling, tmp_path, vision_bf16):
     import torch
 
+    from core.engines.vision_layers import fused_products_available, is_fused
     from core.serving import ServingCore
 
     serving = ServingCore(_settings(tmp_path, MODEL_QUANT="int8", MODEL_DEVICE="cpu", VISION_BF16=vision_bf16))
@@ -123,6 +124,8 @@ def test_int8_on_the_cpu_quantizes_the_converter_and_it_still_writes_doctags(tin
             assert not float_layers
         else:  # the vision encoder's layers in bf16 (its own test: tests/engines/test_quantization.py), the rest int8
             assert float_layers and all(name.startswith("model.vision_model.encoder.") for name in float_layers)
+            layers = model.model.vision_model.encoder.layers  # Idefics3's SigLIP layers, fused like SmolVLM's
+            assert all(map(is_fused, layers)) is fused_products_available()
         outcome = client.generate(convert_task.build(_family(), Image.new("RGB", (400, 500), "white"), 24))
         assert outcome.error is None and outcome.stats.new_tokens == 24 and _DOCTAG.search(outcome.text)
     finally:
