@@ -134,11 +134,12 @@ REQUEST_LINE = re.compile(r"vlm_studio\.requests: request .*\btask=(\w+) .*\bfir
 
 def answered_requests(log: Path, task: str = "chat") -> list[dict[str, float | None]]:
     """The server's own line for each answer of ``task``, oldest first: its wait in line and the engine's
-    seconds to the first token (from the moment the model started on it)."""
+    seconds to the first token (from the moment the model started on it) and to its end."""
     rows = []
     for match in REQUEST_LINE.finditer(log.read_text(errors="replace")):
         if match.group(1) == task:
             queued, first = match.group(4), match.group(2)
             rows.append({"queued_s": None if queued == "None" else float(queued),
-                         "engine_first_token_s": None if first == "None" else float(first)})  # fmt: skip
+                         "engine_first_token_s": None if first == "None" else float(first),
+                         "engine_total_s": float(match.group(3))})  # fmt: skip
     return rows

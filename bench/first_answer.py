@@ -133,6 +133,7 @@ def main() -> None:
             process.terminate()
             process.wait(30)
         served = answered_requests(data / "server.log")
+        prepared = answered_requests(data / "server.log", task="prepare")
     for row, server_side in zip(rows, served + [{}] * len(rows), strict=False):
         row.pop("text", None)
         row |= server_side
@@ -140,6 +141,8 @@ def main() -> None:
         row["first_token_page_s"] = None if None in parts else round(sum(parts), 2)  # type: ignore[arg-type]
         print(json.dumps({"event": "answer", "size": args.size, "prepare": args.prepare, "preload": args.preload,
                           **row}), flush=True)  # fmt: skip
+    for row in prepared:  # each picture's preparation: what a question asked during it waits for
+        print(json.dumps({"event": "prepare", "size": args.size, **row}), flush=True)
     print(json.dumps({"event": "server", "peak_rss_gb": round(peak, 2), "wall_s": round(time.perf_counter() - started,
                                                                                        1)}), flush=True)  # fmt: skip
 

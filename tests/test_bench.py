@@ -95,3 +95,37 @@ def test_rounds_are_summed_up_by_their_median_ratios():
     assert summaries[0]["rounds"] == 3 and summaries[0]["decode_ratios"] == [1.3, 0.9, 1.25]
     assert summaries[0]["decode_ratio"] == 1.25 and summaries[0]["first_token_ratio"] == 0.5
     assert summaries[0]["decode_ge_1.2x_peer"] and not summaries[1]["decode_ge_1.2x_peer"]
+
+
+def test_the_browser_benchmarks_read_the_request_lines_the_server_writes(tmp_path):
+    """bench/first_answer.py takes the server's own wait and first-token figures from its request log:
+    written here by the app's logger, so a change of the line's format turns this red, not the benchmark."""
+    import io
+    import logging
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from app_server import answered_requests
+
+    from core.logs import RequestRecord, configure_logging, log_request
+
+    loggers = [logging.getLogger(name) for name in ("core", "ui", "vlm_studio.requests")]
+    before = [(logger, list(logger.handlers), logger.level, logger.propagate) for logger in loggers]
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    try:
+        log_request(RequestRecord("s1", "prepare", "m", "int8", "done", 5, 350, 0, 1, 3.25, 3.3, 0.0))
+        log_request(RequestRecord("s1", "chat", "m", "int8", "done", 0, 370, 349, 32, 0.11, 1.9, 2.5))
+        log_request(RequestRecord("s2", "chat", "m", "int8", "failed", error="engine.out_of_memory"))
+    finally:  # the loggers as they were: other tests read them through pytest's caplog
+        for logger, handlers, level, propagate in before:
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
+    log = tmp_path / "server.log"
+    log.write_text(stream.getvalue(), encoding="utf-8")
+    assert answered_requests(log) == [
+        {"queued_s": 2.5, "engine_first_token_s": 0.11, "engine_total_s": 1.9},
+    ]
+    assert answered_requests(log, task="prepare") == [
+        {"queued_s": 0.0, "engine_first_token_s": 3.25, "engine_total_s": 3.3},
+    ]
