@@ -177,9 +177,8 @@ class TransformersEngine:
         if self._model is not None:
             return loaded_model_bytes(self._model)
         runtime = self._runtime
-        estimate = estimate_model_bytes(
-            self._source, self._settings, runtime.dtype, self.card.params_millions, runtime.quantization
-        )
+        estimate = estimate_model_bytes(self._source, self._settings, runtime.dtype, self.card.params_millions,
+                                        runtime.quantization, vision_bf16=self._vision_bf16)  # fmt: skip
         if estimate is not None and self._settings.model_max_memory:  # the rest waits on disk
             return min(estimate, budget_bytes(parse_max_memory(self._settings.model_max_memory)))
         return estimate

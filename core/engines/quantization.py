@@ -210,14 +210,19 @@ def linear_weight(module: Any) -> Any | None:
     return module.weight if isinstance(module, torch.nn.Linear) else int8_weight(module)
 
 
-def linear_weight_share(shapes: dict[str, list[int]]) -> float:
-    """The share of parameters that are linear-layer weights (2-D, not embeddings), from tensor shapes."""
+# where a checkpoint's vision encoder layers are (SmolVLM, Idefics3): kept in bf16 beside int8 (vision_in_bf16)
+VISION_ENCODER_NAMES = ".vision_model.encoder."
+
+
+def linear_weight_share(shapes: dict[str, list[int]], *, within: str = "") -> float:
+    """The share of parameters that are linear-layer weights (2-D, not embeddings), from tensor shapes;
+    ``within``: only those whose name holds it."""
     total = linear = 0
     for name, shape in shapes.items():
         size = 1
         for side in shape:
             size *= side
         total += size
-        if len(shape) == 2 and "embed" not in name:
+        if len(shape) == 2 and "embed" not in name and within in name:
             linear += size
     return linear / total if total else 0.0

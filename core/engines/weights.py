@@ -91,22 +91,30 @@ def parameter_count(source: str, settings: Settings) -> int | None:
         return None
 
 
-def bytes_for(parameters: int, dtype: str, *, int8_share: float = 0.0) -> int:
-    """Loaded size with the working margin; ``int8_share`` of the parameters held as int8 instead."""
-    full = parameters * (1 - int8_share) * BYTES_PER_PARAMETER.get(dtype, 4)
-    return int((full + parameters * int8_share) * WORKING_MARGIN)
+def bytes_for(parameters: int, dtype: str, *, int8_share: float = 0.0, bf16_share: float = 0.0) -> int:
+    """Loaded size with the working margin; ``int8_share`` of the parameters held as int8 instead, and
+    ``bf16_share`` as bf16."""
+    full = parameters * (1 - int8_share - bf16_share) * BYTES_PER_PARAMETER.get(dtype, 4)
+    return int((full + parameters * (int8_share + 2 * bf16_share)) * WORKING_MARGIN)
 
 
 def estimate_model_bytes(
-    source: str, settings: Settings, dtype: str, params_millions: int | None, quantization: str = "none"
+    source: str,
+    settings: Settings,
+    dtype: str,
+    params_millions: int | None,
+    quantization: str = "none",
+    *,
+    vision_bf16: bool = False,
 ) -> int | None:
     """The loaded size with its working margin: from the safetensors header, else the catalogue's count.
 
-    With int8, the linear layers' weights count one byte each (their share read from the header).
+    With int8, the linear layers' weights count one byte each (their share read from the header), but for
+    a vision encoder kept in bf16 (``vision_bf16``), whose layers count two.
     """
-    from core.engines.quantization import linear_weight_share
+    from core.engines.quantization import VISION_ENCODER_NAMES, linear_weight_share
 
-    share = DEFAULT_LINEAR_SHARE
+    share, bf16_share = DEFAULT_LINEAR_SHARE, 0.0
     try:
         shapes = local_shapes(source, settings)
     except Exception as error:  # noqa: BLE001 - no estimate is a fallback, never a failure to load
@@ -115,13 +123,17 @@ def estimate_model_bytes(
     if shapes:
         parameters: int | None = sum(math.prod(shape) for shape in shapes.values())
         share = linear_weight_share(shapes)
+        if vision_bf16:
+            bf16_share = linear_weight_share(shapes, within=VISION_ENCODER_NAMES)
     else:
         parameters = parameter_count(source, settings)
     if parameters is None and params_millions:
         parameters = params_millions * 1_000_000
     if not parameters:
         return None
-    return bytes_for(parameters, dtype, int8_share=share if quantization == "int8" else 0.0)
+    if quantization != "int8":
+        return bytes_for(parameters, dtype)
+    return bytes_for(parameters, dtype, int8_share=share - bf16_share, bf16_share=bf16_share)
 
 
 def loaded_model_bytes(model: Any) -> int:

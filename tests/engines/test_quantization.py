@@ -99,6 +99,15 @@ def test_int8_estimate_is_smaller_and_follows_the_header(tiny_smolvlm: Path, tmp
     assert int8 == pytest.approx(full * (1 - share) + full * share / 4, rel=1e-6)
 
 
+@pytest.mark.parametrize("vision_bf16", ["no", "yes"])
+def test_the_estimate_before_load_is_what_the_loaded_model_takes(tiny_smolvlm: Path, tmp_path: Path, vision_bf16):
+    """The pool plans memory with the estimate: the bf16 encoder's linear weights count two bytes, not one."""
+    engine = create_engine(str(tiny_smolvlm), cpu_settings(tmp_path, model_quant="int8", vision_bf16=vision_bf16))
+    estimate = engine.estimated_bytes()
+    engine.load()
+    assert estimate == pytest.approx(engine.estimated_bytes(), rel=0.02)  # loaded: counted from the tensors
+
+
 def test_an_int8_model_is_quantized_at_load_and_still_answers(tiny_smolvlm: Path, tmp_path: Path) -> None:
     serving = ServingCore(cpu_settings(tmp_path, model_quant="int8", vision_bf16="no"))
     try:
