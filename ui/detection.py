@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import streamlit as st
+from PIL import Image
 
 from core.annotate import annotate, png_bytes, report, report_json
 from core.engines.types import Capability, EngineError
@@ -75,6 +76,19 @@ def _run(chosen: ModelClient, media: NormalizedImage, phrases: list[str]) -> Non
     st.rerun()
 
 
+def _drawn(result: DetectionRun, media: NormalizedImage) -> tuple[Image.Image, bytes]:
+    """The result's boxes on the picture, and that as a PNG, made once per result: a rerun (the next query
+    typed, the raw answer opened) shows them again without drawing and encoding a large picture again."""
+    key = (result.created_at, len(result.detections), media.digest)
+    kept = state.DETECTION_PICTURE.get()
+    if kept is not None and kept[0] == key:
+        return kept[1], kept[2]
+    annotated = annotate(media.image, result.detections)
+    encoded = png_bytes(annotated)
+    state.DETECTION_PICTURE.set((key, annotated, encoded))
+    return annotated, encoded
+
+
 def _show(result: DetectionRun, media: NormalizedImage) -> None:
     if result.error is not None:
         st.error(widgets.error_text(result.error))
@@ -83,7 +97,7 @@ def _show(result: DetectionRun, media: NormalizedImage) -> None:
     st.caption(t("detect.done", count=len(result.detections), seconds=f"{result.elapsed_s:.1f}"))
     if not result.detections:
         st.info(t("detect.none", query=result.query))
-    annotated = annotate(media.image, result.detections)
+    annotated, annotated_png = _drawn(result, media)
     pictures.show(annotated, caption=media.name)
     if result.detections:
         st.dataframe(
@@ -106,7 +120,7 @@ def _show(result: DetectionRun, media: NormalizedImage) -> None:
     )  # fmt: skip
     left, right = st.columns(2)
     left.download_button(
-        t("detect.download_png"), png_bytes(annotated), f"{result.stem}.png", "image/png",
+        t("detect.download_png"), annotated_png, f"{result.stem}.png", "image/png",
         key="detect_png", icon=":material/image:",
         on_click="ignore",
     )  # fmt: skip

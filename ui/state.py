@@ -111,6 +111,7 @@ REGION_CONVERSATION = Slot[RegionConversation]("region_conversation", RegionConv
 
 # -- Detection and Lab ----------------------------------------------------------------------------------
 DETECTION = Slot[DetectionRun]("detect_result", DetectionRun)
+DETECTION_PICTURE = Slot[tuple]("detect_picture", tuple)  # (key, annotated picture, its PNG): drawn once a result
 LAB_JOB = Slot[LabJob]("lab_job", LabJob)
 
 # Extract

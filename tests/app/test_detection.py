@@ -58,6 +58,15 @@ def test_detect_rescales_the_models_boxes_to_the_image_and_offers_downloads(app_
     assert found.box.as_tuple() == tuple(round(value) for value in expected)
     assert at.dataframe
     assert any(caption.value.startswith("Objects found: 1") for caption in at.caption)
+    # a rerun (the raw answer opened, the next query typed) shows the drawn picture and its PNG again as they are
+    import ui.detection
+
+    drawn = []
+    monkeypatch.setattr(ui.detection, "annotate", lambda *args: drawn.append(1))
+    monkeypatch.setattr(ui.detection, "png_bytes", lambda *args: drawn.append(1))
+    at.text_input(key="detect_query").set_value("a bus").run()
+    assert not at.exception and drawn == [] and at.image
+    assert at.get("download_button")
 
 
 def test_detect_with_nothing_found_says_so(app_env, tiny_models, monkeypatch):
