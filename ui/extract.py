@@ -245,6 +245,22 @@ def _page_image(page: PageExtraction, media: NormalizedImage) -> Image.Image | N
         return None
 
 
+def _evidence_picture(result: ExtractRun, shown: PageExtraction, media: NormalizedImage, chosen: str,
+                      boxes: list[Evidence]) -> Image.Image | None:  # fmt: skip
+    """The page with the chosen evidence boxes, drawn once per choice: a rerun for anything else on the page
+    (a cell edited, a download) does not draw the page, or render a PDF page, again."""
+    key = (result.created_at, len(result.pages), shown.page, shown.digest, chosen)
+    kept = state.EXTRACT_PICTURE.get()
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    image = _page_image(shown, media)
+    picture = None
+    if image is not None:
+        picture = annotate(image, [Detection(item.path, item.box) for item in boxes if item.box is not None])
+    state.EXTRACT_PICTURE.set((key, picture))
+    return picture
+
+
 def _evidence_view(result: ExtractRun, media: NormalizedImage) -> None:
     evidence = result.evidence or []
     pages = result.pages
@@ -261,9 +277,8 @@ def _evidence_view(result: ExtractRun, media: NormalizedImage) -> None:
     paths = [item.path for item in located]
     chosen = st.selectbox(t("extract.highlight"), [t("extract.highlight_all"), *paths], key="extract_highlight")
     boxes = located if chosen not in paths else [item for item in located if item.path == chosen]
-    image = _page_image(shown, media)
-    if image is not None:
-        picture = annotate(image, [Detection(item.path, item.box) for item in boxes if item.box is not None])
+    picture = _evidence_picture(result, shown, media, chosen, boxes)
+    if picture is not None:
         pictures.show(picture, caption=t("extract.page_caption", page=shown.page))
     if on_page and on_page[0].source == "grounding":
         st.caption(t("extract.by_grounding"))

@@ -116,6 +116,7 @@ LAB_JOB = Slot[LabJob]("lab_job", LabJob)
 
 # Extract
 EXTRACT_RESULT = Slot[ExtractRun]("extract_result", ExtractRun)
+EXTRACT_PICTURE = Slot[tuple]("extract_picture", tuple)  # (key, the page with the chosen evidence boxes, or None)
 EXTRACT_TEMPLATE = Slot[str]("extract_template_choice", str)  # a shipped template's id, or "own"
 EXTRACT_OWN = Slot[Template]("extract_own_template", Template)  # the person's own: edited, pasted or uploaded
 EXTRACT_UPLOAD_SEEN = Slot[str]("extract_own_upload_seen", str)  # the template file already read

@@ -68,6 +68,16 @@ def test_a_canned_answer_becomes_tables_checks_evidence_and_downloads(app_env, m
     assert fields.value.iloc[0, 1] == INVOICE.number and len(rows.value) == len(INVOICE.items)
     names = [button.proto.label for button in at.get("download_button")]
     assert "Download .json" in names and "Download rows .csv" in names and "Download the template" in names
+    # a rerun for anything else shows the page with its boxes as drawn; another highlight draws it again
+    import ui.extract
+
+    drawn = []
+    real_annotate = ui.extract.annotate
+    monkeypatch.setattr(ui.extract, "annotate", lambda *args: drawn.append(1) or real_annotate(*args))
+    at.run()
+    assert not at.exception and drawn == [] and at.get("image")
+    at.selectbox(key="extract_highlight").set_value("total").run()
+    assert not at.exception and drawn == [1]
 
 
 def test_a_value_that_is_not_on_the_page_is_flagged(app_env, monkeypatch):
