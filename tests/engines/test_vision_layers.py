@@ -53,6 +53,19 @@ def test_fused_layers_compute_what_the_unfused_bf16_layers_compute(float_model) 
     assert _cosine(folded, reference) >= _cosine(plain, reference) - 1e-4
 
 
+def _weights_that_matter(layer, generator: torch.Generator) -> None:
+    for linear in (module for module in layer.modules() if isinstance(module, torch.nn.Linear)):
+        scale = linear.in_features**-0.5
+        linear.weight.data = (torch.randn(linear.weight.shape, generator=generator) * scale).bfloat16()
+        linear.bias.data = (torch.randn(linear.bias.shape, generator=generator) * 0.1).bfloat16()
+    for norm in (layer.layer_norm1, layer.layer_norm2):
+        norm.weight.data = (1 + torch.randn(norm.weight.shape, generator=generator) * 0.3).bfloat16()
+
+
+def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).norm() / b.norm())
+
+
 @needs_fused_products
 def test_each_fused_layer_computes_its_class_forward_with_weights_that_matter(float_model) -> None:
     """The tiny model's random layers barely change their input, which would hide a wrong step; here each
@@ -62,18 +75,32 @@ def test_each_fused_layer_computes_its_class_forward_with_weights_that_matter(fl
     vision_in_bf16(model)
     generator = torch.Generator().manual_seed(2)
     for layer in model.model.vision_model.encoder.layers:
-        for linear in (module for module in layer.modules() if isinstance(module, torch.nn.Linear)):
-            scale = linear.in_features**-0.5
-            linear.weight.data = (torch.randn(linear.weight.shape, generator=generator) * scale).bfloat16()
-            linear.bias.data = (torch.randn(linear.bias.shape, generator=generator) * 0.1).bfloat16()
-        for norm in (layer.layer_norm1, layer.layer_norm2):
-            norm.weight.data = (1 + torch.randn(norm.weight.shape, generator=generator) * 0.3).bfloat16()
+        _weights_that_matter(layer, generator)
         hidden = torch.randn(2, 16, layer.embed_dim, generator=generator).bfloat16()
         with torch.inference_mode():
             fused, plain = layer(hidden, None).float(), type(layer).forward(layer, hidden, None).float()
         assert is_fused(layer)
-        assert float((fused - plain).norm() / plain.norm()) < 0.01
-        assert float((plain - hidden.float()).norm() / plain.norm()) > 0.3  # the layer's own part is no rounding
+        assert _relative(fused, plain) < 0.01
+        assert _relative(hidden.float(), plain) > 0.3  # the layer's own part is far above the rounding
+
+
+@needs_fused_products
+def test_padding_patches_are_masked_as_the_unfused_layer_masks_them(float_model) -> None:
+    """A picture smaller than its tile leaves patches of padding: the encoder passes a mask of them, and
+    attention must not read them."""
+    model = copy.deepcopy(float_model)
+    vision_in_bf16(model)
+    layer = model.model.vision_model.encoder.layers[0]
+    generator = torch.Generator().manual_seed(3)
+    _weights_that_matter(layer, generator)
+    hidden = torch.randn(2, 16, layer.embed_dim, generator=generator).bfloat16()
+    real = torch.ones(2, 1, 16, 16, dtype=torch.bool)
+    real[..., 10:] = False  # the last six patches are padding (the mask the encoder builds: batch, 1, query, key)
+    with torch.inference_mode():
+        fused, plain = layer(hidden, real).float(), type(layer).forward(layer, hidden, real).float()
+        unmasked = type(layer).forward(layer, hidden, None).float()
+    assert _relative(fused, plain) < 0.01
+    assert _relative(unmasked, plain) > 0.05  # the padding would have changed the result
 
 
 @needs_fused_products
