@@ -210,19 +210,20 @@ def linear_weight(module: Any) -> Any | None:
     return module.weight if isinstance(module, torch.nn.Linear) else int8_weight(module)
 
 
-# where a checkpoint's vision encoder layers are (SmolVLM, Idefics3): kept in bf16 beside int8 (vision_in_bf16)
-VISION_ENCODER_NAMES = ".vision_model.encoder."
+# the checkpoint names of the encoder layers vision_in_bf16 keeps in bf16 (SmolVLM's and Idefics3's tower); a
+# tower nested elsewhere (LFM2-VL's ``model.vision_tower.vision_model``) is another family's, kept int8
+VISION_ENCODER_NAMES = "model.vision_model.encoder."
 
 
-def linear_weight_share(shapes: dict[str, list[int]], *, within: str = "") -> float:
+def linear_weight_share(shapes: dict[str, list[int]], *, under: str = "") -> float:
     """The share of parameters that are linear-layer weights (2-D, not embeddings), from tensor shapes;
-    ``within``: only those whose name holds it."""
+    ``under``: only those whose name starts with it."""
     total = linear = 0
     for name, shape in shapes.items():
         size = 1
         for side in shape:
             size *= side
         total += size
-        if len(shape) == 2 and "embed" not in name and within in name:
+        if len(shape) == 2 and "embed" not in name and name.startswith(under):
             linear += size
     return linear / total if total else 0.0

@@ -124,7 +124,7 @@ def estimate_model_bytes(
         parameters: int | None = sum(math.prod(shape) for shape in shapes.values())
         share = linear_weight_share(shapes)
         if vision_bf16:
-            bf16_share = linear_weight_share(shapes, within=VISION_ENCODER_NAMES)
+            bf16_share = linear_weight_share(shapes, under=VISION_ENCODER_NAMES)
     else:
         parameters = parameter_count(source, settings)
     if parameters is None and params_millions:

@@ -90,6 +90,16 @@ def test_linear_share_counts_two_dimensional_weights_but_not_embeddings() -> Non
     assert linear_weight_share(shapes) == pytest.approx(16 / 64)
 
 
+def test_the_bf16_share_is_the_smolvlm_tower_s_not_a_tower_nested_elsewhere() -> None:
+    """LFM2-VL nests a SigLIP tower under ``model.vision_tower``: its encoder stays int8, so it counts as int8."""
+    from core.engines.quantization import VISION_ENCODER_NAMES
+
+    shapes = {"model.vision_model.encoder.layers.0.mlp.fc1.weight": [4, 4],
+              "model.vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight": [4, 4],
+              "lm_head.weight": [4, 4], "model.norm.weight": [4]}  # fmt: skip
+    assert linear_weight_share(shapes, under=VISION_ENCODER_NAMES) == pytest.approx(16 / 52)
+
+
 def test_int8_estimate_is_smaller_and_follows_the_header(tiny_smolvlm: Path, tmp_path: Path) -> None:
     settings = cpu_settings(tmp_path)
     full = estimate_model_bytes(str(tiny_smolvlm), settings, "float32", None)
