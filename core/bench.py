@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -243,6 +244,7 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
         }
     finally:
         serving.close()
+        shutil.rmtree(scratch, ignore_errors=True)  # its int8 weights: this process's alone
 
 
 # -- side by side with a peer engine (bench/peers/) ------------------------------------------------
@@ -263,8 +265,9 @@ def describe_repeats(model_dir: str, new_tokens: int, repeats: int) -> dict[str,
     from core.settings import Settings
 
     config = configs()["int8"]
+    scratch = tempfile.mkdtemp(prefix="vlm-bench-")
     settings = Settings(allow_download=False, device="cpu", dtype="float32", model_quant="int8",
-                        hf_home=Path(tempfile.mkdtemp(prefix="vlm-bench-")))  # fmt: skip
+                        hf_home=Path(scratch))  # fmt: skip
     serving = ServingCore(settings)
     client = serving.client(model_dir, "bench")
     image = _picture()
@@ -304,6 +307,7 @@ def describe_repeats(model_dir: str, new_tokens: int, repeats: int) -> dict[str,
         }
     finally:
         serving.close()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def peer_python(peer: str) -> Path:

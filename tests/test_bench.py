@@ -7,6 +7,7 @@ benchmark's own output). The real shapes take minutes: they are ``core.bench``'s
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -15,12 +16,15 @@ from tests.conftest import ROOT
 
 def test_benchmark_runs_end_to_end_on_the_tiny_shape(tmp_path):
     out = tmp_path / "bench.json"
+    scratch = tmp_path / "tmp"  # each configuration's process keeps its int8 weights here while it runs
+    scratch.mkdir()
     done = subprocess.run(
         [sys.executable, "-m", "core.bench", "--sizes", "tiny", "--configs", "app", "baseline", "--new-tokens", "4",
          "--json", str(out), "--models-dir", str(tmp_path / "models")],
-        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False, env={**os.environ, "TMPDIR": str(scratch)},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    assert not list(scratch.glob("vlm-bench-*"))  # and removes them when it ends
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["machine"]["memory_bandwidth_gbs"] > 0 and report["new_tokens"] == 4
     (result,) = report["results"]
