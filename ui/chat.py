@@ -187,14 +187,12 @@ def _export(chosen: ModelClient, history: ChatHistory, opts: ChatOptions,
 
 def _drawn_pages(document: PdfDocument, first: int, last: int) -> tuple[Image.Image, ...]:
     """Pages ``first``..``last`` (1-based) drawn once for the session; asking again reuses them."""
-    key = f"{document.digest}-p{first}-{last}"
-    cached = state.CHAT_PICTURES.get()
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    with st.spinner(t("chat.pictures_drawing")):
-        pictures = tuple(render_page(document, index).image for index in range(first - 1, last))
-    state.CHAT_PICTURES.set((key, pictures))
-    return pictures
+
+    def draw() -> tuple[Image.Image, ...]:
+        with st.spinner(t("chat.pictures_drawing")):
+            return tuple(render_page(document, index).image for index in range(first - 1, last))
+
+    return state.made_once(state.CHAT_PICTURES, f"{document.digest}-p{first}-{last}", draw)
 
 
 def _pictures(chosen: ModelClient, media: NormalizedImage) -> tuple[tuple[Image.Image, ...], str]:

@@ -79,14 +79,12 @@ def _run(chosen: ModelClient, media: NormalizedImage, phrases: list[str]) -> Non
 def _drawn(result: DetectionRun, media: NormalizedImage) -> tuple[Image.Image, bytes]:
     """The result's boxes on the picture, and that as a PNG, made once per result: a rerun (the next query
     typed, the raw answer opened) shows them again without drawing and encoding a large picture again."""
-    key = (result.created_at, len(result.detections), media.digest)
-    kept = state.DETECTION_PICTURE.get()
-    if kept is not None and kept[0] == key:
-        return kept[1], kept[2]
-    annotated = annotate(media.image, result.detections)
-    encoded = png_bytes(annotated)
-    state.DETECTION_PICTURE.set((key, annotated, encoded))
-    return annotated, encoded
+
+    def draw() -> tuple[Image.Image, bytes]:
+        annotated = annotate(media.image, result.detections)
+        return annotated, png_bytes(annotated)
+
+    return state.made_once(state.DETECTION_PICTURE, (result.created_at, len(result.detections), media.digest), draw)
 
 
 def _show(result: DetectionRun, media: NormalizedImage) -> None:

@@ -249,16 +249,15 @@ def _evidence_picture(result: ExtractRun, shown: PageExtraction, media: Normaliz
                       boxes: list[Evidence]) -> Image.Image | None:  # fmt: skip
     """The page with the chosen evidence boxes, drawn once per choice: a rerun for anything else on the page
     (a cell edited, a download) does not draw the page, or render a PDF page, again."""
+
+    def draw() -> Image.Image | None:
+        image = _page_image(shown, media)
+        if image is None:
+            return None
+        return annotate(image, [Detection(item.path, item.box) for item in boxes if item.box is not None])
+
     key = (result.created_at, len(result.pages), shown.page, shown.digest, chosen)
-    kept = state.EXTRACT_PICTURE.get()
-    if kept is not None and kept[0] == key:
-        return kept[1]
-    image = _page_image(shown, media)
-    picture = None
-    if image is not None:
-        picture = annotate(image, [Detection(item.path, item.box) for item in boxes if item.box is not None])
-    state.EXTRACT_PICTURE.set((key, picture))
-    return picture
+    return state.made_once(state.EXTRACT_PICTURE, key, draw)
 
 
 def _evidence_view(result: ExtractRun, media: NormalizedImage) -> None:

@@ -8,6 +8,7 @@ these slots and never through another page's module.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import streamlit as st
@@ -50,6 +51,17 @@ class Slot(Generic[T]):
 
     def present(self) -> bool:
         return self.key in st.session_state
+
+
+def made_once(slot: Slot[tuple], key: object, make: Callable[[], T]) -> T:
+    """``make()``'s value for ``key``, made once: ``slot`` keeps the last key with its value, so a rerun of the
+    page shows what was drawn without drawing it again, and another key replaces it."""
+    held = slot.get()
+    if held is not None and held[0] == key:
+        return held[1]
+    value = make()
+    slot.set((key, value))
+    return value
 
 
 # -- the whole app -----------------------------------------------------------------------------------
@@ -111,12 +123,12 @@ REGION_CONVERSATION = Slot[RegionConversation]("region_conversation", RegionConv
 
 # -- Detection and Lab ----------------------------------------------------------------------------------
 DETECTION = Slot[DetectionRun]("detect_result", DetectionRun)
-DETECTION_PICTURE = Slot[tuple]("detect_picture", tuple)  # (key, annotated picture, its PNG): drawn once a result
+DETECTION_PICTURE = Slot[tuple]("detect_picture", tuple)  # (key, (annotated picture, its PNG)): made_once
 LAB_JOB = Slot[LabJob]("lab_job", LabJob)
 
 # Extract
 EXTRACT_RESULT = Slot[ExtractRun]("extract_result", ExtractRun)
-EXTRACT_PICTURE = Slot[tuple]("extract_picture", tuple)  # (key, the page with the chosen evidence boxes, or None)
+EXTRACT_PICTURE = Slot[tuple]("extract_picture", tuple)  # (key, the page with its evidence boxes, or None): made_once
 EXTRACT_TEMPLATE = Slot[str]("extract_template_choice", str)  # a shipped template's id, or "own"
 EXTRACT_OWN = Slot[Template]("extract_own_template", Template)  # the person's own: edited, pasted or uploaded
 EXTRACT_UPLOAD_SEEN = Slot[str]("extract_own_upload_seen", str)  # the template file already read
