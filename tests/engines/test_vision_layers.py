@@ -127,3 +127,21 @@ def test_layers_of_another_class_are_left_alone(float_model) -> None:
     encoder = model.model.vision_model.encoder
     encoder.layers[1].__class__ = type("Changed", (type(encoder.layers[1]),), {})
     assert not fuse_encoder_layers(encoder) and not any(map(is_fused, encoder.layers))
+
+
+def test_a_layout_made_without_its_values_takes_a_saved_state_and_encodes_alike(float_model) -> None:
+    """``keep_values=False`` (a load from the int8 file) lays the encoder out in bf16 without converting the
+    values it is about to overwrite; given the saved state it encodes exactly as the converted one."""
+    converted = copy.deepcopy(float_model)
+    vision_in_bf16(converted)
+    skeleton = copy.deepcopy(float_model)
+    for weight in skeleton.model.vision_model.encoder.parameters():
+        weight.data.fill_(float("nan"))  # what an uninitialised skeleton may hold
+    vision_in_bf16(skeleton, keep_values=False)
+    tower = skeleton.model.vision_model
+    assert {weight.dtype for weight in (*tower.encoder.parameters(), *tower.post_layernorm.parameters())} == {
+        torch.bfloat16
+    }
+    skeleton.load_state_dict(converted.state_dict(), strict=True)
+    pixels = _pixels(float_model)
+    assert torch.equal(_encoded(skeleton, pixels), _encoded(converted, pixels))
