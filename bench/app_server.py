@@ -106,6 +106,7 @@ async def timed_answer(tab, index: int, send) -> dict[str, float | int | None]:
     """Run ``send()`` (press Enter, click a quick prompt) and wait for answer number ``index``: its first
     token and its end, in seconds from the click, and its tokens; ``refused`` when the server said no."""
     await tab.evaluate(ENDING_WATCH, index)
+    asked_at = time.time()  # the server's request lines are on this clock
     await send()
     await tab.wait_for_function("() => window.__ended !== undefined")
     answer = tab.locator(ANSWERS).nth(index)
@@ -117,7 +118,7 @@ async def timed_answer(tab, index: int, send) -> dict[str, float | int | None]:
     stats = STATS.search(text)
     if stats is None:
         return {"refused": 1, "done_s": round(ended, 2), "first_token_s": None, "first_seen_s": None,
-                "drawn_s": None, "new_tokens": None, "text": text[-120:]}  # fmt: skip
+                "drawn_s": None, "new_tokens": None, "asked_at": asked_at, "text": text[-120:]}  # fmt: skip
     tokens, total, first = int(stats.group(1)), float(stats.group(2)), float(stats.group(3))
     # first_token_s: the end in the browser less the model's time after its first token, so it also holds
     # the page's last redraw; first_seen_s: when the browser first showed the first token (None when the
@@ -125,21 +126,25 @@ async def timed_answer(tab, index: int, send) -> dict[str, float | int | None]:
     return {"refused": 0, "done_s": round(ended, 2), "first_token_s": round(ended - (total - first), 2),
             "first_seen_s": None if seen is None else round(seen / 1000, 2),
             "drawn_s": None if drawn is None else round(drawn / 1000, 2), "new_tokens": tokens,
-            "stats": stats.group(0), "text": text[-200:]}  # fmt: skip
+            "asked_at": asked_at, "stats": stats.group(0), "text": text[-200:]}  # fmt: skip
 
 
-REQUEST_LINE = re.compile(r"vlm_studio\.requests: request .*\btask=(\w+) .*\bfirst_token_s=([\d.]+|None) "
-                          r"total_s=([\d.]+) queued_s=([\d.]+|None)")  # fmt: skip
+REQUEST_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) \w+ vlm_studio\.requests: request .*"
+                          r"\btask=(\w+) .*\bfirst_token_s=([\d.]+|None) total_s=([\d.]+) queued_s=([\d.]+|None)",
+                          re.MULTILINE)  # fmt: skip
 
 
 def answered_requests(log: Path, task: str = "chat") -> list[dict[str, float | None]]:
-    """The server's own line for each answer of ``task``, oldest first: its wait in line and the engine's
-    seconds to the first token (from the moment the model started on it) and to its end."""
+    """The server's own line for each answer of ``task``, oldest first: its wait in line, the engine's
+    seconds to the first token (from the moment the model started on it), the seconds from submission to
+    its end, and when it was submitted (seconds since the epoch: the line's time less ``total_s``)."""
     rows = []
     for match in REQUEST_LINE.finditer(log.read_text(errors="replace")):
-        if match.group(1) == task:
-            queued, first = match.group(4), match.group(2)
+        stamp, millis, found, first, total, queued = match.groups()
+        if found == task:
+            logged_at = time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S")) + int(millis) / 1000
             rows.append({"queued_s": None if queued == "None" else float(queued),
                          "engine_first_token_s": None if first == "None" else float(first),
-                         "engine_total_s": float(match.group(3))})  # fmt: skip
+                         "engine_total_s": float(total),
+                         "submitted_at": round(logged_at - float(total), 3)})  # fmt: skip
     return rows

@@ -7,13 +7,16 @@ once), on random weights of a SmolVLM2 shape (256M by default) with a 1600×1200
   clicks *Describe briefly*, then asks a follow-up;
 - *at once*: uploads and asks *Describe briefly* straight away.
 
-It prints one JSON line per answer and the server's peak memory. Seconds from the click: ``drawn_s``, the
-page drew the answer's place (it submits the question right then); ``first_token_page_s``, that plus the
-server's own figures for the question (its wait in line, the engine's first token): when the first token
-reached the page; ``first_seen_s``, when the browser showed it (None when random weights write tokens that
+It prints one JSON line per answer and the server's peak memory. Seconds from the click: ``submitted_s``,
+the server had the question (its request line's time less the request's duration: the server's clock is
+this script's); ``first_token_server_s``, that plus its wait in line and the engine's first token: when the
+first token existed, on the same clock as the click; ``drawn_s``, the browser drew the answer's place;
+``first_seen_s``, when the browser showed the first token (None when random weights write tokens that
 show as nothing); ``first_token_s``, the end in the browser less the model's time after its first token,
 so it also holds the page's redraw after the answer (the figure of earlier rounds); ``done_s``, the
-stats line shown. Targets (issue 25): first token ≤ 1 s after waiting, follow-up ≤ 0.3 s, at once ≤ 3 s.
+stats line shown. ``first_token_page_s`` (drawn, plus the wait and the engine's first token) was this
+bench's figure until the page was seen drawing after it submits: it counts the overlap twice.
+Targets (issue 25): first token ≤ 1 s after waiting, follow-up ≤ 0.3 s, at once ≤ 3 s.
 
     python bench/first_answer.py --size 256m
 """
@@ -139,9 +142,16 @@ def main() -> None:
         row |= server_side
         parts = (row.get("drawn_s"), row.get("queued_s"), row.get("engine_first_token_s"))
         row["first_token_page_s"] = None if None in parts else round(sum(parts), 2)  # type: ignore[arg-type]
+        asked_at, submitted_at = row.pop("asked_at", None), row.pop("submitted_at", None)
+        if asked_at is not None and submitted_at is not None:
+            row["submitted_s"] = round(submitted_at - asked_at, 3)
+            later = (row.get("queued_s"), row.get("engine_first_token_s"))
+            if None not in later:
+                row["first_token_server_s"] = round(row["submitted_s"] + sum(later), 3)  # type: ignore[arg-type]
         print(json.dumps({"event": "answer", "size": args.size, "prepare": args.prepare, "preload": args.preload,
                           **row}), flush=True)  # fmt: skip
     for row in prepared:  # each picture's preparation: what a question asked during it waits for
+        row.pop("submitted_at", None)
         print(json.dumps({"event": "prepare", "size": args.size, **row}), flush=True)
     print(json.dumps({"event": "server", "peak_rss_gb": round(peak, 2), "wall_s": round(time.perf_counter() - started,
                                                                                        1)}), flush=True)  # fmt: skip

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from tests.conftest import ROOT
 
@@ -116,6 +117,7 @@ def test_the_browser_benchmarks_read_the_request_lines_the_server_writes(tmp_pat
     before = [(logger, list(logger.handlers), logger.level, logger.propagate) for logger in loggers]
     stream = io.StringIO()
     configure_logging(stream=stream)
+    written = time.time()
     try:
         log_request(RequestRecord("s1", "prepare", "m", "int8", "done", 5, 350, 0, 1, 3.25, 3.3, 0.0))
         log_request(RequestRecord("s1", "chat", "m", "int8", "done", 0, 370, 349, 32, 0.11, 1.9, 2.5))
@@ -127,9 +129,14 @@ def test_the_browser_benchmarks_read_the_request_lines_the_server_writes(tmp_pat
             logger.propagate = propagate
     log = tmp_path / "server.log"
     log.write_text(stream.getvalue(), encoding="utf-8")
-    assert answered_requests(log) == [
-        {"queued_s": 2.5, "engine_first_token_s": 0.11, "engine_total_s": 1.9},
-    ]
-    assert answered_requests(log, task="prepare") == [
-        {"queued_s": 0.0, "engine_first_token_s": 3.25, "engine_total_s": 3.3},
-    ]
+    chat = answered_requests(log)
+    submitted = chat[0].pop("submitted_at")
+    assert chat == [{"queued_s": 2.5, "engine_first_token_s": 0.11, "engine_total_s": 1.9}]
+    # on this script's clock: the line was written just now, and the request began total_s before it
+    assert written - 1.9 - 0.01 <= submitted <= time.time() - 1.9
+    (prepare,) = answered_requests(log, task="prepare")
+    assert {name: value for name, value in prepare.items() if name != "submitted_at"} == {
+        "queued_s": 0.0,
+        "engine_first_token_s": 3.25,
+        "engine_total_s": 3.3,
+    }
