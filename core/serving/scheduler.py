@@ -211,6 +211,32 @@ class Scheduler:
         while (action := self._loads.get()) is not None:
             load, unload = action
             try:
-                self.pool.perform(load, unload)
+                on_a_thread_that_ends(self.pool.perform, load, unload)
             except Exception:  # noqa: BLE001 - a failed change is the pool's to report; the loader goes on
                 log.exception("loading or unloading failed")
+
+
+def on_a_thread_that_ends(work: Callable[..., object], *args: object) -> None:
+    """Run ``work(*args)`` on a thread of its own and wait for it; its exception is raised here.
+
+    Each thread that runs a parallel torch operation gets its own OpenMP team, which lives as long as the
+    thread. A load (packing int8 weights, timing the decoding threads) is such work; on the long-lived
+    loader thread its team outlived it, and with two teams in the process GNU OpenMP counts more of its
+    threads than cores and stops its workers spinning between operations: each of a decoding step's
+    ~1,200 small parallel operations then waited for a sleeping worker to wake, and two threads decoded
+    SmolVLM2-256M at 24–27 ms a step instead of 12–14 (``bench/decode_threads.py``). A runner's thread
+    already ends with its request; a load's now ends with the load.
+    """
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work(*args)
+        except BaseException as error:  # noqa: BLE001 - raised again on the waiting thread
+            failure.append(error)
+
+    worker = threading.Thread(target=run, name="vlm-load", daemon=True)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]

@@ -182,3 +182,37 @@ def test_lab_work_loads_through_the_same_pool(make_core, tiny_trio):
     assert lab.load()
     assert lab.generate(ask()).error is None
     assert _names(core.pool.resident()) == {"alpha"}
+
+
+def test_loads_and_answers_run_on_threads_that_end_with_them(make_core, tiny_trio):
+    """GNU OpenMP keeps a team of worker threads for each thread that ran a parallel torch operation, as long
+    as that thread lives; with a second team alive it stops its workers spinning and a decoding step waits
+    on woken threads (twice as slow on two cores, ``bench/decode_threads.py``). So neither a load nor an
+    answer may run on a thread that outlives it, the long-lived loader's included."""
+    from core.registry import create_engine
+
+    threads: dict[str, list[threading.Thread]] = {"load": [], "answer": []}
+
+    def factory(model_id, settings):
+        engine = create_engine(model_id, settings)
+        real_load, real_stream = engine.load, engine.stream
+
+        def load(on_progress=None) -> None:
+            threads["load"].append(threading.current_thread())
+            real_load(on_progress)
+
+        def stream(*args, **kwargs):
+            threads["answer"].append(threading.current_thread())
+            return real_stream(*args, **kwargs)
+
+        engine.load, engine.stream = load, stream  # type: ignore[method-assign]
+        return engine
+
+    core = make_core(factory=factory)
+    client = core.client(tiny_trio[0], "x")
+    client.load()
+    assert client.generate(ask()).error is None
+    (loading,), (answering,) = threads["load"], threads["answer"]
+    assert loading is not core.scheduler._loader_thread and loading is not threading.current_thread()
+    wait_for(lambda: not loading.is_alive() and not answering.is_alive(), what="the threads to end")
+    assert core.scheduler._loader_thread.is_alive()  # the loader itself goes on, for the next load
