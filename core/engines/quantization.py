@@ -109,9 +109,10 @@ def vision_in_bf16(model: Any, *, fuse: bool = True, keep_values: bool = True) -
     """Run ``model``'s vision encoder layers in bfloat16; False when the family's encoder is not one this is
     tested on. :func:`quantized_names` then leaves their linear layers alone. ``fuse``: the layers' GELU and
     residual sums go into oneDNN's products where this CPU runs them (:mod:`core.engines.vision_layers`).
-    ``keep_values=False``: the tensors become empty bf16 ones, for a model whose every weight is written
-    next (a load from the int8 file): converting 1.6 GB of uninitialised float32 memory cost 2.1 s of a
-    SmolVLM2-2.2B load, most of it the kernel handing out pages only to be read once.
+    ``keep_values=False``: the parameters become empty bf16 tensors (buffers are converted), for a model
+    whose every weight is written next (a load from the int8 file): converting 1.6 GB of uninitialised
+    float32 memory cost 2.1 s of a SmolVLM2-2.2B load, most of it the kernel handing out pages only to be
+    read once.
 
     The encoder's layers and final norm turn bf16, their input is cast on the way in and the norm's output
     back on the way out, so the connector and the language model see what they saw. The patch embedding
