@@ -5,7 +5,8 @@ lives as long as that thread. While the process holds more OpenMP threads than c
 spinning between operations, so each of a step's ~1,200 small parallel products and ops waits for a
 woken thread. This loads a SmolVLM2 shape (random weights, int8, as the app does) and times steps on a
 fresh thread, first alone, then with another thread's team alive (what the serving core's long-lived
-loader thread used to leave behind). One JSON line per case, milliseconds per step (median).
+loader thread used to leave behind), the counts taking turns step by step as a load times them
+(``core.engines.decode``). One JSON line per case, milliseconds per step (median).
 
     python bench/decode_threads.py --size 256m
 """
@@ -16,7 +17,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,26 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _steps_ms(model, counts: tuple[int, ...], prompt: int, steps: int) -> dict[int, float]:
-    import torch
-    from transformers.cache_utils import DynamicCache
+def _steps_ms(model, counts: tuple[int, ...], prompt: int) -> dict[int, float]:
+    """The median step per thread count, timed as a load times them (the counts take turns step by step)."""
+    from core.engines.decode import _steps_seconds
 
-    text_model = model.model.text_model
-    result: dict[int, float] = {}
-    with torch.inference_mode():
-        cache = DynamicCache(config=text_model.config)
-        token = model(input_ids=torch.randint(0, 1000, (1, prompt)), past_key_values=cache).logits[:, -1:].argmax(-1)
-        for count in counts:
-            torch.set_num_threads(count)
-            times = []
-            for index in range(steps + 3):  # three untimed: TorchScript optimises a function's first calls
-                started = time.perf_counter()
-                hidden = text_model(input_ids=token, past_key_values=cache, use_cache=True).last_hidden_state
-                token = model.lm_head(hidden[:, -1:]).argmax(-1)
-                if index >= 3:
-                    times.append(time.perf_counter() - started)
-            result[count] = round(statistics.median(times) * 1000, 2)
-    return result
+    times = _steps_seconds(model, counts, prompt=prompt)
+    return {count: round(statistics.median(seconds) * 1000, 2) for count, seconds in times.items()}
 
 
 def _on_a_fresh_thread(work):
@@ -56,46 +42,39 @@ def _on_a_fresh_thread(work):
 
 
 def main() -> None:
-    from core.bench import SIZES, build_model
+    from core.bench import SIZES, build_model, scratch_serving
     from core.engines.device import physical_cores
-    from core.serving import ServingCore
-    from core.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=SIZES, default="256m")
     parser.add_argument("--prompt", type=int, default=400, help="positions in the cache (a picture and a question)")
-    parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--models-dir", type=Path, default=Path.home() / ".cache" / "vlm-studio" / "bench")
     args = parser.parse_args()
     model_dir = str(build_model(args.size, args.models_dir))
-    with tempfile.TemporaryDirectory(prefix="vlm-bench-") as hf_home:
-        serving = ServingCore(Settings(allow_download=False, hf_home=Path(hf_home), device="cpu", model_quant="int8"))
-        try:
-            serving.client(model_dir, "bench").load()
-            model = serving.pool.engine(model_dir)._model  # type: ignore[attr-defined]
-            counts = tuple(sorted({1, physical_cores()}))
+    with scratch_serving("int8") as serving:
+        serving.client(model_dir, "bench").load()
+        model = serving.pool.engine(model_dir)._model  # type: ignore[attr-defined]
+        counts = tuple(sorted({1, physical_cores()}))
 
-            def timed() -> dict[int, float]:
-                return _steps_ms(model, counts, args.prompt, args.steps)
+        def timed() -> dict[int, float]:
+            return _steps_ms(model, counts, args.prompt)
 
-            alone = _on_a_fresh_thread(timed)
-            release = threading.Event()
+        alone = _on_a_fresh_thread(timed)
+        release = threading.Event()
 
-            def other_team() -> None:
-                import torch
+        def other_team() -> None:
+            import torch
 
-                torch.set_num_threads(max(counts))
-                torch.randn(512, 512) @ torch.randn(512, 512)  # one parallel product: its team now lives
-                release.wait()
+            torch.set_num_threads(max(counts))
+            torch.randn(512, 512) @ torch.randn(512, 512)  # one parallel product: its team now lives
+            release.wait()
 
-            holder = threading.Thread(target=other_team, daemon=True)
-            holder.start()
-            time.sleep(0.5)
-            beside = _on_a_fresh_thread(timed)
-            release.set()
-            holder.join()
-        finally:
-            serving.close()
+        holder = threading.Thread(target=other_team, daemon=True)
+        holder.start()
+        time.sleep(0.5)
+        beside = _on_a_fresh_thread(timed)
+        release.set()
+        holder.join()
     for case, figures in (("alone", alone), ("beside another OpenMP team", beside)):
         per_count = {f"{count}_threads_ms": value for count, value in figures.items()}
         print(json.dumps({"model": f"SmolVLM2-{args.size}", "case": case, **per_count}), flush=True)

@@ -29,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -202,19 +204,29 @@ def _conversation(client: Any, config: Config, image: Any, new_tokens: int) -> t
     return describe, follow_up, ocr
 
 
-def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
-    from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
+@contextmanager
+def scratch_serving(quantization: str) -> Iterator[Any]:
+    """A serving core on the CPU with its own ``HF_HOME`` (the int8 weights a load keeps), removed with it:
+    each configuration's process measures its own first load and leaves nothing in the temporary folder."""
     from core.serving import ServingCore
     from core.settings import Settings
 
     scratch = tempfile.mkdtemp(prefix="vlm-bench-")
-    settings = Settings(
-        allow_download=False, device="cpu", dtype="float32", model_quant=config.quantization, hf_home=Path(scratch)
-    )
-    serving = ServingCore(settings)
-    client = serving.client(model_dir, "bench")
-    image = _picture()
+    serving = ServingCore(Settings(allow_download=False, device="cpu", dtype="float32", model_quant=quantization,
+                                   hf_home=Path(scratch)))  # fmt: skip
     try:
+        yield serving
+    finally:
+        serving.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
+    from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
+
+    with scratch_serving(config.quantization) as serving:
+        client = serving.client(model_dir, "bench")
+        image = _picture()
         started = time.perf_counter()
         client.load()
         load_s = time.perf_counter() - started
@@ -242,9 +254,6 @@ def measure(model_dir: str, config: Config, new_tokens: int) -> dict[str, Any]:
             "vision_gflop_per_tile": round(gflop, 1) if gflop is not None else None,
             "decode_bytes_per_token": decode_bytes_per_token(model),
         }
-    finally:
-        serving.close()
-        shutil.rmtree(scratch, ignore_errors=True)  # its int8 weights: this process's alone
 
 
 # -- side by side with a peer engine (bench/peers/) ------------------------------------------------
@@ -261,17 +270,11 @@ def describe_repeats(model_dir: str, new_tokens: int, repeats: int) -> dict[str,
 
     from core.engines.tiling import plan_tiles
     from core.engines.types import ChatMessage, GenerationRequest, Role, SamplingParams
-    from core.serving import ServingCore
-    from core.settings import Settings
 
     config = configs()["int8"]
-    scratch = tempfile.mkdtemp(prefix="vlm-bench-")
-    settings = Settings(allow_download=False, device="cpu", dtype="float32", model_quant="int8",
-                        hf_home=Path(scratch))  # fmt: skip
-    serving = ServingCore(settings)
-    client = serving.client(model_dir, "bench")
-    image = _picture()
-    try:
+    with scratch_serving("int8") as serving:
+        client = serving.client(model_dir, "bench")
+        image = _picture()
         started = time.perf_counter()
         client.load()
         load_s = time.perf_counter() - started
@@ -305,9 +308,6 @@ def describe_repeats(model_dir: str, new_tokens: int, repeats: int) -> dict[str,
             "decode_bytes_per_token": decode_bytes_per_token(engine._model),
             "peak_rss_gb": round(_peak_rss_gb(), 2),
         }
-    finally:
-        serving.close()
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def peer_python(peer: str) -> Path:

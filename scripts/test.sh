@@ -33,7 +33,7 @@ echo "== mypy core/"
 .venv/bin/mypy
 echo "== pytest"
 # TEST_WORKERS=2 runs two pytest-xdist workers (the browser tests stay together on one, tests/conftest.py):
-# about 19 instead of 26–29 minutes on two cores, but a browser test then shares the CPU with the other
+# about 19 instead of 26–29 minutes on two cores (measured the same hour), but a browser test then shares the CPU with the other
 # worker and a few of them still lose races under that load, so one worker is the default.
 workers=()
 if [ "${TEST_WORKERS:-1}" -gt 1 ]; then
